@@ -1,0 +1,74 @@
+"""Flask application factory."""
+
+from __future__ import annotations
+
+import swagger_ui_bundle
+from flask import Flask, request, send_from_directory
+from flask_smorest import Api
+
+from api.errors import handle_http_exception, register_error_handlers
+from api.uploads import StreamingRequest
+from shared.db import get_database
+from shared.logs import configure_logging
+from shared.settings import Settings, get_settings
+from shared.storage import get_default_storage
+
+
+class ProblemApi(Api):
+    """flask-smorest Api whose HTTP errors (webargs 422s included) are problem+json."""
+
+    def handle_http_exception(self, error):
+        return handle_http_exception(error)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or get_settings()
+    app = Flask(__name__)
+    app.request_class = StreamingRequest
+    app.config.update(
+        SETTINGS=settings,
+        MAX_CONTENT_LENGTH=max(settings.MAX_IMAGE_BYTES, settings.MAX_VIDEO_BYTES) + 1024 * 1024,
+        API_TITLE="Showreel",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        # Served from the swagger-ui-bundle wheel: the docs work offline, no CDN.
+        OPENAPI_SWAGGER_UI_URL="/docs/assets/",
+        JSON_SORT_KEYS=False,
+    )
+    db = get_database(settings)
+    default_storage = get_default_storage(settings)
+    app.extensions["showreel.db"] = db
+    app.extensions["showreel.default_storage"] = default_storage
+    # Per-tenant storage arrives with tenant storage connections; until then the default.
+    app.extensions["showreel.storages"] = lambda tenant_id: default_storage
+
+    api = ProblemApi(app, spec_kwargs={"info": {"description": "Media jobs and wallet video profiles"}})
+    from api.files.routes import blp as files_blp
+    from api.health.routes import blp as health_blp
+    from api.media.routes import blp as media_blp
+
+    api.register_blueprint(media_blp)
+    app.register_blueprint(files_blp)
+    app.register_blueprint(health_blp)
+    register_error_handlers(app)
+
+    @app.get("/docs/assets/<path:name>")
+    def swagger_assets(name: str):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, name)
+
+    @app.teardown_request
+    def _discard_uploads(_exc):
+        if isinstance(request, StreamingRequest):
+            request.discard_uploads()
+
+    return app
+
+
+def wsgi() -> Flask:
+    """Entry point for gunicorn: ``gunicorn 'api.app:wsgi()'``."""
+    settings = get_settings()
+    configure_logging(settings, process="web")
+    return create_app(settings)

@@ -1,0 +1,112 @@
+"""The one place errors become RFC 9457 ``application/problem+json`` responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from shared import errors as e
+
+log = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+# Relative references (RFC 9457 3.1.1): each code is described in docs/ERRORS.md.
+PROBLEM_TYPE_BASE = "/problems/"
+
+# Error category -> HTTP status; the most specific class in an error's MRO wins.
+STATUS_BY_CATEGORY: dict[type[e.ShowreelError], int] = {
+    e.InvalidInput: 400,
+    e.Unauthorized: 401,
+    e.Forbidden: 403,
+    e.NotFound: 404,
+    e.Conflict: 409,
+    e.PayloadTooLarge: 413,
+    e.UnsupportedMediaType: 415,
+    e.Unprocessable: 422,
+    e.RateLimited: 429,
+    e.ServiceUnavailable: 503,
+    e.TransientError: 503,
+    e.PermanentError: 400,
+}
+
+# Werkzeug's own errors (404 for unknown routes, 405, 413 ...) get stable codes too.
+CODE_BY_HTTP_STATUS = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 411: "length_required",
+    412: "precondition_failed", 413: "file_too_large", 415: "unsupported_media_type",
+    422: "validation_error", 429: "rate_limited", 500: "internal_error", 503: "service_unavailable",
+}
+
+
+def status_for(error: e.ShowreelError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_CATEGORY:
+            return STATUS_BY_CATEGORY[cls]
+    return 500
+
+
+def problem(status: int, code: str, title: str, detail: str | None = None, **extra: Any) -> Response:
+    body = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, "detail": detail or title,
+            "code": code, "instance": request.path if request else None, **extra}
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
+    return response
+
+
+def handle_showreel_error(error: e.ShowreelError) -> Response:
+    status = status_for(error)
+    extra = {k: v for k, v in error.extra.items() if k in {"errors", "retry_after", "limit"}}
+    response = problem(status, error.code, error.title, error.detail, **extra)
+    if "retry_after" in error.extra:
+        response.headers["Retry-After"] = str(int(error.extra["retry_after"]))
+    return response
+
+
+def handle_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    code = CODE_BY_HTTP_STATUS.get(status, f"http_{status}")
+    data = getattr(error, "data", None) or {}
+    extra: dict[str, Any] = {}
+    if "messages" in data:
+        # webargs/marshmallow validation: {location: {field: [messages]}} -> {field: [messages]}
+        extra["errors"] = _flatten_messages(data["messages"])
+        code = "validation_error"
+    detail = data.get("message") or error.description
+    response = problem(status, code, error.name, detail, **extra)
+    if status == 405 and getattr(error, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    for name, value in (data.get("headers") or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def handle_unexpected(error: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return problem(500, "internal_error", "Internal server error", "an unexpected error happened")
+
+
+def _flatten_messages(messages: Any) -> dict[str, list[str]]:
+    flat: dict[str, list[str]] = {}
+    for location_messages in (messages or {}).values():
+        if isinstance(location_messages, dict):
+            for field, field_messages in location_messages.items():
+                flat.setdefault(field, []).extend(_as_list(field_messages))
+        else:
+            flat.setdefault("_schema", []).extend(_as_list(location_messages))
+    return flat
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if isinstance(value, dict):
+        return [f"{k}: {v}" for k, v in value.items()]
+    return [str(value)]
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(e.ShowreelError, handle_showreel_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,42 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app
+from sqlalchemy import text
+
+from shared.redis_client import get_redis
+
+blp = Blueprint("health", __name__)
+
+
+@blp.get("/healthz")
+def healthz():
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@blp.get("/readyz")
+def readyz():
+    """Database, Redis and storage are reachable (503 names what failed)."""
+    settings = current_app.config["SETTINGS"]
+    checks: dict[str, str] = {}
+    try:
+        with current_app.extensions["showreel.db"].engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        get_redis(settings).ping()
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"error: {type(exc).__name__}"
+    try:
+        current_app.extensions["showreel.default_storage"].check()
+        checks["storage"] = "ok"
+    except Exception as exc:
+        checks["storage"] = f"error: {type(exc).__name__}"
+    failed = sorted(name for name, state in checks.items() if state != "ok")
+    body = {"status": "ok" if not failed else "unavailable", "checks": checks, "failed": failed}
+    return body, (200 if not failed else 503)

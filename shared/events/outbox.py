@@ -1,0 +1,20 @@
+"""Record events in the same transaction as the rows they describe."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from shared.events.models import OutboxEvent
+from shared.events.streams import stream_for
+
+
+def record_event(session: Session, event_type: str, aggregate_id: str | uuid.UUID,
+                 payload: dict[str, Any]) -> OutboxEvent:
+    """Add an outbox row for ``event_type``; it is published after the commit by the relay."""
+    event = OutboxEvent(event_id=uuid.uuid4(), stream=stream_for(event_type), type=event_type,
+                        aggregate_id=str(aggregate_id), payload=payload)
+    session.add(event)
+    return event

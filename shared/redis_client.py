@@ -1,0 +1,27 @@
+"""The Redis client used for streams and bookkeeping (the broker builds its own)."""
+
+from __future__ import annotations
+
+import redis
+
+from shared.errors import ServiceUnavailable
+from shared.settings import Settings
+
+_clients: dict[str, redis.Redis] = {}
+
+
+def redis_url(settings: Settings) -> str:
+    if not settings.REDIS_URL:
+        raise ServiceUnavailable("REDIS_URL is not set; `make run` starts an embedded Redis and sets it",
+                                 code="redis_not_configured")
+    return settings.REDIS_URL
+
+
+def get_redis(settings: Settings) -> redis.Redis:
+    """Return a shared client for the settings' Redis (one connection pool per URL)."""
+    url = redis_url(settings)
+    client = _clients.get(url)
+    if client is None:
+        client = _clients[url] = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10,
+                                                      health_check_interval=30)
+    return client

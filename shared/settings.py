@@ -1,0 +1,212 @@
+"""The one home of every setting: name, type, default and a one-line description.
+
+Nothing else in the code base reads ``os.environ``. Values come from the
+environment under the option's name; ``{DATA_DIR}``-style references in defaults
+are expanded from other options so that the embedded default keeps everything in
+one data folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable, Mapping
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    type: Callable[[str], Any]
+    default: Any
+    description: str
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {raw!r}")
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"{raw!r} is not one of {', '.join(allowed)}")
+        return value
+
+    parse.__name__ = "choice(" + "|".join(allowed) + ")"
+    return parse
+
+
+OPTIONS: tuple[Option, ...] = (
+    # Deployment
+    Option("APP_ENV", _choice("embedded", "production"), "embedded",
+           "embedded: one-machine default (anonymous default tenant, dev endpoints); production: keys required"),
+    Option("DATA_DIR", str, "./data", "Folder of the embedded default: SQLite file, local storage, embedded Redis"),
+    Option("DATABASE_URL", str, "sqlite:///{DATA_DIR}/showreel.db", "SQLAlchemy URL of the database"),
+    Option("REDIS_URL", str, "", "Redis for streams and the Dramatiq broker; empty: `make run` starts an embedded one"),
+    Option("HOST", str, "127.0.0.1", "Address the web process binds"),
+    Option("PORT", int, 8000, "Port the web process listens on"),
+    Option("PUBLIC_BASE_URL", str, "http://127.0.0.1:{PORT}", "Base URL clients reach the API at (used in links)"),
+    Option("SECRET_KEY", str, "", "Key signing local download URLs; empty in embedded mode: generated under DATA_DIR"),
+    Option("TEMP_DIR", str, "{DATA_DIR}/tmp",
+           "Root of temporary uploads and per-job work folders; shared by API and workers"),
+    Option("LOG_LEVEL", str, "INFO", "Log level of every process"),
+    Option("SENTRY_DSN", str, "", "Sentry DSN; empty disables error reporting"),
+    # Roles and secrets used by later features
+    Option("OPS_TOKEN", str, "", "Bootstrap bearer token of the ops role"),
+    Option("MODERATOR_TOKEN", str, "", "Bootstrap bearer token of the moderator role"),
+    Option("WEBHOOK_SECRET", str, "", "Webhook signing secret of the default tenant (whsec_...)"),
+    Option("WEBHOOK_ALLOW_PRIVATE_TARGETS", _bool, False,
+           "Allow callback URLs on loopback/private networks (local testing only)"),
+    Option("ETH_RPC_URL", str, "", "JSON-RPC endpoint of the chain payments are verified on"),
+    # Storage
+    Option("STORAGE_PROVIDER", _choice("local", "s3", "memory"), "local", "Platform default storage provider"),
+    Option("STORAGE_PREFIX", str, "", "Path prefix of every key in the platform default storage"),
+    Option("LOCAL_STORAGE_DIR", str, "{DATA_DIR}/storage", "Root folder of the local storage provider"),
+    Option("S3_ENDPOINT", str, "127.0.0.1:9000", "host:port of the S3 API (MinIO or any S3)"),
+    Option("S3_ACCESS_KEY", str, "", "S3 access key"),
+    Option("S3_SECRET_KEY", str, "", "S3 secret key"),
+    Option("S3_BUCKET", str, "showreel", "S3 bucket (created on first use when missing)"),
+    Option("S3_REGION", str, "us-east-1", "S3 region"),
+    Option("S3_SECURE", _bool, False, "Use HTTPS to reach the S3 API"),
+    Option("PRESIGNED_URL_TTL", int, 3600, "Seconds a presigned download URL stays valid"),
+    # Media limits (checked before any decode)
+    Option("MAX_IMAGE_BYTES", int, 50 * 1024 * 1024, "Largest image upload in bytes"),
+    Option("MAX_VIDEO_BYTES", int, 1024 * 1024 * 1024, "Largest video upload in bytes"),
+    Option("MAX_IMAGE_PIXELS", int, 100_000_000, "Largest image area in pixels (decompression bomb guard)"),
+    Option("MAX_IMAGE_SIDE", int, 20_000, "Largest image width or height in pixels"),
+    Option("MAX_VIDEO_SIDE", int, 4096, "Largest video width or height in pixels"),
+    Option("MAX_VIDEO_DURATION", float, 600.0, "Longest video in seconds"),
+    Option("MAX_VIDEO_FRAMES", int, 36_000, "Most frames a video may have"),
+    # Media processing
+    Option("FFMPEG_PATH", str, "", "ffmpeg binary; empty: system ffmpeg if on PATH, else the imageio-ffmpeg one"),
+    Option("FFMPEG_TIMEOUT", float, 900.0, "Seconds one ffmpeg run may take before it is killed"),
+    Option("FFMPEG_THREADS", int, 2, "Threads one ffmpeg run may use"),
+    Option("VIDEO_QUALITY_MODE", _choice("realtime", "good"), "realtime",
+           "VP9 deadline: realtime (fast, default) or good (smaller files, ~5x slower)"),
+    Option("VIDEO_BITRATE", str, "2M", "Target VP9 bitrate of the converted video"),
+    Option("VIDEO_MAX_HEIGHT", int, 1080, "Converted video is scaled down to at most this height"),
+    Option("AUDIO_BITRATE", str, "96k", "Opus bitrate of converted video and preview"),
+    Option("PREVIEW_SECONDS", float, 5.0, "Length of the preview clip in seconds"),
+    Option("PREVIEW_HEIGHT", int, 480, "Height of the preview clip"),
+    Option("PREVIEW_BITRATE", str, "800k", "Target bitrate of the preview clip"),
+    Option("POSTER_SECOND", float, 1.0, "Where the poster frame is taken (clamped into the video)"),
+    Option("JPEG_QUALITY", int, 85, "JPEG quality of image outputs"),
+    Option("WEBP_QUALITY", int, 80, "WebP quality of image outputs"),
+    Option("WEBP_METHOD", int, 0, "WebP encoder effort 0-6 (0 is ~4x faster than 4 for ~2% more bytes)"),
+    # Jobs, retries, broker
+    Option("JOB_MAX_ATTEMPTS", int, 3, "Runs a job may have (the first plus API retries)"),
+    Option("STEP_MAX_DELIVERIES", int, 5, "Deliveries of one pipeline step before the job fails (counts killed runs)"),
+    Option("STEP_MAX_RETRIES", int, 4, "Retries of a step after a transient error"),
+    Option("RETRY_MIN_BACKOFF_MS", int, 1000, "Smallest retry backoff in milliseconds"),
+    Option("RETRY_MAX_BACKOFF_MS", int, 300_000, "Largest retry backoff in milliseconds"),
+    Option("BROKER_HEARTBEAT_TIMEOUT_MS", int, 10_000,
+           "A worker silent this long is dead and its messages are requeued"),
+    Option("BROKER_MAINTENANCE_CHANCE", int, 200_000,
+           "Chance per million broker calls to run requeue maintenance (Dramatiq's default is 1000)"),
+    Option("BROKER_PREFETCH", int, 1, "Messages a worker thread prefetches (1 keeps heavy work spread out)"),
+    Option("WORKER_THREADS_VIDEO", int, 1, "Threads of a video worker process (ffmpeg uses the cores)"),
+    Option("WORKER_THREADS_MEDIA", int, 4, "Threads of a media worker process"),
+    Option("WORKER_THREADS_LIGHT", int, 8, "Threads of a light worker process"),
+    # Events
+    Option("RELAY_POLL_INTERVAL", float, 0.05, "Seconds the outbox relay sleeps when the outbox is empty"),
+    Option("RELAY_BATCH_SIZE", int, 200, "Outbox rows the relay publishes per round"),
+    Option("STREAM_MAXLEN", int, 1_000_000, "Approximate length each event stream is trimmed to"),
+    Option("DISPATCHER_BLOCK_MS", int, 1000, "How long the dispatcher blocks waiting for events"),
+    Option("DISPATCHER_CLAIM_IDLE_MS", int, 30_000, "Pending events idle this long are reclaimed from dead consumers"),
+    Option("DISPATCHER_MAX_DELIVERIES", int, 5, "Deliveries of one event before it is dead-lettered"),
+    Option("DISPATCHER_DEDUP_TTL", int, 7 * 24 * 3600, "Seconds a handled event id is remembered"),
+)
+
+_BY_NAME = {option.name: option for option in OPTIONS}
+
+
+class SettingsError(ValueError):
+    """Raised when an environment value does not parse."""
+
+
+class Settings:
+    """Typed, read-only view of the options; build with :meth:`from_env`."""
+
+    def __init__(self, values: Mapping[str, Any]):
+        object.__setattr__(self, "_values", dict(values))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Read every option from ``environ`` (default: the process environment)."""
+        env = os.environ if environ is None else environ
+        raw: dict[str, Any] = {}
+        for option in OPTIONS:
+            if option.name in overrides:
+                raw[option.name] = overrides[option.name]
+            elif option.name in env:
+                try:
+                    raw[option.name] = option.type(env[option.name])
+                except ValueError as exc:
+                    raise SettingsError(f"{option.name}: {exc}") from None
+            else:
+                raw[option.name] = option.default
+        unknown = set(overrides) - set(_BY_NAME)
+        if unknown:
+            raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return cls(_expand(raw))
+
+    def replace(self, **overrides: Any) -> "Settings":
+        """Return a copy with some values changed (references are not re-expanded)."""
+        values = dict(self._values)
+        for name, value in overrides.items():
+            if name not in _BY_NAME:
+                raise SettingsError(f"unknown setting: {name}")
+            values[name] = value
+        return Settings(values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("settings are read-only; use replace()")
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    @property
+    def is_production(self) -> bool:
+        return self.APP_ENV == "production"
+
+
+def _expand(values: dict[str, Any]) -> dict[str, Any]:
+    """Expand ``{NAME}`` references in string values, in declaration order."""
+    expanded: dict[str, Any] = {}
+    for option in OPTIONS:
+        value = values[option.name]
+        if isinstance(value, str) and "{" in value:
+            value = value.format_map(_Known(expanded))
+        expanded[option.name] = value
+    return expanded
+
+
+class _Known(dict):
+    def __missing__(self, key: str) -> str:
+        raise SettingsError(f"setting refers to unknown or later option {key!r}")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings read from the environment."""
+    return Settings.from_env()
+
+
+def describe() -> list[tuple[str, str, str, str]]:
+    """Rows of (name, type, default, description) for the docs table."""
+    return [
+        (o.name, getattr(o.type, "__name__", str(o.type)), repr(o.default), o.description)
+        for o in OPTIONS
+    ]

@@ -1,0 +1,60 @@
+"""Run the event pipeline (relay, dispatcher, Dramatiq workers) inside the test process."""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+import dramatiq
+
+
+@contextmanager
+def pipeline_runtime(settings, *, queues=("video", "media", "light"), worker_threads: int = 4,
+                     relay: bool = True) -> Iterator[None]:
+    """Start the relay and dispatcher threads and a Dramatiq worker; stop them on exit."""
+    from shared.db import get_database
+    from shared.events.streams import all_streams
+    from shared.redis_client import get_redis
+    from workers import actors  # noqa: F401
+    from workers.broker import broker
+    from workers.dispatcher import Dispatcher
+    from workers.handlers import HANDLERS
+    from workers.relay import run_relay
+
+    stop = threading.Event()
+    client = get_redis(settings)
+    threads = [threading.Thread(target=Dispatcher(client, settings, HANDLERS, all_streams()).run,
+                                args=(stop,), daemon=True, name="dispatcher")]
+    if relay:
+        threads.append(threading.Thread(target=run_relay, args=(get_database(settings), client, settings, stop),
+                                        daemon=True, name="relay"))
+    worker = None
+    if queues:
+        for queue in queues:
+            broker.declare_queue(queue)
+        worker = dramatiq.Worker(broker, queues=set(queues), worker_threads=worker_threads, worker_timeout=100)
+        worker.start()
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        if worker is not None:
+            worker.stop(timeout=10_000)
+
+
+def wait_for(predicate: Callable[[], object], *, timeout: float, interval: float = 0.1, message: str = ""):
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message or predicate}: last={last!r}")

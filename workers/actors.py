@@ -1,0 +1,69 @@
+"""Thin actors: ids in, the plain step function does the work."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import dramatiq
+
+from shared.errors import PermanentError
+from shared.jobs import steps
+from workers.broker import broker
+from workers.context import step_context
+
+log = logging.getLogger(__name__)
+
+_STEP_OPTIONS: dict[str, Any] = {"throws": (PermanentError,), "on_retry_exhausted": "step_exhausted"}
+
+
+@dramatiq.actor(broker=broker, queue_name="video", **_STEP_OPTIONS)
+def convert_video(job_id: str, run: int) -> None:
+    steps.run_step(step_context(), job_id, "convert", run)
+
+
+@dramatiq.actor(broker=broker, queue_name="video", **_STEP_OPTIONS)
+def preview_video(job_id: str, run: int) -> None:
+    steps.run_step(step_context(), job_id, "preview", run)
+
+
+# Image presets are quick and memory-light: they run on the media pool so an
+# avatar never waits behind a long transcode.
+@dramatiq.actor(broker=broker, queue_name="media", **_STEP_OPTIONS)
+def convert_image(job_id: str, run: int) -> None:
+    steps.run_step(step_context(), job_id, "convert", run)
+
+
+@dramatiq.actor(broker=broker, queue_name="media", **_STEP_OPTIONS)
+def upload_outputs(job_id: str, run: int) -> None:
+    steps.run_step(step_context(), job_id, "upload", run)
+
+
+@dramatiq.actor(broker=broker, queue_name="media", **_STEP_OPTIONS)
+def persist_job(job_id: str, run: int) -> None:
+    steps.run_step(step_context(), job_id, "persist", run)
+
+
+@dramatiq.actor(broker=broker, queue_name="light", max_retries=10)
+def cleanup_job(job_id: str) -> None:
+    steps.cleanup_canceled(step_context(), job_id)
+
+
+@dramatiq.actor(broker=broker, queue_name="light", max_retries=10)
+def step_exhausted(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
+    """Fail the job whose step kept failing with transient errors (the source is kept for a retry)."""
+    job_id = message["args"][0]
+    steps.fail_job(step_context(), job_id, "retries_exhausted",
+                   f"{message['actor_name']} failed {retry_info.get('retries')} times", retryable=True)
+
+
+PIPELINES = {
+    "image": (convert_image, upload_outputs, persist_job),
+    "video": (convert_video, preview_video, upload_outputs, persist_job),
+}
+
+
+def start_pipeline(job_id: str, kind: str, run: int) -> None:
+    """Enqueue the job's steps as one Dramatiq pipeline."""
+    messages = [actor.message_with_options(args=(job_id, run), pipe_ignore=True) for actor in PIPELINES[kind]]
+    dramatiq.pipeline(messages, broker=broker).run()

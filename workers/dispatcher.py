@@ -1,0 +1,148 @@
+"""Dispatcher: a consumer group on the event streams that turns facts into pipelines.
+
+At-least-once: an entry is acknowledged only after its handler returned. On
+start it re-reads its own pending entries, it reclaims entries that another
+consumer left idle (XAUTOCLAIM), dead-letters an entry delivered too often, and
+drops events whose id it has already handled.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from typing import Callable
+
+import redis
+
+from shared.events.streams import DEAD_LETTER_STREAM, Event, ensure_group
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GROUP = "dispatcher"
+DEDUP_PREFIX = "showreel:dispatched:"
+
+Handler = Callable[[Event], None]
+
+
+class Dispatcher:
+    def __init__(self, client: redis.Redis, settings: Settings, handlers: dict[str, Handler],
+                 streams: list[str], *, group: str = GROUP, consumer: str | None = None):
+        self.client = client
+        self.settings = settings
+        self.handlers = handlers
+        self.streams = streams
+        self.group = group
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
+        self._reread_pending = True
+
+    def setup(self) -> None:
+        for stream in self.streams:
+            ensure_group(self.client, stream, self.group)
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume until ``stop`` is set, backing off while Redis is unreachable."""
+        backoff = 0.0
+        claim_every = max(1.0, self.settings.DISPATCHER_CLAIM_IDLE_MS / 3000)
+        next_claim = 0.0
+        ready = False
+        while not stop.is_set():
+            try:
+                if not ready:
+                    self.setup()
+                    ready = True
+                now = time.monotonic()
+                if now >= next_claim:
+                    self.reclaim()
+                    next_claim = now + claim_every
+                self.poll_once()
+                backoff = 0.0
+            except redis.RedisError as exc:
+                ready = False
+                backoff = min(max(backoff * 2, 0.5), 10.0)
+                log.warning("dispatcher: Redis unavailable (%s); retrying in %.1fs", exc, backoff)
+                stop.wait(backoff)
+
+    def poll_once(self) -> int:
+        """Handle own pending entries first, else wait for new ones; return how many were handled."""
+        if self._reread_pending:
+            entries = self.client.xreadgroup(self.group, self.consumer, {s: "0" for s in self.streams}, count=100)
+            pending = [(stream, items) for stream, items in entries or [] if items]
+            if pending:
+                return self._handle_all(pending, redelivered=True)
+            self._reread_pending = False
+        entries = self.client.xreadgroup(self.group, self.consumer, {s: ">" for s in self.streams},
+                                         count=100, block=self.settings.DISPATCHER_BLOCK_MS)
+        return self._handle_all(entries or [], redelivered=False)
+
+    def reclaim(self) -> int:
+        """Take over entries idle longer than the claim threshold (their consumer died)."""
+        claimed = 0
+        for stream in self.streams:
+            start = "0-0"
+            while True:
+                next_start, entries, *_ = self.client.xautoclaim(
+                    stream, self.group, self.consumer, self.settings.DISPATCHER_CLAIM_IDLE_MS,
+                    start_id=start, count=100)
+                if entries:
+                    claimed += self._handle_all([(stream, entries)], redelivered=True)
+                start = next_start.decode() if isinstance(next_start, bytes) else next_start
+                if start == "0-0":
+                    break
+        return claimed
+
+    def _handle_all(self, entries, *, redelivered: bool) -> int:
+        handled = 0
+        for stream, items in entries:
+            stream = stream.decode() if isinstance(stream, bytes) else stream
+            for entry_id, fields in items:
+                if fields is None:  # trimmed before it was handled
+                    self.client.xack(stream, self.group, entry_id)
+                    continue
+                if self.handle(stream, entry_id, fields, redelivered=redelivered):
+                    handled += 1
+        return handled
+
+    def handle(self, stream: str, entry_id, fields, *, redelivered: bool) -> bool:
+        event = Event.from_fields(fields)
+        if redelivered and self._deliveries(stream, entry_id) > self.settings.DISPATCHER_MAX_DELIVERIES:
+            self.dead_letter(stream, entry_id, event, reason="too many deliveries")
+            return False
+        dedup_key = DEDUP_PREFIX + event.event_id
+        if self.client.exists(dedup_key):
+            self.client.xack(stream, self.group, entry_id)
+            return False
+        handler = self.handlers.get(event.type)
+        try:
+            if handler is not None:
+                handler(event)
+        except Exception:
+            # Left pending: re-read on the next poll, dead-lettered after K deliveries.
+            log.exception("dispatcher: handler for %s (%s) failed", event.type, event.event_id)
+            self._reread_pending = True
+            return False
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(dedup_key, 1, ex=self.settings.DISPATCHER_DEDUP_TTL)
+        pipe.xack(stream, self.group, entry_id)
+        pipe.execute()
+        return True
+
+    def _deliveries(self, stream: str, entry_id) -> int:
+        info = self.client.xpending_range(stream, self.group, min=entry_id, max=entry_id, count=1)
+        return int(info[0]["times_delivered"]) if info else 1
+
+    def dead_letter(self, stream: str, entry_id, event: Event, *, reason: str) -> None:
+        log.error("dispatcher: dead-lettering %s (%s) from %s: %s", event.type, event.event_id, stream, reason)
+        fields = {**event.to_fields(), "source_stream": stream, "source_id": _text(entry_id),
+                  "group": self.group, "reason": reason}
+        pipe = self.client.pipeline(transaction=True)
+        pipe.xadd(DEAD_LETTER_STREAM, fields, maxlen=self.settings.STREAM_MAXLEN, approximate=True)
+        pipe.xack(stream, self.group, entry_id)
+        pipe.execute()
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
