@@ -1,0 +1,145 @@
+"""The one place that turns settings (or a tenant's storage config) into a storage provider."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import weakref
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from shared.settings import Settings, SettingsError
+from shared.storage.base import StorageProvider, StoredObject
+from shared.storage.errors import (
+    InvalidKey,
+    InvalidSignature,
+    LinkExpired,
+    ObjectNotFound,
+    StorageError,
+    StorageUnavailable,
+)
+from shared.storage.providers.local import LocalStorage
+from shared.storage.providers.memory import MemoryStorage
+from shared.storage.providers.s3 import S3Storage
+
+__all__ = [
+    "PROVIDERS", "InvalidKey", "InvalidSignature", "LinkExpired", "ObjectNotFound", "StorageError",
+    "StorageProvider", "StorageUnavailable", "StoredObject", "build_storage", "get_default_storage",
+    "signing_secret",
+]
+
+PROVIDERS: dict[str, type[StorageProvider]] = {
+    "memory": MemoryStorage,
+    "local": LocalStorage,
+    "s3": S3Storage,
+}
+
+_SECRET_FILE = "secret_key"
+
+
+def build_storage(settings: Settings, *, name: str = "default", prefix: str | None = None,
+                  config: Mapping[str, Any] | None = None) -> StorageProvider:
+    """Build the storage ``name`` from ``config`` or, without one, from the platform settings.
+
+    ``config`` is a tenant's own connection: ``{"provider": "s3", "endpoint": ...,
+    "bucket": ..., "access_key": ..., "secret_key": ..., "region": ..., "secure": ...,
+    "prefix": ...}`` or ``{"provider": "local", "root": ...}``. ``prefix`` overrides the
+    configured one. Memory storages of one ``name`` share their objects process-wide.
+    Raises :class:`SettingsError` for an unknown provider or a missing option.
+    """
+    options = dict(config) if config is not None else _platform_config(settings)
+    provider = str(options.pop("provider", "")).lower()
+    if provider not in PROVIDERS:
+        raise SettingsError(f"unknown storage provider {provider!r}; use one of {', '.join(PROVIDERS)}")
+    configured_prefix = str(options.pop("prefix", "") or "")
+    common: dict[str, Any] = {
+        "name": name,
+        "prefix": configured_prefix if prefix is None else prefix,
+        "default_url_ttl": timedelta(seconds=settings.PRESIGNED_URL_TTL),
+    }
+    try:
+        if provider == "s3":
+            return S3Storage(
+                endpoint=options["endpoint"], bucket=options["bucket"],
+                access_key=options.get("access_key", ""), secret_key=options.get("secret_key", ""),
+                region=options.get("region", "us-east-1"), secure=bool(options.get("secure", False)),
+                **common,
+            )
+        signed = {"public_base_url": settings.PUBLIC_BASE_URL, "secret": signing_secret(settings)}
+        if provider == "local":
+            return LocalStorage(options["root"], **signed, **common)
+        return MemoryStorage(**signed, **common)
+    except KeyError as missing:
+        raise SettingsError(f"{provider} storage {name!r} needs the option {missing.args[0]!r}") from None
+
+
+_defaults: weakref.WeakKeyDictionary[Settings, StorageProvider] = weakref.WeakKeyDictionary()
+_defaults_lock = threading.Lock()
+
+
+def get_default_storage(settings: Settings) -> StorageProvider:
+    """Return the platform's default storage, built once per settings object."""
+    with _defaults_lock:
+        storage = _defaults.get(settings)
+        if storage is None:
+            storage = _defaults[settings] = build_storage(settings)
+        return storage
+
+
+def signing_secret(settings: Settings) -> str:
+    """Return the key that signs local download links (memory and local storage).
+
+    ``SECRET_KEY`` when set. In embedded mode without one, a random key is generated
+    once under ``DATA_DIR`` and shared by every process using that folder. Raises
+    :class:`SettingsError` in production without ``SECRET_KEY``.
+    """
+    if settings.SECRET_KEY:
+        return str(settings.SECRET_KEY)
+    if settings.is_production:
+        raise SettingsError("SECRET_KEY is required in production to sign download links")
+    return _embedded_secret(Path(settings.DATA_DIR) / _SECRET_FILE)
+
+
+def _platform_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "provider": settings.STORAGE_PROVIDER,
+        "prefix": settings.STORAGE_PREFIX,
+        "root": settings.LOCAL_STORAGE_DIR,
+        "endpoint": settings.S3_ENDPOINT,
+        "access_key": settings.S3_ACCESS_KEY,
+        "secret_key": settings.S3_SECRET_KEY,
+        "bucket": settings.S3_BUCKET,
+        "region": settings.S3_REGION,
+        "secure": settings.S3_SECURE,
+    }
+
+
+def _embedded_secret(path: Path) -> str:
+    try:
+        return _read_secret(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    try:
+        # link() fails if the file exists, so when two processes race the first one wins
+        # and both end up with its key; readers never see a half-written file.
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink(missing_ok=True)
+    return _read_secret(path)
+
+
+def _read_secret(path: Path) -> str:
+    secret = path.read_text().strip()
+    if not secret:
+        raise SettingsError(f"{path} is empty; delete it to generate a new signing key")
+    return secret
