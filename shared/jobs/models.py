@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, utcnow
+from shared.tenants import models as _tenants  # noqa: F401  (media_jobs.tenant_id refers to it)
 
 
 class JobStatus(str, enum.Enum):
