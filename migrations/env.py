@@ -6,20 +6,12 @@ from alembic import context
 
 import shared.models  # noqa: F401  (registers every table)
 from shared.db import Base
+from shared.db.migrate import include_object
 from shared.db.session import build_engine
 from shared.settings import get_settings
 
 config = context.config
 target_metadata = Base.metadata
-
-
-# Tables owned by libraries (APScheduler) are created by migrations but not mapped.
-UNMAPPED_TABLES = {"scheduler_jobs"}
-
-
-def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    table = obj if type_ == "table" else getattr(obj, "table", None)
-    return getattr(table, "name", name) not in UNMAPPED_TABLES
 
 
 def _url() -> str:

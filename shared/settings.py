@@ -38,7 +38,7 @@ def _choice(*allowed: str) -> Callable[[str], str]:
             raise ValueError(f"{raw!r} is not one of {', '.join(allowed)}")
         return value
 
-    parse.__name__ = "choice(" + "|".join(allowed) + ")"
+    parse.__name__ = " / ".join(allowed)
     return parse
 
 
@@ -207,6 +207,18 @@ def get_settings() -> Settings:
 def describe() -> list[tuple[str, str, str, str]]:
     """Rows of (name, type, default, description) for the docs table."""
     return [
-        (o.name, getattr(o.type, "__name__", str(o.type)), repr(o.default), o.description)
+        (o.name, getattr(o.type, "__name__", str(o.type)).replace("_bool", "bool"), repr(o.default), o.description)
         for o in OPTIONS
     ]
+
+
+def markdown_table() -> str:
+    """The settings table the README shows (a test keeps the two in step)."""
+    lines = ["| Variable | Type | Default | Description |", "| --- | --- | --- | --- |"]
+    for name, type_name, default, description in describe():
+        lines.append(f"| `{name}` | {type_name} | `{default}` | {description} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
