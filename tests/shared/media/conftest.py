@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+import shlex
 import shutil
 import struct
 import subprocess
 import zlib
 from pathlib import Path
+from typing import IO
 
 import pytest
 from PIL import ExifTags, Image, ImageDraw
@@ -50,21 +52,24 @@ def copy_into(work_dir: Path, src: Path) -> Path:
 
 def pattern(width: int, height: int) -> Image.Image:
     """Return an RGB test card whose orientation and scale are easy to tell apart."""
-    image = Image.merge("RGB", (
-        Image.linear_gradient("L").rotate(90).resize((width, height)),
-        Image.linear_gradient("L").resize((width, height)),
-        Image.new("L", (width, height), 96),
-    ))
+    image = Image.merge(
+        "RGB",
+        (
+            Image.linear_gradient("L").rotate(90).resize((width, height)),
+            Image.linear_gradient("L").resize((width, height)),
+            Image.new("L", (width, height), 96),
+        ),
+    )
     draw = ImageDraw.Draw(image)
     draw.rectangle((0, 0, width // 3, height // 4), fill=(255, 0, 0))
     draw.ellipse((width // 2, height // 2, width - 1, height - 1), fill=(0, 0, 255))
     return image
 
 
-def run_ffmpeg_cli(*args: str, cwd: Path) -> None:
-    """Make a fixture with the same ffmpeg binary the engine uses."""
-    command = [ffmpeg_path(Settings.from_env({})), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args]
-    subprocess.run(command, cwd=cwd, check=True, timeout=60)
+def run_ffmpeg_cli(arguments: str, *, cwd: Path, stdout: IO[bytes] | None = None) -> None:
+    """Make a fixture with the ffmpeg binary the engine uses; ``arguments`` split like a shell line."""
+    command = [ffmpeg_path(Settings.from_env({})), "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
+    subprocess.run([*command, *shlex.split(arguments)], cwd=cwd, stdout=stdout, check=True, timeout=60)
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +84,9 @@ def jpeg_rotated(media_dir: Path) -> Path:
     gps[ExifTags.GPS.GPSLatitude] = GPS_LATITUDE
     gps[ExifTags.GPS.GPSLongitudeRef] = "E"
     gps[ExifTags.GPS.GPSLongitude] = (37.0, 37.0, 0.0)
-    pattern(400, 300).save(path, "JPEG", quality=95, exif=exif.tobytes(), xmp=XMP_PACKET, comment=b"shot at home")
+    pattern(400, 300).save(
+        path, "JPEG", quality=95, exif=exif.tobytes(), xmp=XMP_PACKET, comment=b"shot at home"
+    )
     return path
 
 
@@ -122,11 +129,10 @@ def mp4_with_audio(media_dir: Path) -> Path:
     """2 s of 320x240 H.264 at 25 fps with AAC audio."""
     path = media_dir / "clip.mp4"
     run_ffmpeg_cli(
-        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2",
-        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=2",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-b:a", "64k", "-shortest",
-        "-metadata", "location=+55.7558+037.6173/", path.name,
+        "-f lavfi -i testsrc2=size=320x240:rate=25:duration=2"
+        " -f lavfi -i sine=frequency=440:sample_rate=44100:duration=2"
+        " -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -b:a 64k -shortest"
+        f" -metadata location=+55.7558+037.6173/ {path.name}",
         cwd=media_dir,
     )
     return path
@@ -136,8 +142,8 @@ def mp4_with_audio(media_dir: Path) -> Path:
 def mp4_without_audio(media_dir: Path) -> Path:
     path = media_dir / "silent.mp4"
     run_ffmpeg_cli(
-        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", path.name,
+        "-f lavfi -i testsrc2=size=320x240:rate=25:duration=1"
+        f" -c:v libx264 -preset ultrafast -pix_fmt yuv420p {path.name}",
         cwd=media_dir,
     )
     return path
@@ -147,8 +153,7 @@ def mp4_without_audio(media_dir: Path) -> Path:
 def mp4_rotated(media_dir: Path, mp4_without_audio: Path) -> Path:
     """A landscape 320x240 stream a phone would display as portrait (display rotation 90°)."""
     path = media_dir / "portrait.mp4"
-    run_ffmpeg_cli("-display_rotation:v:0", "90", "-i", mp4_without_audio.name, "-c", "copy", path.name,
-                   cwd=media_dir)
+    run_ffmpeg_cli(f"-display_rotation:v:0 90 -i {mp4_without_audio.name} -c copy {path.name}", cwd=media_dir)
     return path
 
 
@@ -156,13 +161,13 @@ def mp4_rotated(media_dir: Path, mp4_without_audio: Path) -> Path:
 def webm_without_duration(media_dir: Path) -> Path:
     """A WebM written to a pipe, as browsers record: no duration in its headers."""
     path = media_dir / "recorded.webm"
-    command = [
-        ffmpeg_path(Settings.from_env({})), "-hide_banner", "-loglevel", "error", "-nostdin",
-        "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1",
-        "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-f", "webm", "pipe:1",
-    ]
     with open(path, "wb") as out:
-        subprocess.run(command, stdout=out, check=True, timeout=60)
+        run_ffmpeg_cli(
+            "-f lavfi -i testsrc2=size=160x120:rate=25:duration=1"
+            " -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -f webm pipe:1",
+            cwd=media_dir,
+            stdout=out,
+        )
     return path
 
 
@@ -170,7 +175,7 @@ def webm_without_duration(media_dir: Path) -> Path:
 def m4a_audio_only(media_dir: Path) -> Path:
     """An MP4 holding only AAC audio, with a generic isom brand so it sniffs as video."""
     path = media_dir / "voice.mp4"
-    run_ffmpeg_cli("-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", "-f", "mp4", path.name, cwd=media_dir)
+    run_ffmpeg_cli(f"-f lavfi -i sine=duration=1 -c:a aac -f mp4 {path.name}", cwd=media_dir)
     return path
 
 

@@ -26,7 +26,9 @@ def reference(path: Path, size: tuple[int, int]) -> Image.Image:
         return upright.resize(size, Image.Resampling.LANCZOS)
 
 
-def test_every_preset_is_written_as_jpeg_and_webp(jpeg_rotated: Path, tmp_path: Path, settings: Settings) -> None:
+def test_every_preset_is_written_as_jpeg_and_webp(
+    jpeg_rotated: Path, tmp_path: Path, settings: Settings
+) -> None:
     outputs = render_image_presets(jpeg_rotated, tmp_path, SIZES, settings)
 
     assert set(outputs) == {"thumb", "thumb_webp", "medium", "medium_webp", "large", "large_webp"}
@@ -41,15 +43,20 @@ def test_every_preset_is_written_as_jpeg_and_webp(jpeg_rotated: Path, tmp_path: 
             assert written.size == (output.width, output.height)
 
 
-def test_exif_orientation_6_gives_portrait_outputs(jpeg_rotated: Path, tmp_path: Path, settings: Settings) -> None:
+def test_exif_orientation_6_gives_portrait_outputs(
+    jpeg_rotated: Path, tmp_path: Path, settings: Settings
+) -> None:
     outputs = render_image_presets(jpeg_rotated, tmp_path, SIZES, settings)
 
     sizes = {name: (output.width, output.height) for name, output in outputs.items()}
     assert sizes == {
-        "thumb": (60, 80), "thumb_webp": (60, 80),
-        "medium": (150, 200), "medium_webp": (150, 200),
+        "thumb": (60, 80),
+        "thumb_webp": (60, 80),
+        "medium": (150, 200),
+        "medium_webp": (150, 200),
         # 2048 is bigger than the 300x400 picture: never upscaled.
-        "large": (300, 400), "large_webp": (300, 400),
+        "large": (300, 400),
+        "large_webp": (300, 400),
     }
 
 
@@ -77,20 +84,33 @@ def test_a_large_jpeg_decoded_at_reduced_scale_still_matches_a_full_decode(
         assert mean_abs_difference(written, reference(jpeg_large, (160, 120))) < 4
 
 
-def test_outputs_carry_no_exif_gps_xmp_or_comment(jpeg_rotated: Path, tmp_path: Path, settings: Settings) -> None:
+def test_outputs_carry_no_exif_gps_xmp_or_comment(
+    jpeg_rotated: Path, tmp_path: Path, settings: Settings
+) -> None:
     outputs = render_image_presets(jpeg_rotated, tmp_path, SIZES, settings)
 
     for output in outputs.values():
         data = Path(output.path).read_bytes()
-        for marker in (b"Exif\x00\x00", b"EXIF", b"XMP ", b"adobe:ns:meta", b"GPS", b"TestCam", b"shot at home",
-                       b"ICC_PROFILE", b"ICCP"):
+        for marker in (
+            b"Exif\x00\x00",
+            b"EXIF",
+            b"XMP ",
+            b"adobe:ns:meta",
+            b"GPS",
+            b"TestCam",
+            b"shot at home",
+            b"ICC_PROFILE",
+            b"ICCP",
+        ):
             assert marker not in data, f"{marker!r} found in {output.name}"
         with Image.open(output.path) as written:
             assert not written.getexif()
             assert not {"exif", "xmp", "icc_profile", "comment"} & set(written.info)
 
 
-def test_transparent_pixels_are_flattened_on_white(png_alpha: Path, tmp_path: Path, settings: Settings) -> None:
+def test_transparent_pixels_are_flattened_on_white(
+    png_alpha: Path, tmp_path: Path, settings: Settings
+) -> None:
     outputs = render_image_presets(png_alpha, tmp_path, {"thumb": 60}, settings)
 
     for name in ("thumb", "thumb_webp"):
@@ -102,7 +122,9 @@ def test_transparent_pixels_are_flattened_on_white(png_alpha: Path, tmp_path: Pa
         assert right[1] > 100 and right[0] < 40, right
 
 
-def test_an_animated_gif_keeps_its_first_frame(gif_animated: Path, tmp_path: Path, settings: Settings) -> None:
+def test_an_animated_gif_keeps_its_first_frame(
+    gif_animated: Path, tmp_path: Path, settings: Settings
+) -> None:
     outputs = render_image_presets(gif_animated, tmp_path, SIZES, settings)
 
     with Image.open(outputs["large"].path) as written:
@@ -127,14 +149,20 @@ def test_rendering_twice_gives_the_same_files_and_leaves_no_temporary_ones(
 
     assert {name: Path(output.path).read_bytes() for name, output in second.items()} == first_bytes
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
-        Path(output.path).name for output in second.values())
+        Path(output.path).name for output in second.values()
+    )
 
 
 def test_quality_settings_reach_the_encoders(jpeg_large: Path, tmp_path: Path) -> None:
-    low = render_image_presets(jpeg_large, tmp_path / "low", {"medium": 800},
-                               Settings.from_env({}, JPEG_QUALITY=30, WEBP_QUALITY=30))
-    high = render_image_presets(jpeg_large, tmp_path / "high", {"medium": 800},
-                                Settings.from_env({}, JPEG_QUALITY=95, WEBP_QUALITY=95))
+    low = render_image_presets(
+        jpeg_large, tmp_path / "low", {"medium": 800}, Settings.from_env({}, JPEG_QUALITY=30, WEBP_QUALITY=30)
+    )
+    high = render_image_presets(
+        jpeg_large,
+        tmp_path / "high",
+        {"medium": 800},
+        Settings.from_env({}, JPEG_QUALITY=95, WEBP_QUALITY=95),
+    )
 
     assert low["medium"].size < high["medium"].size
     assert low["medium_webp"].size < high["medium_webp"].size
@@ -145,7 +173,9 @@ def test_a_truncated_jpeg_is_corrupt(truncated_jpeg: Path, tmp_path: Path, setti
         render_image_presets(truncated_jpeg, tmp_path, SIZES, settings)
 
 
-def test_a_decompression_bomb_is_refused_before_decoding(png_bomb: Path, tmp_path: Path, settings: Settings) -> None:
+def test_a_decompression_bomb_is_refused_before_decoding(
+    png_bomb: Path, tmp_path: Path, settings: Settings
+) -> None:
     with pytest.raises(ImageTooLarge):
         render_image_presets(png_bomb, tmp_path, SIZES, settings)
 
@@ -155,7 +185,9 @@ def test_text_named_like_a_jpeg_is_refused(text_as_jpg: Path, tmp_path: Path, se
         render_image_presets(text_as_jpg, tmp_path, SIZES, settings)
 
 
-def test_a_video_is_not_rendered_as_an_image(mp4_without_audio: Path, tmp_path: Path, settings: Settings) -> None:
+def test_a_video_is_not_rendered_as_an_image(
+    mp4_without_audio: Path, tmp_path: Path, settings: Settings
+) -> None:
     with pytest.raises(UnsupportedMedia):
         render_image_presets(mp4_without_audio, tmp_path, SIZES, settings)
 

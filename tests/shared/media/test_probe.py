@@ -49,7 +49,12 @@ def test_media_errors_carry_stable_codes_and_say_whether_to_retry(
 def test_a_jpeg_reports_its_displayed_orientation(jpeg_rotated: Path, settings: Settings) -> None:
     info = inspect(jpeg_rotated, settings)
 
-    assert (info.kind, info.format, info.content_type, info.extension) == ("image", "JPEG", "image/jpeg", ".jpg")
+    assert (info.kind, info.format, info.content_type, info.extension) == (
+        "image",
+        "JPEG",
+        "image/jpeg",
+        ".jpg",
+    )
     # Stored 400x300, EXIF orientation 6: a viewer shows it 300 wide and 400 high.
     assert (info.width, info.height, info.orientation) == (300, 400, 6)
     assert info.duration is None and info.codec is None and not info.has_audio
@@ -117,7 +122,9 @@ def test_a_recorded_webm_without_duration_still_meets_the_duration_limit(
         inspect(webm_without_duration, Settings.from_env({}, MAX_VIDEO_DURATION=0.5))
 
 
-def test_an_mp4_with_only_audio_is_refused_with_a_clear_message(m4a_audio_only: Path, settings: Settings) -> None:
+def test_an_mp4_with_only_audio_is_refused_with_a_clear_message(
+    m4a_audio_only: Path, settings: Settings
+) -> None:
     with pytest.raises(UnsupportedMedia, match="only audio"):
         inspect(m4a_audio_only, settings)
 
@@ -127,8 +134,9 @@ def test_an_empty_upload_is_refused(empty_file: Path, settings: Settings) -> Non
         inspect(empty_file, settings)
 
 
-@pytest.mark.parametrize("fixture", ["text_as_jpg", "html_as_png", "random_as_mov", "hls_playlist_as_mp4",
-                                     "ffconcat_as_mp4"])
+@pytest.mark.parametrize(
+    "fixture", ["text_as_jpg", "html_as_png", "random_as_mov", "hls_playlist_as_mp4", "ffconcat_as_mp4"]
+)
 def test_files_that_are_not_media_are_refused_whatever_their_name(
     fixture: str, settings: Settings, request: pytest.FixtureRequest
 ) -> None:

@@ -46,7 +46,11 @@ def test_known_magic_bytes_name_their_decoder(
     sniffed = sniff(head)
 
     assert (sniffed.kind, sniffed.format, sniffed.content_type, sniffed.extension) == (
-        kind, fmt, content_type, extension)
+        kind,
+        fmt,
+        content_type,
+        extension,
+    )
 
 
 def test_empty_input_is_an_empty_file() -> None:
@@ -91,7 +95,11 @@ def test_the_name_of_a_file_plays_no_part(html_as_png: Path, text_as_jpg: Path, 
 
 
 def test_real_files_are_recognised_from_their_first_bytes(
-    jpeg_rotated: Path, png_alpha: Path, gif_animated: Path, webp_image: Path, mp4_with_audio: Path,
+    jpeg_rotated: Path,
+    png_alpha: Path,
+    gif_animated: Path,
+    webp_image: Path,
+    mp4_with_audio: Path,
     webm_without_duration: Path,
 ) -> None:
     found = {

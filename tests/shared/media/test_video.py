@@ -73,7 +73,9 @@ def option(args: list[str], name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def converted(tmp_path_factory: pytest.TempPathFactory, mp4_with_audio: Path) -> tuple[Path, MediaInfo, OutputFile]:
+def converted(
+    tmp_path_factory: pytest.TempPathFactory, mp4_with_audio: Path
+) -> tuple[Path, MediaInfo, OutputFile]:
     """The 2 s clip with sound converted once with default settings, shared by the read-only checks."""
     work_dir = tmp_path_factory.mktemp("converted")
     settings = Settings.from_env({})
@@ -88,7 +90,11 @@ def test_the_webm_is_vp9_in_yuv420p_with_opus_sound(converted: tuple[Path, Media
     found = probe_output(output.path)
 
     assert (found["container"], found["video_codec"], found["pix_fmt"], found["audio_codec"]) == (
-        "matroska,webm", "vp9", "yuv420p", "opus")
+        "matroska,webm",
+        "vp9",
+        "yuv420p",
+        "opus",
+    )
     assert found["size"] == (320, 240)
     assert found["duration"] == pytest.approx(2.0, abs=0.1)
     assert (output.name, output.content_type, output.extension) == ("webm", "video/webm", ".webm")
@@ -98,7 +104,9 @@ def test_the_webm_is_vp9_in_yuv420p_with_opus_sound(converted: tuple[Path, Media
     assert output.size == Path(output.path).stat().st_size
 
 
-def test_the_webm_drops_the_location_and_other_metadata(converted: tuple[Path, MediaInfo, OutputFile]) -> None:
+def test_the_webm_drops_the_location_and_other_metadata(
+    converted: tuple[Path, MediaInfo, OutputFile],
+) -> None:
     _work_dir, _info, output = converted
 
     assert "location" not in probe_output(output.path)["metadata"]
@@ -210,13 +218,22 @@ def test_the_poster_is_a_jpeg_taken_with_input_seeking(
     assert at_start > at_poster_time * 2
 
 
-@pytest.mark.parametrize(("poster_second", "duration", "expected"), [
-    (1.0, 2.0, 1.0), (5.0, 2.0, 1.0), (1.0, 0.5, 0.25), (1.0, None, 0.0)])
+@pytest.mark.parametrize(
+    ("poster_second", "duration", "expected"),
+    [(1.0, 2.0, 1.0), (5.0, 2.0, 1.0), (1.0, 0.5, 0.25), (1.0, None, 0.0)],
+)
 def test_the_poster_time_stays_inside_the_video(
     poster_second: float, duration: float | None, expected: float
 ) -> None:
-    info = MediaInfo(kind="video", format="mov", content_type="video/mp4", extension=".mp4", width=2, height=2,
-                     duration=duration)
+    info = MediaInfo(
+        kind="video",
+        format="mov",
+        content_type="video/mp4",
+        extension=".mp4",
+        width=2,
+        height=2,
+        duration=duration,
+    )
 
     assert poster_time(info, Settings.from_env({}, POSTER_SECOND=poster_second)) == expected
 
@@ -245,7 +262,10 @@ def test_the_preview_has_the_configured_length_and_height(mp4_with_audio: Path, 
     assert found["size"] == (160, 120)
     assert found["duration"] == pytest.approx(1.0, abs=0.1)
     assert (output.name, output.path, output.duration) == (
-        "preview", str(work_dir / "preview.webm"), pytest.approx(1.0, abs=0.1))
+        "preview",
+        str(work_dir / "preview.webm"),
+        pytest.approx(1.0, abs=0.1),
+    )
 
 
 def test_the_preview_is_never_upscaled(mp4_without_audio: Path, work_dir: Path) -> None:
@@ -305,14 +325,20 @@ def test_should_stop_cancels_a_running_ffmpeg(work_dir: Path, settings: Settings
     stop_at = time.monotonic() + 0.4
 
     with pytest.raises(ProcessingCanceled) as caught:
-        run_ffmpeg([ffmpeg_path(settings), *ENDLESS_INPUT, "-f", "null", "-"], cwd=work_dir, timeout=30,
-                   should_stop=lambda: time.monotonic() > stop_at)
+        run_ffmpeg(
+            [ffmpeg_path(settings), *ENDLESS_INPUT, "-f", "null", "-"],
+            cwd=work_dir,
+            timeout=30,
+            should_stop=lambda: time.monotonic() > stop_at,
+        )
 
     assert caught.value.code == "canceled"
     assert gone(caught.value.extra["pid"])
 
 
-def test_a_canceled_job_does_not_start_ffmpeg(mp4_with_audio: Path, work_dir: Path, settings: Settings) -> None:
+def test_a_canceled_job_does_not_start_ffmpeg(
+    mp4_with_audio: Path, work_dir: Path, settings: Settings
+) -> None:
     src = copy_into(work_dir, mp4_with_audio)
 
     with pytest.raises(ProcessingCanceled):
@@ -348,8 +374,15 @@ def test_a_failing_ffmpeg_reports_the_end_of_its_error_output(
     truncated_mp4: Path, work_dir: Path, settings: Settings
 ) -> None:
     copy_into(work_dir, truncated_mp4)
-    args = [ffmpeg_path(settings), "-loglevel", "error",
-            *input_args("./source.mp4", "mov", max_pixels=4096 * 4096), "-f", "null", "-"]
+    args = [
+        ffmpeg_path(settings),
+        "-loglevel",
+        "error",
+        *input_args("./source.mp4", "mov", max_pixels=4096 * 4096),
+        "-f",
+        "null",
+        "-",
+    ]
 
     with pytest.raises(FFmpegFailed) as caught:
         run_ffmpeg(args, cwd=work_dir, timeout=30)
@@ -363,8 +396,17 @@ def test_a_crafted_playlist_read_as_mov_never_reaches_files_outside(
     fixture: str, work_dir: Path, settings: Settings, request: pytest.FixtureRequest
 ) -> None:
     copy_into(work_dir, request.getfixturevalue(fixture))
-    args = [ffmpeg_path(settings), "-loglevel", "error",
-            *input_args("./source.mp4", "mov", max_pixels=4096 * 4096), "-c", "copy", "-f", "data", "./out.bin"]
+    args = [
+        ffmpeg_path(settings),
+        "-loglevel",
+        "error",
+        *input_args("./source.mp4", "mov", max_pixels=4096 * 4096),
+        "-c",
+        "copy",
+        "-f",
+        "data",
+        "./out.bin",
+    ]
 
     with pytest.raises(FFmpegFailed):
         run_ffmpeg(args, cwd=work_dir, timeout=30)
@@ -373,13 +415,31 @@ def test_a_crafted_playlist_read_as_mov_never_reaches_files_outside(
     assert not out.exists() or SECRET_MARKER not in out.read_bytes()
 
 
-@pytest.mark.parametrize(("fixture", "demuxer"), [("hls_playlist_as_mp4", "hls"), ("ffconcat_as_mp4", "concat")])
+@pytest.mark.parametrize(
+    ("fixture", "demuxer"), [("hls_playlist_as_mp4", "hls"), ("ffconcat_as_mp4", "concat")]
+)
 def test_the_format_whitelist_refuses_a_playlist_demuxer_even_when_forced(
     fixture: str, demuxer: str, work_dir: Path, settings: Settings, request: pytest.FixtureRequest
 ) -> None:
     copy_into(work_dir, request.getfixturevalue(fixture))
-    args = [ffmpeg_path(settings), "-loglevel", "error", "-f", demuxer, "-format_whitelist", "mov",
-            "-protocol_whitelist", "file", "-i", "./source.mp4", "-c", "copy", "-f", "data", "./out.bin"]
+    args = [
+        ffmpeg_path(settings),
+        "-loglevel",
+        "error",
+        "-f",
+        demuxer,
+        "-format_whitelist",
+        "mov",
+        "-protocol_whitelist",
+        "file",
+        "-i",
+        "./source.mp4",
+        "-c",
+        "copy",
+        "-f",
+        "data",
+        "./out.bin",
+    ]
 
     with pytest.raises(FFmpegFailed, match="not on whitelist"):
         run_ffmpeg(args, cwd=work_dir, timeout=30)
@@ -397,13 +457,22 @@ def test_frames_over_max_pixels_are_refused_by_the_decoder(
     mp4_without_audio: Path, work_dir: Path, settings: Settings
 ) -> None:
     copy_into(work_dir, mp4_without_audio)
-    args = [ffmpeg_path(settings), "-loglevel", "error",
-            *input_args("./source.mp4", "mov", max_pixels=320 * 240 - 1), "-f", "null", "-"]
+    args = [
+        ffmpeg_path(settings),
+        "-loglevel",
+        "error",
+        *input_args("./source.mp4", "mov", max_pixels=320 * 240 - 1),
+        "-f",
+        "null",
+        "-",
+    ]
 
     with pytest.raises(FFmpegFailed, match="max pixel"):
         run_ffmpeg(args, cwd=work_dir, timeout=30)
 
 
 def test_ffmpeg_path_prefers_the_configured_binary() -> None:
-    assert ffmpeg_path(Settings.from_env({}, FFMPEG_PATH="/opt/ffmpeg/bin/ffmpeg")) == "/opt/ffmpeg/bin/ffmpeg"
+    assert (
+        ffmpeg_path(Settings.from_env({}, FFMPEG_PATH="/opt/ffmpeg/bin/ffmpeg")) == "/opt/ffmpeg/bin/ffmpeg"
+    )
     assert Path(ffmpeg_path(Settings.from_env({}))).exists()

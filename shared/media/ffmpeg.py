@@ -1,0 +1,226 @@
+"""Run ffmpeg safely: hardened inputs, one working directory, a deadline, a kill switch.
+
+ffmpeg follows references inside some inputs (HLS playlists, concat scripts,
+image sequences), so it only ever gets the demuxer that sniffing picked, a
+format and protocol whitelist, and relative paths inside the job's folder.
+"""
+
+from __future__ import annotations
+
+import collections
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO
+
+from shared.media.errors import FFmpegFailed, MediaTimeout, ProcessingCanceled
+from shared.settings import Settings
+
+POLL_SECONDS = 0.25
+STDERR_TAIL_BYTES = 4096
+
+# Demuxer forced with -f -> demuxers allowed to open (ffmpeg matches any alias of a demuxer's name,
+# so "mov" admits "mov,mp4,m4a,3gp,3g2,mj2" and "matroska" admits "matroska,webm").
+FORMAT_WHITELISTS: dict[str, str] = {
+    "mov": "mov",
+    "matroska": "matroska",
+    "avi": "avi",
+}
+
+# Options every run starts with: quiet stderr (only errors, so the tail is useful), never read stdin,
+# overwrite the .part left behind by a killed run.
+GLOBAL_ARGS: tuple[str, ...] = ("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y")
+
+_PR_SET_PDEATHSIG = 1
+
+
+def ffmpeg_path(settings: Settings) -> str:
+    """Return the ffmpeg binary: FFMPEG_PATH, else ffmpeg on PATH, else imageio-ffmpeg's.
+
+    Raises FFmpegFailed when there is none.
+    """
+    if settings.FFMPEG_PATH:
+        return settings.FFMPEG_PATH
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise FFmpegFailed("No ffmpeg binary: set FFMPEG_PATH or install ffmpeg") from None
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError as exc:
+        raise FFmpegFailed(f"No ffmpeg binary: {exc}") from None
+
+
+# fmt: off
+def input_args(path: str, fmt: str, *, max_pixels: int) -> list[str]:
+    """Return the hardened input options for ``path`` read with demuxer ``fmt``; raises ValueError."""
+    try:
+        whitelist = FORMAT_WHITELISTS[fmt]
+    except KeyError:
+        raise ValueError(f"no ffmpeg demuxer is allowed for format {fmt!r}") from None
+    return [
+        "-f", fmt,
+        "-format_whitelist", whitelist,
+        "-protocol_whitelist", "file",
+        # An input option reaches the decoder: frames above this area fail to open (checked in ffmpeg n9).
+        "-max_pixels", str(max_pixels),
+        "-i", path,
+    ]
+# fmt: on
+
+
+def job_path(path: str | os.PathLike[str], cwd: str | os.PathLike[str]) -> str:
+    """Return ``path`` as ``./relative`` to ``cwd``; raises ValueError when it resolves outside it."""
+    root = Path(cwd).resolve()
+    target = Path(cwd, path).resolve()
+    if target == root or root not in target.parents:
+        raise ValueError(f"{path} is not inside the work directory {cwd}")
+    # "./" keeps ffmpeg from reading a name such as "x:y.mp4" as a protocol "x".
+    return "./" + target.relative_to(root).as_posix()
+
+
+def run_ffmpeg(
+    args: Sequence[str],
+    *,
+    cwd: str | os.PathLike[str],
+    timeout: float,
+    should_stop: Callable[[], bool] | None = None,
+) -> str:
+    """Run the command ``args`` (binary first) in ``cwd`` and return the tail of its stderr.
+
+    Raises MediaTimeout after ``timeout`` seconds, ProcessingCanceled once ``should_stop()`` is true
+    (checked every POLL_SECONDS), FFmpegFailed on a nonzero exit; the process group is killed first.
+    """
+    if not os.path.isdir(cwd):
+        raise ValueError(f"work directory {cwd} does not exist")
+    if should_stop is not None and should_stop():
+        raise ProcessingCanceled("Processing was canceled before ffmpeg started")
+    try:
+        proc = subprocess.Popen(
+            list(args),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            close_fds=True,
+            # Its own process group, so a kill reaches anything ffmpeg started.
+            start_new_session=True,
+            preexec_fn=_die_with_parent(os.getpid()),
+        )
+    except OSError as exc:
+        raise FFmpegFailed(f"Could not start {args[0]}: {exc}") from None
+    assert proc.stderr is not None
+    tail = _Tail(proc.stderr, STDERR_TAIL_BYTES)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                returncode = proc.wait(timeout=max(0.0, min(POLL_SECONDS, remaining)))
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if should_stop is not None and should_stop():
+                _kill_group(proc)
+                raise ProcessingCanceled("Processing was canceled while ffmpeg was running", pid=proc.pid)
+            if time.monotonic() >= deadline:
+                _kill_group(proc)
+                raise MediaTimeout(f"ffmpeg ran longer than {timeout:g} s and was stopped", pid=proc.pid)
+    finally:
+        # Covers exceptions from should_stop() and KeyboardInterrupt too: never leave ffmpeg behind.
+        if proc.returncode is None:
+            _kill_group(proc)
+        tail.close()
+    stderr = tail.text()
+    if returncode != 0:
+        raise FFmpegFailed(
+            f"ffmpeg exited with status {returncode}: {stderr or 'no error output'}",
+            returncode=returncode,
+            stderr=stderr,
+        )
+    return stderr
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    # The leader is not reaped yet, so its pid (the group id) cannot have been reused.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+# Resolved once in the parent: the child between fork and exec must not import or dlopen anything.
+_PRCTL = _load_prctl()
+
+
+def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
+    """Return a pre-exec hook that makes the child get SIGKILL when its parent dies."""
+    # "Parent" means the forking thread; run_ffmpeg waits in that thread, so it outlives ffmpeg.
+    if _PRCTL is None:
+        return None
+    prctl = _PRCTL
+    sigkill = int(signal.SIGKILL)
+
+    def hook() -> None:
+        # Only a libc call and os calls here: this runs in the forked child of a threaded worker.
+        prctl(_PR_SET_PDEATHSIG, sigkill, 0, 0, 0)
+        # The parent may have died before prctl took effect; then nobody would ever kill us.
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+    return hook
+
+
+class _Tail:
+    """Drain a pipe in a thread, keeping only its last bytes, so ffmpeg never blocks on a full pipe."""
+
+    def __init__(self, stream: IO[bytes], limit: int):
+        self._stream = stream
+        self._limit = limit
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._size = 0
+        self._thread = threading.Thread(target=self._drain, name="ffmpeg-stderr", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        read = getattr(self._stream, "read1", self._stream.read)
+        while True:
+            chunk = read(4096)
+            if not chunk:
+                break
+            self._chunks.append(chunk)
+            self._size += len(chunk)
+            while self._size - len(self._chunks[0]) >= self._limit:
+                self._size -= len(self._chunks.popleft())
+
+    def close(self) -> None:
+        """Wait for the pipe to reach its end (the process group is gone) and close it."""
+        self._thread.join(timeout=5)
+        # A leftover holder of the pipe keeps the reader blocked; closing under it would block too.
+        if not self._thread.is_alive():
+            self._stream.close()
+
+    def text(self) -> str:
+        """Return the kept tail as text, trimmed to the limit."""
+        data = b"".join(self._chunks)[-self._limit :]
+        return data.decode("utf-8", errors="replace").strip()

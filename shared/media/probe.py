@@ -1,0 +1,268 @@
+"""Intake: decide what an upload is and whether it is within limits, before decoding it.
+
+:func:`inspect` checks the byte size, sniffs the magic bytes, then parses the
+headers with the one decoder the sniffed type allows (Pillow for images, PyAV
+for videos) and applies the pixel, size, duration and frame limits to what the
+headers announce. Only a single video frame is ever decoded here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import av
+from PIL import ExifTags, Image
+
+from shared.errors import ShowreelError
+from shared.media.errors import CorruptMedia, EmptyFile, ImageTooLarge, UnsupportedMedia
+from shared.media.ffmpeg import FORMAT_WHITELISTS
+from shared.media.limits import MediaLimits
+from shared.media.sniff import HEAD_BYTES, Sniffed, sniff
+from shared.settings import Settings
+
+# Packets decoded at most while looking for the first video frame (decoders with delay need a few).
+_FIRST_FRAME_PACKETS = 300
+
+
+@dataclass
+class MediaInfo:
+    kind: str
+    format: str
+    content_type: str
+    extension: str
+    width: int
+    height: int
+    duration: float | None = None
+    codec: str | None = None
+    frames: int | None = None
+    has_audio: bool = False
+    orientation: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the fields as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class OutputFile:
+    name: str
+    path: str
+    content_type: str
+    extension: str
+    size: int
+    width: int
+    height: int
+    duration: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the fields as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+
+def inspect(path: str | os.PathLike[str], settings: Settings) -> MediaInfo:
+    """Identify and probe the upload at ``path`` within limits; raises the errors of shared.media.errors."""
+    limits = MediaLimits.from_settings(settings)
+    size = os.stat(path).st_size
+    if size == 0:
+        raise EmptyFile()
+    # Before the type is known only the larger limit applies; the type's own limit follows the sniff.
+    limits.check_bytes("any", size)
+    with open(path, "rb") as fh:
+        head = fh.read(HEAD_BYTES)
+    sniffed = sniff(head)
+    limits.check_bytes(sniffed.kind, size)
+    if sniffed.kind == "image":
+        return _inspect_image(path, sniffed, limits)
+    return _inspect_video(path, sniffed, limits)
+
+
+def open_image(path: str | os.PathLike[str], fmt: str, limits: MediaLimits) -> Image.Image:
+    """Open (headers only) an image with the one Pillow plugin ``fmt``; raises ImageTooLarge, CorruptMedia."""
+    _refuse_decompression_bombs(limits.image_pixels)
+    try:
+        image = Image.open(path, formats=[fmt])
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(str(exc), limit=limits.image_pixels) from None
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, IndexError, struct.error, ...
+        raise CorruptMedia(f"The file is not a readable {fmt} image: {exc}") from None
+    try:
+        limits.check_image(*image.size)
+    except ShowreelError:
+        image.close()
+        raise
+    return image
+
+
+def exif_orientation(image: Image.Image) -> int:
+    """Return the EXIF orientation 1-8 of an opened image, 1 when absent or unreadable."""
+    try:
+        value = image.getexif().get(ExifTags.Base.Orientation)
+    except Exception:  # A broken EXIF block should not reject an otherwise good picture.
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _refuse_decompression_bombs(limit: int) -> None:
+    # Pillow's bomb guard is process-wide: make it follow MAX_IMAGE_PIXELS (settings are process-wide
+    # too) and turn its warning into an error. A filter is added only when missing, because
+    # warnings.catch_warnings() is not thread-safe and test runners reset the filters between tests.
+    Image.MAX_IMAGE_PIXELS = limit
+    for action, message, category, module, _lineno in warnings.filters:
+        # The first filter that catches every DecompressionBombWarning is the one that applies.
+        if issubclass(Image.DecompressionBombWarning, category) and message is None and module is None:
+            if action == "error":
+                return
+            break
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
+
+
+def _inspect_image(path: str | os.PathLike[str], sniffed: Sniffed, limits: MediaLimits) -> MediaInfo:
+    with open_image(path, sniffed.format, limits) as image:
+        width, height = image.size
+        orientation = exif_orientation(image)
+    if orientation >= 5:
+        # Orientations 5-8 turn the picture a quarter: report what a viewer displays.
+        width, height = height, width
+    return MediaInfo(
+        kind="image",
+        format=sniffed.format,
+        content_type=sniffed.content_type,
+        extension=sniffed.extension,
+        width=width,
+        height=height,
+        orientation=orientation,
+    )
+
+
+def open_video(path: str | os.PathLike[str], fmt: str, limits: MediaLimits) -> av.container.InputContainer:
+    """Open a video with the one demuxer ``fmt``, whitelisted, local files only; raises CorruptMedia."""
+    try:
+        return av.open(
+            os.fspath(path),
+            format=fmt,
+            container_options={"format_whitelist": FORMAT_WHITELISTS[fmt], "protocol_whitelist": "file"},
+            # Reaches the decoders avformat_find_stream_info opens: no oversized frame is decoded there.
+            options={"max_pixels": str(limits.video_pixels)},
+        )
+    except Exception as exc:  # PyAV raises FFmpegError subclasses, but also ValueError, OSError, ...
+        raise CorruptMedia(f"The file is not a readable video: {exc}") from None
+
+
+def _inspect_video(path: str | os.PathLike[str], sniffed: Sniffed, limits: MediaLimits) -> MediaInfo:
+    with open_video(path, sniffed.format, limits) as container:
+        try:
+            return _probe_video(path, container, sniffed, limits)
+        except ShowreelError:
+            raise
+        except Exception as exc:
+            raise CorruptMedia(f"The video could not be read: {exc}") from None
+
+
+def _probe_video(
+    path: str | os.PathLike[str],
+    container: av.container.InputContainer,
+    sniffed: Sniffed,
+    limits: MediaLimits,
+) -> MediaInfo:
+    stream = _main_video_stream(container)
+    if stream is None:
+        if container.streams.audio:
+            raise UnsupportedMedia("The file holds only audio; a video is required")
+        raise CorruptMedia("The file holds no video stream")
+    if stream.codec_context is None:
+        raise UnsupportedMedia("The video codec is not supported")
+    width, height = stream.codec_context.width, stream.codec_context.height
+    if width <= 0 or height <= 0:
+        raise CorruptMedia("The video announces no frame size")
+    limits.check_video_size(width, height)
+
+    duration = _duration(container, stream)
+    frames = stream.frames or None
+    if duration is None:
+        # No duration in the headers (e.g. a browser-recorded WebM): measure it from packet timestamps.
+        duration, frames = _measure(path, sniffed.format, stream.index, limits)
+    if frames is None:
+        rate = stream.average_rate or stream.guessed_rate
+        frames = round(duration * rate) if rate else None
+    limits.check_video_length(duration, frames)
+
+    frame = _first_frame(container, stream, limits)
+    if abs(frame.rotation) % 180 == 90:
+        # Phones store portrait video as landscape plus a display rotation; report what is displayed.
+        width, height = height, width
+    audio = container.streams.audio
+    return MediaInfo(
+        kind="video",
+        format=sniffed.format,
+        content_type=sniffed.content_type,
+        extension=sniffed.extension,
+        width=width,
+        height=height,
+        duration=duration,
+        codec=stream.codec_context.name,
+        frames=frames,
+        has_audio=bool(audio) and audio[0].codec_context is not None,
+    )
+
+
+def _main_video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+    for stream in container.streams.video:
+        # Cover art in audio files shows up as a one-picture "video" stream.
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    return None
+
+
+def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float | None:
+    if container.duration is not None and container.duration > 0:
+        return container.duration / av.time_base
+    if stream.duration is not None and stream.duration > 0 and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return None
+
+
+def _measure(path: str | os.PathLike[str], fmt: str, index: int, limits: MediaLimits) -> tuple[float, int]:
+    """Demux (without decoding) the video stream to find its length; stop as soon as a limit is passed."""
+    with open_video(path, fmt, limits) as container:
+        stream = container.streams[index]
+        time_base: Fraction = stream.time_base or Fraction(1, 1000)
+        start: int | None = None
+        end = 0
+        frames = 0
+        for packet in container.demux(stream):
+            if packet.pts is None or packet.size == 0:
+                continue
+            frames += 1
+            start = packet.pts if start is None else min(start, packet.pts)
+            end = max(end, packet.pts + (packet.duration or 0))
+            if frames % 256 == 0:
+                limits.check_video_length(float((end - start) * time_base), frames)
+        if start is None:
+            raise CorruptMedia("The video holds no frames")
+        return float((end - start) * time_base), frames
+
+
+def _first_frame(
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    limits: MediaLimits,
+) -> av.VideoFrame:
+    """Decode the first video frame, which proves the stream decodes and carries the display rotation."""
+    context = stream.codec_context
+    # The bitstream may announce a bigger frame than the container did; the decoder enforces the cap.
+    context.options = {"max_pixels": str(limits.video_pixels)}
+    # One thread: frame threading would make the decoder buffer several frames before returning one.
+    context.thread_count = 1
+    packets = 0
+    for packet in container.demux(stream):
+        for frame in packet.decode():
+            return frame
+        packets += 1
+        if packets >= _FIRST_FRAME_PACKETS:
+            break
+    raise CorruptMedia("No frame of the video could be decoded")
