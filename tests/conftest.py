@@ -6,6 +6,7 @@ The environment is fixed here, before any project module reads its settings.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -58,9 +59,12 @@ def database(settings):
 
 
 @pytest.fixture()
-def db(database):
-    """The migrated database, emptied of everything but the seeded default tenant."""
+def db(database, settings):
+    """The migrated database, emptied of everything but the seeded default tenant,
+    with empty temp and storage folders."""
     truncate_all(database)
+    for folder in (settings.TEMP_DIR, settings.LOCAL_STORAGE_DIR):
+        shutil.rmtree(folder, ignore_errors=True)
     yield database
 
 
