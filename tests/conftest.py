@@ -89,3 +89,7 @@ def app(db, redis_client, settings):
 @pytest.fixture()
 def client(app):
     return app.test_client()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_RUN_DIR, ignore_errors=True)
