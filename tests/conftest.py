@@ -11,7 +11,8 @@ import tempfile
 from pathlib import Path
 
 _RUN_DIR = Path(tempfile.mkdtemp(prefix="showreel-tests-"))
-TEST_DATABASE = os.environ.get("SHOWREEL_TEST_DATABASE", "showreel_test")
+# One database per test run, so two runs on one machine never drop each other's schema.
+TEST_DATABASE = os.environ.get("SHOWREEL_TEST_DATABASE", f"showreel_test_{os.getpid()}")
 PG_ADMIN_URL = os.environ.get("SHOWREEL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 os.environ.update({
@@ -30,7 +31,7 @@ os.environ.update({
 
 import pytest  # noqa: E402
 
-from tests.support.db import create_database, truncate_all  # noqa: E402
+from tests.support.db import create_database, drop_database, truncate_all  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +57,7 @@ def database(settings):
     db = get_database(settings)
     yield db
     db.dispose()
+    drop_database(PG_ADMIN_URL, TEST_DATABASE)
 
 
 @pytest.fixture()

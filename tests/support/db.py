@@ -13,13 +13,18 @@ TABLES = ("idempotency_records", "media_jobs", "outbox_events", "api_keys")
 
 
 def create_database(admin_url: str, name: str) -> None:
+    drop_database(admin_url, name)
+    _admin(admin_url, f'CREATE DATABASE "{name}"')
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin(admin_url: str, statement: str) -> None:
     engine = create_engine(normalize_url(admin_url), isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        connection.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
-        ), {"name": name})
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        connection.execute(text(statement))
     engine.dispose()
 
 
