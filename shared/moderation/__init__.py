@@ -1,0 +1,1 @@
+"""Hashtag moderation: normalizer, matcher, lexicon, moderator workflow."""

@@ -1,0 +1,40 @@
+"""Moderation from the command line.
+
+    python -m shared.moderation check "#tag1 #tag2"   verdicts under the current lexicon
+    python -m shared.moderation moderator NAME        issue a moderator token (shown once)
+    python -m shared.moderation recheck               re-check stored hashtags now
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from shared.db import get_database
+from shared.moderation import service
+from shared.settings import get_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shared.moderation")
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="verdicts for hashtags")
+    check.add_argument("hashtags")
+    moderator = commands.add_parser("moderator", help="issue a moderator token")
+    moderator.add_argument("name")
+    commands.add_parser("recheck", help="re-check stored hashtags under the current lexicon")
+    args = parser.parse_args(argv)
+    db = get_database(get_settings())
+    if args.command == "check":
+        for verdict in service.check_hashtags(service.parse_hashtags(args.hashtags), db):
+            print(json.dumps(verdict.as_dict(), ensure_ascii=False))
+    elif args.command == "moderator":
+        row, token = service.issue_moderator(db, args.name, None)
+        print(f"moderator {row.name} ({row.id}); token (shown once): {token}")
+    else:
+        print(service.recheck_hashtags(db))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

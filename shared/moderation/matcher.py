@@ -1,0 +1,372 @@
+"""The hashtag checker: one Aho-Corasick automaton over every term, then the checks
+that tell a forbidden word from an innocent word that happens to contain it.
+
+A candidate (a term found in a view) must pass, in order:
+
+1. **runs**: the collapsed letters match and the run lengths fit (``fuuuck`` yes,
+   ``shiitake`` no: a real double letter is not a stretched single one);
+2. **mode**: ``sub`` anywhere; ``start`` at the start of a word or after a Russian
+   prefix (``заебал``); ``word`` as a whole word, a word of a glued tag, or (Russian)
+   a form of the term (``манды``);
+3. **allowlist**: not inside an allowlisted stem (``scunthorpe``);
+4. **dictionaries**: not inside a dictionary word that merely contains it
+   (``therapist``, ``застрахуй``: pymorphy3 knows it, it is not slang, its lemma is no term),
+   and not an artefact of gluing dictionary words (``maniac`` + ``until``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import ahocorasick
+
+from shared.moderation import normalize as nz
+from shared.moderation.dictionaries import Dictionaries, default_dictionaries
+
+SEVERITIES = ("high", "medium", "low")
+MODES = ("sub", "start", "word")
+CATEGORY_LABELS = {
+    "profanity": "profanity", "sexual": "sexual content", "slur": "a slur", "hate": "hate speech",
+    "violence": "violence", "abuse": "abuse", "drugs": "drugs", "spam": "spam", "moderator": "a term moderators banned",
+}
+VIEW_LABELS = {
+    "plain": "", "normalized": "once look-alike letters, leetspeak, separators, masks and repeats are undone",
+    "translit": "read as transliterated Russian", "lookalike": "read as Cyrillic look-alike letters",
+    "translit_en": "read as transliterated English",
+}
+# Russian prefixes after which a ``start`` term still starts a word (заебал, отъебись, выёбываться).
+RU_PREFIXES = frozenset({
+    "в", "вз", "взъ", "во", "воз", "въ", "вы", "до", "за", "из", "изъ", "изь", "на", "над", "не", "недо", "ни",
+    "о", "об", "обо", "объ", "обь", "от", "ото", "отъ", "оть", "пере", "по", "под", "подъ", "подь", "при",
+    "про", "раз", "разъ", "разь", "рас", "с", "со", "съ", "сь", "у", "долбо",
+})
+EN_SUFFIXES = ("s", "es", "z")
+
+
+@dataclass(frozen=True)
+class Term:
+    term: str
+    category: str
+    severity: str
+    mode: str
+    language: str = ""
+    source: str = ""
+
+    @property
+    def is_cyrillic(self) -> bool:
+        return nz.script_of(self.term[0]) == nz.CYRILLIC
+
+
+@dataclass(frozen=True)
+class Hit:
+    term: Term
+    view: str
+
+
+@dataclass(frozen=True)
+class Result:
+    normalized: str
+    verdict: str                 # approved | needs_review | rejected
+    hits: tuple[Hit, ...]
+
+    @property
+    def top(self) -> Hit | None:
+        return self.hits[0] if self.hits else None
+
+    @property
+    def reason(self) -> str | None:
+        hit = self.top
+        if hit is None:
+            return None
+        label = CATEGORY_LABELS.get(hit.term.category, hit.term.category)
+        how = VIEW_LABELS.get(hit.view, "")
+        text = f"contains {label} (“{hit.term.term}”)"
+        if how:
+            text += f" {how}"
+        if self.verdict == "needs_review":
+            text += "; a moderator will review it"
+        return text
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    kind: str                    # term | allow
+    index: int                   # into terms (allow: unused)
+    length: int
+    runs: tuple[int, ...]        # 0: mask, matches any run
+
+
+def term_key(text: str) -> str:
+    """How a term or stem is stored: cleaned, casefolded, ё as е, letters only."""
+    return "".join(ch for ch in nz.normalize_tag(text) if ch.isalpha())
+
+
+def spelling_variants(term: str) -> set[str]:
+    """Spellings people use for the same word (``fvck``)."""
+    variants = {term}
+    if "u" in term and nz.script_of(term[0]) == nz.LATIN:
+        variants.add(term.replace("u", "v"))
+    return variants
+
+
+def mask_variants(collapsed: str) -> set[str]:
+    """``fuck`` -> ``f*ck``, ``fu*k``, ``f*k``: one or two inner letters hidden."""
+    out = set()
+    n = len(collapsed)
+    if n < 3:
+        return out
+    for width in (1, 2):
+        for i in range(1, n - width):
+            if n - width >= 2:
+                out.add(collapsed[:i] + nz.MASK + collapsed[i + width:])
+    return out
+
+
+class Matcher:
+    """Checks tags against one lexicon version; build once, use from many threads."""
+
+    def __init__(self, terms: Iterable[Term], allow_stems: Iterable[str] = (), *,
+                 dictionaries: Dictionaries | None = None, version: int = 0):
+        self.version = version
+        self.terms: list[Term] = []
+        self.dictionaries = dictionaries or default_dictionaries()
+        self._automaton = ahocorasick.Automaton()
+        self._cache: dict[str, Result] = {}
+        patterns: dict[str, list[_Pattern]] = {}
+
+        def add(pattern_text: str, runs: tuple[int, ...], kind: str, index: int) -> None:
+            entry = _Pattern(kind, index, len(pattern_text), runs)
+            patterns.setdefault(pattern_text, [])
+            if entry not in patterns[pattern_text]:
+                patterns[pattern_text].append(entry)
+
+        seen: set[str] = set()
+        for term in terms:
+            key = term_key(term.term)
+            if len(key) < 2 or key in seen:
+                continue
+            seen.add(key)
+            index = len(self.terms)
+            self.terms.append(Term(key, term.category, term.severity, term.mode, term.language, term.source))
+            for variant in spelling_variants(key):
+                collapsed, runs = nz.collapse(variant)
+                add(collapsed, tuple(runs), "term", index)
+                for masked in mask_variants(collapsed):
+                    add(masked, tuple(0 if ch == nz.MASK else runs[_source_index(collapsed, masked, i)]
+                                      for i, ch in enumerate(masked)), "term", index)
+        self.ru_terms = frozenset(t.term for t in self.terms if t.is_cyrillic)
+        self._en_term_words = frozenset(t.term for t in self.terms if not t.is_cyrillic)
+        for stem in allow_stems:
+            key = term_key(stem)
+            if len(key) < 2:
+                continue
+            forms = {key}
+            if nz.script_of(key[0]) == nz.LATIN:
+                forms |= {nz.translit_lat_to_cyr(key), nz.lookalike_lat_to_cyr(key)}
+            else:
+                forms.add(nz.translit_cyr_to_lat(key))
+            for form in forms:
+                collapsed, runs = nz.collapse(form)
+                add(collapsed, tuple(runs), "allow", -1)
+        for pattern_text, entries in patterns.items():
+            self._automaton.add_word(pattern_text, tuple(entries))
+        self.pattern_count = len(patterns)
+        if patterns:
+            self._automaton.make_automaton()
+
+    # -- checking ---------------------------------------------------------------------------
+
+    def check(self, tag: str) -> Result:
+        """Return the verdict for one tag (cached per normalized form)."""
+        normalized = nz.normalize_tag(tag)
+        cached = self._cache.get(normalized)
+        if cached is not None:
+            return cached
+        result = self._check(normalized)
+        if len(self._cache) > 200_000:
+            self._cache.clear()
+        self._cache[normalized] = result
+        return result
+
+    def _check(self, normalized: str) -> Result:
+        if not self.terms or not normalized:
+            return Result(normalized, "approved", ())
+        analysis = nz.analyse(normalized)
+        found: dict[int, str] = {}
+        for source in analysis.views:
+            for index in self._search(source, analysis):
+                found.setdefault(index, source.name)
+        if not found:
+            return Result(normalized, "approved", ())
+        hits = []
+        for index, view_name in found.items():
+            term = self.terms[index]
+            if view_name == "text":
+                view_name = "plain" if term.term in analysis.normalized else "normalized"
+            hits.append(Hit(term, view_name))
+        hits.sort(key=lambda h: (SEVERITIES.index(h.term.severity), -len(h.term.term)))
+        verdict = "rejected" if hits[0].term.severity == "high" else "needs_review"
+        return Result(normalized, verdict, tuple(hits))
+
+    def _search(self, source: nz.ViewSource, analysis: nz.Analysis) -> set[int]:
+        text = source.text
+        if not text:
+            return set()
+        matches = list(self._automaton.iter(text))
+        if not matches:
+            return set()
+        view = source.build()
+        candidates: list[tuple[int, int, int]] = []
+        allowed: list[tuple[int, int]] = []
+        for end_index, entries in matches:
+            for entry in entries:
+                start = end_index - entry.length + 1
+                end = end_index + 1
+                if not _runs_fit(view.runs, start, end, entry.runs):
+                    continue
+                if entry.kind == "allow":
+                    allowed.append((start, end))
+                else:
+                    candidates.append((start, end, entry.index))
+        if not candidates:
+            return set()
+        found: set[int] = set()
+        for start, end, index in candidates:
+            if index in found:
+                continue
+            if any(a <= start and end <= b for a, b in allowed):
+                continue
+            if self._confirm(view, analysis, start, end, self.terms[index]):
+                found.add(index)
+        return found
+
+    def _confirm(self, view: nz.View, analysis: nz.Analysis, start: int, end: int, term: Term) -> bool:
+        piece_start, piece_end, piece_index = _piece_at(view, start)
+        if end > piece_end:
+            # Across a separator: "fu_ck" is one word, but only when no piece is a word on its own.
+            piece_end = max(e for s, e, _ in view.pieces if s < end)
+        piece = analysis.pieces[piece_index]
+        if view.name == "translit_en":
+            # Cyrillic spelled in Latin letters: only whole words, and never a Russian word.
+            return (term.mode != "start" and not term.is_cyrillic and start == piece_start and end == piece_end
+                    and piece.script == nz.CYRILLIC and not self.dictionaries.ru_clean(piece.folded, self.ru_terms))
+        if (view.name in ("translit", "lookalike") and piece.script == nz.LATIN
+                and self.dictionaries.is_english(piece.folded)):
+            # English words are not transliterated Russian: "debate" is not "дебате".
+            return False
+        if not self._mode_fits(view, start, end, term, piece_start, piece_index):
+            return False
+        if term.mode == "word":
+            return True
+        return not self._exonerated(view, start, end, term, piece_start, piece_index)
+
+    def _mode_fits(self, view: nz.View, start: int, end: int, term: Term, piece_start: int,
+                   piece_index: int) -> bool:
+        if term.mode == "sub":
+            return True
+        bounds = view.bounds
+        if term.mode == "start":
+            if start in bounds:
+                return True
+            if term.is_cyrillic:
+                last = max(b for b in bounds if b <= start)
+                prefix = view.text[last:start]
+                if prefix in RU_PREFIXES and (view.name == "text" or len(prefix) >= 2):
+                    return True
+                return False
+            parts = self._parts(view, piece_index)
+            return parts is not None and _raw(view, start) - _raw(view, piece_start) in {s for s, _ in parts}
+        # word
+        if start in bounds:
+            if end in bounds:
+                return True
+            if not term.is_cyrillic:
+                rest = view.text[end:min(b for b in bounds if b > end)] if end < len(view.text) else ""
+                if rest in EN_SUFFIXES:
+                    return True
+        word = view.words[piece_index]
+        if term.is_cyrillic:
+            if self.dictionaries.ru_has_lemma(word, term.term):
+                return True
+            parts = self._parts(view, piece_index)
+            if parts:
+                lo, hi = _raw(view, start) - _raw(view, piece_start), _raw(view, end) - _raw(view, piece_start)
+                for s, e in parts:
+                    if s <= lo and hi <= e and self.dictionaries.ru_has_lemma(word[s:e], term.term):
+                        return True
+            return False
+        parts = self._parts(view, piece_index)
+        if not parts or len(parts) < 2:
+            return False
+        lo, hi = _raw(view, start) - _raw(view, piece_start), _raw(view, end) - _raw(view, piece_start)
+        starts = {s for s, _ in parts}
+        ends = {e for _, e in parts}
+        return lo in starts and (hi in ends or any(hi + len(sfx) in ends and word[hi:hi + len(sfx)] == sfx
+                                                   for sfx in EN_SUFFIXES))
+
+    def _exonerated(self, view: nz.View, start: int, end: int, term: Term, piece_start: int,
+                    piece_index: int) -> bool:
+        """Is the match only part of dictionary words (one innocent word, or glued words)?"""
+        parts = self._parts(view, piece_index)
+        if not parts:
+            return False
+        word = view.words[piece_index]
+        lo, hi = _raw(view, start) - _raw(view, piece_start), _raw(view, end) - _raw(view, piece_start)
+        spanned = [(s, e) for s, e in parts if s < hi and lo < e]
+        if not spanned or (len(spanned) > 1 and term.mode != "sub"):
+            # A ``start`` term claims a word start: glued words cannot explain it away.
+            return False
+        cyrillic = nz.script_of(word[0]) == nz.CYRILLIC if word else False
+        for s, e in spanned:
+            part = word[s:e]
+            if cyrillic:
+                if not self.dictionaries.ru_clean(part, self.ru_terms):
+                    return False
+            elif not self.dictionaries.en_clean(part, lo - s if s <= lo else -1, self._en_term_words):
+                return False
+        return True
+
+    def _parts(self, view: nz.View, piece_index: int):
+        word = view.words[piece_index]
+        if not word:
+            return None
+        if any(nz.script_of(c) == nz.CYRILLIC for c in word):
+            return self.dictionaries.ru_segments(word)
+        return self.dictionaries.en_segments(word, self._en_term_words)
+
+
+def _runs_fit(text_runs: list[int], start: int, end: int, pattern_runs: tuple[int, ...]) -> bool:
+    last = end - start - 1
+    for i, want in enumerate(pattern_runs):
+        if want == 0:
+            continue
+        got = text_runs[start + i]
+        if got == want or got >= 3:
+            continue
+        if i == 0 or i == last:
+            if got > want:      # the extra letters belong to the neighbouring word
+                continue
+        elif want == 2 and got == 1:   # a double letter written single: "bulshit", "ashole"
+            continue
+        return False
+    return True
+
+
+def _piece_at(view: nz.View, position: int) -> tuple[int, int, int]:
+    for start, end, index in view.pieces:
+        if start <= position < end:
+            return start, end, index
+    return view.pieces[-1]
+
+
+def _raw(view: nz.View, position: int) -> int:
+    return view.offsets[position]
+
+
+def _source_index(collapsed: str, masked: str, i: int) -> int:
+    """Index in ``collapsed`` of the i-th character of ``masked`` (masks hide 1 or 2 letters)."""
+    star = masked.index(nz.MASK)
+    if i < star:
+        return i
+    return i + (len(collapsed) - len(masked))

@@ -1,0 +1,87 @@
+"""Published profiles: the public view, and saving a profile with its hashtags.
+
+The profiles issue builds submissions, payments, editing and listing on top of this.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from shared.db import Database, utcnow
+from shared.errors import NotFound
+from shared.moderation.lexicon import get_matcher
+from shared.moderation.service import parse_hashtags, upsert_hashtags
+from shared.profiles.models import Profile, ProfileHashtag, User
+from shared.profiles.wallet import to_checksum_address
+
+PROFILE_FIELDS = ("name", "url", "activity_hobbies", "is_incognito", "avatar_outputs", "video_outputs")
+
+
+class ProfileNotFound(NotFound):
+    code = "profile_not_found"
+    title = "No published profile for this wallet"
+
+
+def save_profile(session: Session, db: Database, wallet: str, *, hashtags: list[str] | str | None = None,
+                 published_at: datetime | None = None, **fields: Any) -> Profile:
+    """Create or update the wallet's profile (a new paid submission updates the existing one).
+
+    Hashtags get their moderation rows here; ``needs_review`` and ``rejected`` ones are
+    linked but hidden from the public view until a moderator approves them.
+    """
+    wallet = to_checksum_address(wallet)
+    unknown = set(fields) - set(PROFILE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown profile fields: {sorted(unknown)}")
+    user = session.scalars(select(User).where(User.wallet == wallet)).one_or_none()
+    now = utcnow()
+    if user is None:
+        user = User(wallet=wallet, created_at=now)
+        session.add(user)
+        session.flush()
+    profile = session.scalars(select(Profile).where(Profile.user_id == user.id)).one_or_none()
+    if profile is None:
+        profile = Profile(user_id=user.id, created_at=now, is_incognito=False)
+        session.add(profile)
+    for name, value in fields.items():
+        setattr(profile, name, value)
+    profile.updated_at = now
+    if published_at is not None:
+        profile.published_at = published_at
+    session.flush()
+    if hashtags is not None:
+        rows = upsert_hashtags(session, parse_hashtags(hashtags), get_matcher(db))
+        profile.tag_links.clear()
+        session.flush()
+        for position, row in enumerate(rows):
+            profile.tag_links.append(ProfileHashtag(hashtag_id=row.id, position=position))
+        session.flush()
+    return profile
+
+
+def public_profile(db: Database, wallet: str) -> dict[str, Any]:
+    """What anyone sees: approved tags only; an incognito profile shows no name or link."""
+    wallet = to_checksum_address(wallet)
+    with db.session() as session:
+        profile = session.scalars(
+            select(Profile).join(User, User.id == Profile.user_id).where(User.wallet == wallet)
+            .options(selectinload(Profile.tag_links).selectinload(ProfileHashtag.hashtag))).one_or_none()
+        if profile is None or profile.published_at is None:
+            raise ProfileNotFound(f"no published profile for {wallet}")
+        incognito = profile.is_incognito
+        return {
+            "wallet": wallet,
+            "name": None if incognito else profile.name,
+            "url": None if incognito else profile.url,
+            "activity_hobbies": profile.activity_hobbies,
+            "is_incognito": incognito,
+            "hashtags": [link.hashtag.display for link in profile.tag_links if link.hashtag.status == "approved"],
+            "avatar": profile.avatar_outputs,
+            "video": profile.video_outputs,
+            "published_at": profile.published_at,
+            "updated_at": profile.updated_at,
+        }

@@ -1,0 +1,103 @@
+"""The checker's rules, one behaviour per test."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.moderation import normalize as nz
+from shared.moderation.matcher import Matcher, Term
+
+
+def verdict(matcher, tag):
+    return matcher.check(tag).verdict
+
+
+@pytest.mark.parametrize("tag, normalized", [
+    ("#FuCk", "fuck"), ("ｆｕｃｋ", "fuck"), ("fu\u200bck", "fuck"), ("Café", "cafe"), ("Ёлка", "елка"),
+    ("#застрахуй", "застрахуй"),
+])
+def test_tags_are_stored_under_one_normalized_form(tag, normalized):
+    assert nz.normalize_tag(tag) == normalized
+
+
+@pytest.mark.parametrize("tag, folded", [
+    ("xyй", "хуй"), ("fuсk", "fuck"), ("пиzдец", "пиздец"), ("p0rn", "porn"), ("6лядь", "блядь"),
+    ("3.14здец", "пиздец"), ("a$$hole", "asshole"), ("х*й", "х*й"),
+])
+def test_pieces_are_folded_to_their_dominant_script_with_leetspeak_resolved(tag, folded):
+    pieces = nz.split_pieces(nz.normalize_tag(tag))
+    assert "".join(nz.fold_piece(piece) for piece in pieces) == folded
+
+
+def test_letters_spelled_out_with_separators_are_one_word():
+    assert [p.raw for p in nz.split_pieces("f.u.c.k_this")] == ["fuck", "this"]
+
+
+@pytest.mark.parametrize("latin, cyrillic", [("blyad", "бляд"), ("khuy", "хуй"), ("pizdec", "пиздец"),
+                                             ("zaebal", "заебал")])
+def test_latin_is_read_as_transliterated_russian(latin, cyrillic):
+    assert nz.translit_lat_to_cyr(latin) == cyrillic
+
+
+def test_stretched_letters_match_but_real_double_letters_do_not_stand_for_single_ones(seed_matcher):
+    assert verdict(seed_matcher, "fuuuuck") == "rejected"
+    assert verdict(seed_matcher, "shiitake") == "approved"
+    assert verdict(seed_matcher, "bulshit") == "rejected"
+
+
+def test_risky_short_words_count_only_as_whole_words(seed_matcher):
+    for innocent in ("cocktail", "peacock", "assassin", "classicrock", "titanic", "analytics"):
+        assert verdict(seed_matcher, innocent) == "approved", innocent
+    assert verdict(seed_matcher, "cock") != "approved"
+    assert verdict(seed_matcher, "big_cock") != "approved"
+    assert verdict(seed_matcher, "bigcock") != "approved"   # glued dictionary words: big + cock
+
+
+def test_dictionary_words_that_merely_contain_a_term_pass(seed_matcher):
+    assert verdict(seed_matcher, "therapist") == "approved"          # English dictionary
+    assert verdict(seed_matcher, "застрахуй") == "approved"          # pymorphy3: застраховать
+    assert verdict(seed_matcher, "хлебзавтрак") == "approved"        # glued known words: хлеб + завтрак
+    assert verdict(seed_matcher, "хуйня") == "rejected"               # known, but slang
+
+
+def test_russian_prefixes_start_a_word_and_words_that_only_contain_the_root_do_not(seed_matcher):
+    assert verdict(seed_matcher, "заебал") == "rejected"
+    assert verdict(seed_matcher, "отъебись") == "rejected"
+    for innocent in ("небо", "колебания", "дебаты", "себя", "потребитель"):
+        assert verdict(seed_matcher, innocent) == "approved", innocent
+
+
+def test_english_words_are_not_read_as_transliterated_russian(seed_matcher):
+    for innocent in ("debate", "rebate", "webdesign", "sukiyaki"):
+        assert verdict(seed_matcher, innocent) == "approved", innocent
+    assert verdict(seed_matcher, "nahui") == "rejected"
+    assert verdict(seed_matcher, "cyka") == "rejected"
+
+
+def test_masks_hide_one_or_two_letters(seed_matcher):
+    assert verdict(seed_matcher, "f*ck") == "rejected"
+    assert verdict(seed_matcher, "f**k") == "rejected"
+    assert verdict(seed_matcher, "х*й") == "rejected"
+    assert verdict(seed_matcher, "***") == "approved"
+
+
+def test_the_allowlist_covers_innocent_words_no_dictionary_knows():
+    terms = [Term("shit", "profanity", "high", "sub")]
+    assert Matcher(terms).check("shitterton").verdict == "rejected"
+    assert Matcher(terms, ["shitterton"]).check("shitterton").verdict == "approved"
+    assert Matcher(terms, ["shitterton"]).check("shit_shitterton").verdict == "rejected"
+
+
+def test_severity_decides_between_rejected_and_needs_review_and_the_reason_names_the_term(seed_matcher):
+    result = seed_matcher.check("p0rn")
+    assert result.verdict == "rejected" and result.top.term.term == "porn" and result.top.view == "normalized"
+    assert "porn" in result.reason
+    review = seed_matcher.check("sexy")
+    assert review.verdict == "needs_review" and "moderator will review" in review.reason
+    assert seed_matcher.check("travel").reason is None
+
+
+def test_the_view_tells_how_the_term_was_found(seed_matcher):
+    assert seed_matcher.check("fuck").top.view == "plain"
+    assert seed_matcher.check("blyad").top.view == "translit"
+    assert seed_matcher.check("cyka").top.view == "lookalike"

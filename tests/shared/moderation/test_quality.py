@@ -1,0 +1,101 @@
+"""Quality gates of the hashtag checker: labelled corpora and ordinary hashtags.
+
+- ``data/dev_cases.jsonl``: the project's 132 labelled development cases (copied from the
+  shared corpus). The lists and rules were tuned on it.
+- ``data/heldout_cases.jsonl``: 102 cases written before the checker existed and evaluated
+  once, after tuning; never used to tune (see docs/MODERATION.md).
+- Ordinary hashtags: 3,000 tags glued from 1-3 dictionary words (English word lists, and
+  Russian words attested in the OpenCorpora corpus that pymorphy3 ships), from a seed that
+  was not used while tuning.
+"""
+
+from __future__ import annotations
+
+import random
+
+from shared.moderation.matcher import Matcher
+from tests.shared.moderation.conftest import load_cases
+
+
+def precision_recall(matcher: Matcher, cases: list[dict]) -> tuple[float, float, list[str]]:
+    tp = fp = fn = 0
+    misses = []
+    for case in cases:
+        flagged = matcher.check(case["tag"]).verdict != "approved"
+        if flagged and case["forbidden"]:
+            tp += 1
+        elif flagged:
+            fp += 1
+            misses.append(f"false positive: {case['tag']}")
+        elif case["forbidden"]:
+            fn += 1
+            misses.append(f"missed: {case['tag']} ({case['category']})")
+    return tp / ((tp + fp) or 1), tp / ((tp + fn) or 1), misses
+
+
+def test_precision_and_recall_on_the_development_corpus_are_at_least_097(seed_matcher):
+    cases = load_cases("dev_cases.jsonl")
+    assert len(cases) == 132
+    precision, recall, misses = precision_recall(seed_matcher, cases)
+    print(f"\ndev corpus ({len(cases)} tags): precision {precision:.3f}, recall {recall:.3f}; {misses}")
+    assert precision >= 0.97 and recall >= 0.97, misses
+
+
+def test_precision_and_recall_on_the_held_out_corpus_stay_where_they_were_measured(seed_matcher):
+    cases = load_cases("heldout_cases.jsonl")
+    precision, recall, misses = precision_recall(seed_matcher, cases)
+    print(f"\nheld-out corpus ({len(cases)} tags): precision {precision:.3f}, recall {recall:.3f}; {misses}")
+    assert precision >= HELDOUT_PRECISION and recall >= HELDOUT_RECALL, misses
+
+
+# Measured once on the held-out corpus after tuning: precision 0.978 (45/46), recall 0.957 (45/47).
+# A regression guard, not a target: the misses are described in docs/MODERATION.md.
+HELDOUT_PRECISION = 0.97
+HELDOUT_RECALL = 0.95
+
+_EXCLUDED_GRAMMEMES = {"Name", "Surn", "Patr", "Geox", "Orgn", "Trad", "Abbr", "Init", "Slng", "Infr", "Obsc",
+                       "Erro", "Dist"}
+
+
+def ordinary_hashtags(matcher: Matcher, count: int, seed: str) -> list[str]:
+    """Tags glued from 1-3 ordinary dictionary words, half English, half Russian.
+
+    Words that are themselves listed terms (or Russian slang/obscene words by pymorphy3's
+    tags) are not "ordinary" and are left out; nothing else is filtered.
+    """
+    import pymorphy3
+    from english_words import get_english_words_set
+
+    terms = {t.term for t in matcher.terms}
+    english = sorted(w for w in get_english_words_set(["web2"], lower=True, alpha=True)
+                     & get_english_words_set(["gcide"], lower=True, alpha=True)
+                     if 3 <= len(w) <= 10 and w not in terms and w.rstrip("s") not in terms)
+    morph = pymorphy3.MorphAnalyzer()
+    russian = sorted({key.partition(":")[0] for key in morph.prob_estimator.p_t_given_w.keys()})
+    russian = [w for w in russian if 3 <= len(w) <= 12 and all("а" <= c <= "я" or c == "ё" for c in w)]
+
+    def ordinary_russian(word: str) -> bool:
+        return not any(set(p.tag.grammemes) & _EXCLUDED_GRAMMEMES or p.normal_form.replace("ё", "е") in terms
+                       for p in morph.parse(word)[:3])
+
+    rng = random.Random(seed)
+    tags = ["".join(rng.choice(english) for _ in range(rng.randint(1, 3))) for _ in range(count // 2)]
+    while len(tags) < count:
+        words: list[str] = []
+        wanted = rng.randint(1, 3)
+        while len(words) < wanted:
+            word = rng.choice(russian)
+            if ordinary_russian(word):
+                words.append(word)
+        tags.append("".join(words))
+    return tags
+
+
+def test_at_most_half_a_percent_of_3000_ordinary_hashtags_are_flagged(seed_matcher):
+    tags = ordinary_hashtags(seed_matcher, 3000, seed="showreel-ordinary-hashtags-heldout")
+    assert len(set(tags)) > 2900
+    flagged = [(tag, seed_matcher.check(tag)) for tag in tags]
+    flagged = [(tag, result.verdict, result.top.term.term) for tag, result in flagged if result.verdict != "approved"]
+    rate = len(flagged) / len(tags)
+    print(f"\nordinary hashtags: {len(flagged)} of {len(tags)} flagged ({rate:.2%}): {flagged}")
+    assert rate <= 0.005, flagged
