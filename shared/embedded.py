@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from shared.db.migrate import upgrade
+from shared.metrics import reset_metrics_dir
 from shared.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,6 +85,8 @@ def main() -> None:
         print(f"embedded Redis at {env['REDIS_URL']} (AOF in {data_dir / 'redis'})", flush=True)
 
     upgrade(settings.DATABASE_URL)
+    # Metrics files of an earlier run would add dead processes' counters to this one's.
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(reset_metrics_dir(settings).resolve())
     manager = Manager(Printer(sys.stdout))
     for name, command in procfile_entries(ROOT / "Procfile"):
         # honcho runs each line through /bin/sh, which expands the ${VAR:-default}s.

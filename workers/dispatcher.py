@@ -18,6 +18,7 @@ from typing import Callable
 import redis
 
 from shared.events.streams import DEAD_LETTER_STREAM, Event, ensure_group
+from shared.logs import CARRIED_KEYS, log_context
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,8 @@ class Dispatcher:
         handler = self.handlers.get(event.type)
         try:
             if handler is not None:
-                handler(event)
+                with log_context(**event_log_context(event)):
+                    handler(event)
         except Exception:
             # Left pending: re-read on the next poll, dead-lettered after K deliveries.
             log.exception("dispatcher: handler for %s (%s) failed", event.type, event.event_id)
@@ -142,6 +144,15 @@ class Dispatcher:
         pipe.xadd(DEAD_LETTER_STREAM, fields, maxlen=self.settings.STREAM_MAXLEN, approximate=True)
         pipe.xack(stream, self.group, entry_id)
         pipe.execute()
+
+
+def event_log_context(event: Event) -> dict[str, str]:
+    """The recorder's context plus the event's own ids: what the messages it causes carry on."""
+    context = {key: value for key, value in event.context.items() if key in CARRIED_KEYS}
+    for key in CARRIED_KEYS:
+        if key not in context and isinstance(event.payload.get(key), str):
+            context[key] = event.payload[key]
+    return {**context, "event_id": event.event_id, "event_type": event.type}
 
 
 def _text(value) -> str:

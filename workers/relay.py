@@ -33,7 +33,8 @@ def publish_pending(db: Database, client: redis.Redis, settings: Settings) -> in
             return 0
         pipe = client.pipeline(transaction=False)
         for row in rows:
-            event = Event(str(row.event_id), row.type, row.aggregate_id, row.payload, row.created_at.isoformat())
+            event = Event(str(row.event_id), row.type, row.aggregate_id, row.payload, row.created_at.isoformat(),
+                          row.log_context or {})
             pipe.xadd(row.stream, event.to_fields(), maxlen=settings.STREAM_MAXLEN, approximate=True)
         pipe.execute()
         now = utcnow()

@@ -25,6 +25,8 @@ class OutboxEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The recorder's log context (request_id, ...), carried to the consumers' log lines.
+    log_context: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
     __table_args__ = (
         # The relay only ever scans unpublished rows in id order.

@@ -9,12 +9,13 @@ from sqlalchemy.orm import Session
 
 from shared.events.models import OutboxEvent
 from shared.events.streams import stream_for
+from shared.logs import carried_context
 
 
 def record_event(session: Session, event_type: str, aggregate_id: str | uuid.UUID,
                  payload: dict[str, Any]) -> OutboxEvent:
     """Add an outbox row for ``event_type``; it is published after the commit by the relay."""
     event = OutboxEvent(event_id=uuid.uuid4(), stream=stream_for(event_type), type=event_type,
-                        aggregate_id=str(aggregate_id), payload=payload)
+                        aggregate_id=str(aggregate_id), payload=payload, log_context=carried_context() or None)
     session.add(event)
     return event

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -19,6 +19,8 @@ _STREAMS = {
     "payment": "events:payments",
     "submission": "events:submissions",
     "profile": "events:profiles",
+    "moderation": "events:moderation",
+    "ops": "events:ops",
 }
 
 
@@ -41,11 +43,16 @@ class Event:
     aggregate_id: str
     payload: dict[str, Any]
     occurred_at: str
+    # Log context of whoever recorded the event (request_id, ...): see shared/logs.py.
+    context: dict[str, str] = field(default_factory=dict)
 
     def to_fields(self) -> dict[str, str]:
-        return {"event_id": self.event_id, "type": self.type, "aggregate_id": self.aggregate_id,
-                "payload": json.dumps(self.payload, separators=(",", ":")),
-                "occurred_at": self.occurred_at}
+        fields = {"event_id": self.event_id, "type": self.type, "aggregate_id": self.aggregate_id,
+                  "payload": json.dumps(self.payload, separators=(",", ":")),
+                  "occurred_at": self.occurred_at}
+        if self.context:
+            fields["context"] = json.dumps(self.context, separators=(",", ":"))
+        return fields
 
     @classmethod
     def from_fields(cls, fields: dict[bytes | str, bytes | str]) -> "Event":
@@ -54,7 +61,8 @@ class Event:
             return value.decode() if isinstance(value, bytes) else value
 
         return cls(event_id=text("event_id"), type=text("type"), aggregate_id=text("aggregate_id"),
-                   payload=json.loads(text("payload") or "{}"), occurred_at=text("occurred_at"))
+                   payload=json.loads(text("payload") or "{}"), occurred_at=text("occurred_at"),
+                   context=json.loads(text("context") or "{}"))
 
     @classmethod
     def new(cls, event_type: str, aggregate_id: str, payload: dict[str, Any], occurred_at: str) -> "Event":

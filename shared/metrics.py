@@ -1,0 +1,182 @@
+"""Prometheus metrics, shared by every process of a host (prometheus-client multiprocess mode).
+
+Every process writes its samples to files in ``PROMETHEUS_MULTIPROC_DIR``; the
+web process's ``/metrics`` reads them all (``collect``). The folder must be
+emptied before the processes of a host start (``python -m shared.metrics reset``;
+``make run`` does it), or counters of dead processes from an earlier run stay.
+
+Counters and histograms are recorded where the work happens (workers, API).
+Gauges that describe shared state (queue depths, outbox backlog, stream pending
+counts, schedules) are read at scrape time by :mod:`shared.ops.metrics`, so they
+are right however many processes run.
+
+The first six names are the ones earlier versions of the platform exported; they
+are kept so dashboards and alerts keep working.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import threading
+import time
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, values
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from shared.settings import Settings, export_to_libraries, get_settings
+
+# Media work takes from milliseconds (a thumbnail) to many minutes (a long transcode).
+WORK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
+HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+GENERATION_TOTAL = Counter(
+    "thumbnail_generation_total", "Media outputs generated (convert/preview steps)", ["media_type", "status"])
+GENERATION_DURATION = Histogram(
+    "thumbnail_generation_duration_seconds", "Time to generate the outputs of one step",
+    ["media_type", "status"], buckets=WORK_BUCKETS)
+UPLOAD_TOTAL = Counter(
+    "thumbnail_upload_total", "Files written to storage", ["provider", "status"])
+UPLOAD_DURATION = Histogram(
+    "thumbnail_upload_duration_seconds", "Time to write one file to storage", ["provider", "status"],
+    buckets=WORK_BUCKETS)
+TASK_TOTAL = Counter(
+    "thumbnail_task_execution_total", "Dramatiq actor executions", ["actor", "status"])
+TASK_DURATION = Histogram(
+    "thumbnail_task_execution_duration_seconds", "Time one actor execution took", ["actor", "status"],
+    buckets=WORK_BUCKETS)
+HTTP_REQUESTS = Counter(
+    "showreel_http_requests_total", "HTTP requests by route template and status", ["method", "route", "status"])
+HTTP_DURATION = Histogram(
+    "showreel_http_request_duration_seconds", "HTTP request latency by route template", ["method", "route"],
+    buckets=HTTP_BUCKETS)
+WEBHOOK_DELIVERIES = Counter(
+    "showreel_webhook_deliveries_total", "Webhook delivery attempts by outcome and response class",
+    ["outcome", "status_class"])
+PAYMENTS = Counter(
+    "showreel_payments_total", "Payments checked on chain: verified, or refused with the error code",
+    ["outcome", "code"])
+OPS_RUNS = Counter(
+    "showreel_ops_runs_total", "Ops task runs by schedule and final status", ["schedule", "status"])
+OPS_REMOVED_BYTES = Counter(
+    "showreel_ops_removed_bytes_total", "Bytes ops tasks removed (temp files, orphan objects)", ["schedule"])
+
+_lock = threading.Lock()
+_configured_dir: str | None = None
+
+
+def configure_metrics(settings: Settings) -> Path:
+    """Point prometheus-client at this host's metrics folder (idempotent); return the folder."""
+    global _configured_dir
+    with _lock:
+        directory = Path(settings.PROMETHEUS_MULTIPROC_DIR)
+        directory.mkdir(parents=True, exist_ok=True)
+        if _configured_dir != str(directory):
+            export_to_libraries(settings)
+            values.ValueClass = values.get_value_class()
+            _configured_dir = str(directory)
+        return directory
+
+
+def _ensure() -> None:
+    if _configured_dir is None:
+        configure_metrics(get_settings())
+
+
+def reset_metrics_dir(settings: Settings) -> Path:
+    """Empty the metrics folder; run by the process supervisor before any process starts."""
+    directory = Path(settings.PROMETHEUS_MULTIPROC_DIR)
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def multiprocess_registry(settings: Settings) -> CollectorRegistry:
+    """A registry holding the samples of every process that wrote to the folder."""
+    directory = configure_metrics(settings)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(directory))
+    return registry
+
+
+@contextmanager
+def _timed(counter: Counter, histogram: Histogram, labels: dict[str, str]) -> Iterator[dict[str, str]]:
+    """Count and time the block; the caller may change ``labels['status']`` before it ends."""
+    _ensure()
+    start = time.perf_counter()
+    try:
+        yield labels
+    except BaseException:
+        if labels.get("status") in (None, "success"):
+            labels["status"] = "error"
+        raise
+    finally:
+        elapsed = time.perf_counter() - start
+        counter.labels(**labels).inc()
+        histogram.labels(**labels).observe(elapsed)
+
+
+def time_generation(media_type: str) -> AbstractContextManager[dict[str, str]]:
+    return _timed(GENERATION_TOTAL, GENERATION_DURATION, {"media_type": media_type, "status": "success"})
+
+
+def time_upload(provider: str) -> AbstractContextManager[dict[str, str]]:
+    return _timed(UPLOAD_TOTAL, UPLOAD_DURATION, {"provider": provider, "status": "success"})
+
+
+def record_task(actor: str, status: str, seconds: float) -> None:
+    _ensure()
+    TASK_TOTAL.labels(actor=actor, status=status).inc()
+    TASK_DURATION.labels(actor=actor, status=status).observe(seconds)
+
+
+def record_http_request(method: str, route: str, status: int, seconds: float) -> None:
+    _ensure()
+    HTTP_REQUESTS.labels(method=method, route=route, status=str(status)).inc()
+    HTTP_DURATION.labels(method=method, route=route).observe(seconds)
+
+
+def record_webhook_delivery(outcome: str, status_code: int | None) -> None:
+    """One webhook attempt: outcome ``delivered|failed|disabled``, the response code if any."""
+    _ensure()
+    status_class = f"{status_code // 100}xx" if status_code else "none"
+    WEBHOOK_DELIVERIES.labels(outcome=outcome, status_class=status_class).inc()
+
+
+def record_payment(outcome: str, code: str = "") -> None:
+    """One payment check: outcome ``verified|refused`` and the refusal code (``payment_underpaid``...)."""
+    _ensure()
+    PAYMENTS.labels(outcome=outcome, code=code or "none").inc()
+
+
+def record_ops_run(schedule: str, status: str, removed_bytes: int = 0) -> None:
+    _ensure()
+    OPS_RUNS.labels(schedule=schedule, status=status).inc()
+    if removed_bytes:
+        OPS_REMOVED_BYTES.labels(schedule=schedule).inc(removed_bytes)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m shared.metrics")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("reset", help="empty PROMETHEUS_MULTIPROC_DIR (before the processes of a host start)")
+    serve = sub.add_parser("serve", help="serve this host's metrics (hosts that run no web process)")
+    serve.add_argument("--bind", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=9191)
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    if args.command == "reset":
+        print(f"emptied {reset_metrics_dir(settings)}")
+        return
+    from prometheus_client import start_http_server
+
+    start_http_server(args.port, addr=args.bind, registry=multiprocess_registry(settings))
+    print(f"metrics of {settings.PROMETHEUS_MULTIPROC_DIR} on http://{args.bind}:{args.port}/", flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""The orphan sweep: storage objects that no row refers to.
+
+Only prefixes with a registered owner are looked at; an object under any other
+prefix is never touched. An owner says which of a batch of keys its rows still
+refer to. Objects younger than ``ORPHAN_MIN_AGE_HOURS`` are skipped, because
+writers put an object before the row that refers to it is committed (a job's
+source, an output uploaded before the step records it).
+
+The schedule runs as a dry run until ops turn that off: the run report lists
+what would go.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from sqlalchemy import select
+
+from shared.db import Database
+from shared.jobs.models import FINAL_STATUSES, MediaJob
+from shared.storage.base import StorageProvider, StoredObject
+
+MAX_LISTED = 100
+MAX_ERRORS = 50
+BATCH = 500
+
+Referenced = Callable[[Database, list[StoredObject]], set[str]]
+
+
+@dataclass(frozen=True)
+class ObjectOwner:
+    prefix: str
+    referenced: Referenced
+    description: str
+
+
+_JOB_KEY = re.compile(r"^media/([0-9a-fA-F-]{36})/")
+
+
+def media_job_objects_referenced(db: Database, objects: list[StoredObject]) -> set[str]:
+    """Keys under ``media/<job_id>/`` that the job row still refers to (all of them while it runs)."""
+    by_job: dict[uuid.UUID, list[str]] = {}
+    referenced: set[str] = set()
+    for obj in objects:
+        match = _JOB_KEY.match(obj.key)
+        try:
+            job_id = uuid.UUID(match.group(1)) if match else None
+        except ValueError:
+            job_id = None
+        if job_id is None:
+            referenced.add(obj.key)  # not our layout: never ours to delete
+            continue
+        by_job.setdefault(job_id, []).append(obj.key)
+    if not by_job:
+        return referenced
+    final = {status.value for status in FINAL_STATUSES}
+    with db.session() as session:
+        jobs = {job.id: job for job in session.scalars(select(MediaJob).where(MediaJob.id.in_(list(by_job))))}
+    for job_id, keys in by_job.items():
+        job = jobs.get(job_id)
+        if job is None:
+            continue
+        if job.status not in final:
+            referenced.update(keys)
+            continue
+        known = {job.source_key} | {out.get("key") for out in (job.outputs or {}).values() if out.get("key")}
+        referenced.update(key for key in keys if key in known)
+    return referenced
+
+
+OBJECT_OWNERS: tuple[ObjectOwner, ...] = (
+    ObjectOwner("media/", media_job_objects_referenced, "media jobs: source and outputs under media/<job_id>/"),
+)
+
+
+def sweep_orphans(db: Database, storage: StorageProvider, *, min_age: timedelta, now: datetime, dry_run: bool,
+                  owners: tuple[ObjectOwner, ...] = OBJECT_OWNERS) -> dict[str, Any]:
+    """Find (and unless ``dry_run``, delete) objects no row refers to; return the report."""
+    report: dict[str, Any] = {"dry_run": dry_run, "min_age_hours": min_age.total_seconds() / 3600,
+                              "storage": storage.name, "objects_scanned": 0, "objects_too_young": 0,
+                              "orphans_found": 0, "orphan_bytes": 0, "objects_removed": 0, "bytes_removed": 0,
+                              "orphans": [], "errors": []}
+    cutoff = now - min_age
+    for owner in owners:
+        batch: list[StoredObject] = []
+        for obj in storage.list(owner.prefix):
+            report["objects_scanned"] += 1
+            if obj.last_modified is None or obj.last_modified > cutoff:
+                report["objects_too_young"] += 1
+                continue
+            batch.append(obj)
+            if len(batch) >= BATCH:
+                _sweep_batch(db, storage, owner, batch, dry_run, report)
+                batch = []
+        if batch:
+            _sweep_batch(db, storage, owner, batch, dry_run, report)
+    return report
+
+
+def _sweep_batch(db: Database, storage: StorageProvider, owner: ObjectOwner, batch: list[StoredObject],
+                 dry_run: bool, report: dict[str, Any]) -> None:
+    referenced = owner.referenced(db, batch)
+    for obj in batch:
+        if obj.key in referenced:
+            continue
+        report["orphans_found"] += 1
+        report["orphan_bytes"] += obj.size
+        if len(report["orphans"]) < MAX_LISTED:
+            report["orphans"].append(obj.key)
+        if dry_run:
+            continue
+        try:
+            storage.delete(obj.key)
+        except Exception as exc:
+            if len(report["errors"]) < MAX_ERRORS:
+                report["errors"].append(f"{obj.key}: {type(exc).__name__}")
+            continue
+        report["objects_removed"] += 1
+        report["bytes_removed"] += obj.size

@@ -1,0 +1,222 @@
+"""The ops tasks: what each schedule runs, its default cron, and the parameters it takes.
+
+A task is a plain function ``(OpsContext, params) -> report`` (a JSON-able dict
+with what it did). It must be idempotent: a run is delivered at least once.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+import redis
+from sqlalchemy import delete, select
+
+from shared.db import Database, utcnow
+from shared.errors import Unprocessable
+from shared.events.models import OutboxEvent
+from shared.ops import orphans, purge, queues
+from shared.settings import Settings
+from shared.storage.base import StorageProvider
+
+
+@dataclass(frozen=True)
+class OpsContext:
+    db: Database
+    settings: Settings
+    redis: Callable[[], redis.Redis]
+    storage: Callable[[], StorageProvider]
+    clock: Callable[[], datetime] = utcnow
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: type
+    default: Any
+    description: str
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Task:
+    """``run`` is the function, or ``"module:function"`` for work that needs the worker side
+    (e.g. sending Dramatiq messages): it is imported where the run executes, on the light queue."""
+
+    name: str
+    description: str
+    default_cron: str
+    run_function: Callable[[OpsContext, dict[str, Any]], dict[str, Any]] | str
+    params: tuple[Param, ...] = ()
+    enabled_by_default: bool = True
+
+    def run(self, ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
+        function = self.run_function
+        if isinstance(function, str):
+            module, _, attribute = function.partition(":")
+            function = getattr(importlib.import_module(module), attribute)
+        return function(ctx, params) or {}
+
+    def defaults(self) -> dict[str, Any]:
+        return {param.name: param.default for param in self.params}
+
+    def clean_params(self, given: dict[str, Any] | None, *, base: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Validate ``given`` over ``base`` (default: the task's defaults); raise ``invalid_params``."""
+        cleaned = dict(self.defaults() if base is None else base)
+        errors: dict[str, list[str]] = {}
+        known = {param.name: param for param in self.params}
+        for name, value in (given or {}).items():
+            param = known.get(name)
+            if param is None:
+                errors[name] = [f"unknown parameter of {self.name}; known: {', '.join(known) or 'none'}"]
+                continue
+            problem = _check(param, value)
+            if problem:
+                errors[name] = [problem]
+            else:
+                cleaned[name] = value
+        if errors:
+            raise Unprocessable(f"invalid parameters for {self.name}", code="invalid_params", errors=errors)
+        return cleaned
+
+
+def _check(param: Param, value: Any) -> str | None:
+    if param.type is bool and not isinstance(value, bool):
+        return "must be true or false"
+    if param.type is int and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        return "must be a positive integer"
+    if param.type is str and not isinstance(value, str):
+        return "must be a string"
+    if param.type is list and not (isinstance(value, list) and all(isinstance(v, str) for v in value)
+                                   and len(value) <= 1000):
+        return "must be a list of at most 1000 strings"
+    if param.choices and value not in param.choices:
+        return f"must be one of {', '.join(param.choices)}"
+    return None
+
+
+DRY_RUN = Param("dry_run", bool, False, "report what would be removed, remove nothing")
+
+
+def run_purge_temp(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
+    report = purge.purge_temp(ctx.db, Path(ctx.settings.TEMP_DIR),
+                              retention=timedelta(hours=ctx.settings.TEMP_RETENTION_HOURS),
+                              now=ctx.clock(), dry_run=params["dry_run"])
+    return report.as_dict()
+
+
+def run_expire_abandoned(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Expire what was left half-way: upload files no request writes to any more.
+
+    Features with their own expiring records (uploads and unpaid submissions of
+    the profile flow) add their expirer to ``EXPIRERS``.
+    """
+    report: dict[str, Any] = {"dry_run": params["dry_run"]}
+    for name, expirer in EXPIRERS.items():
+        report[name] = expirer(ctx, params["dry_run"])
+    return report
+
+
+def expire_incoming(ctx: OpsContext, dry_run: bool) -> dict[str, Any]:
+    """Upload files in TEMP_DIR/incoming that no request has written to for a while."""
+    folder = Path(ctx.settings.TEMP_DIR) / "incoming"
+    cutoff = (ctx.clock() - timedelta(minutes=ctx.settings.INCOMING_ABANDON_MINUTES)).timestamp()
+    removed = removed_bytes = 0
+    errors: list[str] = []
+    try:
+        entries = list(folder.iterdir())
+    except FileNotFoundError:
+        entries = []
+    for path in entries:
+        try:
+            status = path.lstat()
+            if not path.name.endswith(".part") or path.is_symlink() or not path.is_file():
+                continue
+            if status.st_mtime >= cutoff:
+                continue
+            if not dry_run:
+                path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            errors.append(f"incoming/{path.name}: {type(exc).__name__}")
+            continue
+        removed += 1
+        removed_bytes += status.st_size
+    return {"files_removed": removed, "bytes_removed": removed_bytes, "errors": errors[:50]}
+
+
+# name -> (context, dry_run) -> report; the profile flow adds uploads and unpaid submissions here.
+EXPIRERS: dict[str, Callable[[OpsContext, bool], dict[str, Any]]] = {
+    "incoming_uploads": expire_incoming,
+}
+
+
+def run_orphan_objects(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
+    return orphans.sweep_orphans(ctx.db, ctx.storage(), min_age=timedelta(hours=ctx.settings.ORPHAN_MIN_AGE_HOURS),
+                                 now=ctx.clock(), dry_run=params["dry_run"])
+
+
+def run_dead_letters(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Report dead letters (counts, newest first); re-drive is a separate, explicit task."""
+    client = ctx.redis()
+    counts = queues.dead_letter_counts(client)
+    newest = queues.dead_letters(client, limit=20)
+    return {"counts": counts, "total": sum(counts.values()), "newest": newest}
+
+
+def run_redrive(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
+    return queues.redrive(ctx.redis(), source=params["source"], queue=params["queue"] or None,
+                          ids=params["ids"] or None, limit=params["limit"])
+
+
+def run_prune_outbox(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Delete published outbox events older than OUTBOX_RETENTION_DAYS, in batches."""
+    cutoff = ctx.clock() - timedelta(days=ctx.settings.OUTBOX_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        with ctx.db.session() as session:
+            ids = session.scalars(select(OutboxEvent.id).where(OutboxEvent.published_at.is_not(None),
+                                                               OutboxEvent.published_at < cutoff)
+                                  .order_by(OutboxEvent.id).limit(params["batch"])).all()
+            if not ids or params["dry_run"]:
+                return {"dry_run": params["dry_run"], "events_deleted": deleted,
+                        "would_delete_at_least": len(ids) if params["dry_run"] else 0,
+                        "cutoff": cutoff.isoformat()}
+            session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(ids)))
+            deleted += len(ids)
+
+
+TASKS: dict[str, Task] = {task.name: task for task in (
+    Task("purge-temp", "Remove files under TEMP_DIR older than TEMP_RETENTION_HOURS (links not followed, "
+         "files of running jobs and pending uploads kept)", "0 0 * * *", run_purge_temp, (DRY_RUN,)),
+    Task("expire-abandoned", "Expire abandoned uploads (and, with the profile flow, unpaid submissions)",
+         "*/15 * * * *", run_expire_abandoned, (DRY_RUN,)),
+    Task("orphan-objects", "Remove storage objects no row refers to (a dry run until ops turn dry_run off)",
+         "30 3 * * *", run_orphan_objects,
+         (Param("dry_run", bool, True, "report what would be removed, remove nothing"),)),
+    Task("dead-letters", "Report dead-lettered messages of the Dramatiq queues and the event streams",
+         "0 * * * *", run_dead_letters),
+    Task("redrive-dead-letters", "Put dead-lettered messages back on their queue or stream (off by default)",
+         "*/30 * * * *", run_redrive,
+         (Param("source", str, "all", "which dead letters", choices=("all", *queues.DEAD_LETTER_SOURCES)),
+          Param("queue", str, "", "only this Dramatiq queue", choices=("", *queues.QUEUES)),
+          Param("ids", list, [], "only these message or entry ids"),
+          Param("limit", int, 1000, "at most this many")),
+         enabled_by_default=False),
+    Task("prune-outbox", "Delete published outbox events older than OUTBOX_RETENTION_DAYS", "0 1 * * *",
+         run_prune_outbox, (DRY_RUN, Param("batch", int, 5000, "rows deleted per transaction"))),
+)}
+
+
+def build_context(settings: Settings, db: Database | None = None) -> OpsContext:
+    """The context ops tasks run with in a worker, the CLI or a test."""
+    from shared.db import get_database
+    from shared.redis_client import get_redis
+    from shared.storage import get_default_storage
+
+    return OpsContext(db=db or get_database(settings), settings=settings, redis=lambda: get_redis(settings),
+                      storage=lambda: get_default_storage(settings))

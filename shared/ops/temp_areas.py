@@ -1,0 +1,69 @@
+"""Folders under TEMP_DIR whose entries can still be in use, and how to tell.
+
+The temp purge removes files older than the retention, but never an entry of
+an area below that is still in use, however old its files are (a long job's
+source, an upload waiting for its payment). Each area names its folder directly
+under TEMP_DIR and a function that takes the names of the entries found there
+(``jobs/<job_id>`` -> ``"<job_id>"``) and returns those still in use.
+
+A feature that keeps files in TEMP_DIR adds its area to ``TEMP_AREAS``, e.g.
+``TempArea("uploads", uploads_in_use, "...")`` for ``TEMP_DIR/uploads/<upload_id>``.
+Area folders themselves are never removed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from sqlalchemy import select
+
+from shared.db import Database
+from shared.jobs.models import FINAL_STATUSES, MediaJob
+
+InUse = Callable[[Database, list[str]], set[str]]
+
+
+@dataclass(frozen=True)
+class TempArea:
+    folder: str
+    in_use: InUse
+    description: str
+
+
+def _uuids(names: Iterable[str]) -> dict[uuid.UUID, str]:
+    found = {}
+    for name in names:
+        try:
+            found[uuid.UUID(name)] = name
+        except ValueError:
+            continue
+    return found
+
+
+def jobs_in_use(db: Database, names: list[str]) -> set[str]:
+    """Work folders of jobs that are queued or processing."""
+    ids = _uuids(names)
+    if not ids:
+        return set()
+    final = [status.value for status in FINAL_STATUSES]
+    in_use: set[str] = set()
+    chunk = list(ids)
+    with db.session() as session:
+        for start in range(0, len(chunk), 500):
+            rows = session.scalars(select(MediaJob.id).where(MediaJob.id.in_(chunk[start:start + 500]),
+                                                             MediaJob.status.not_in(final)))
+            in_use.update(ids[row] for row in rows)
+    return in_use
+
+
+def nothing_in_use(_db: Database, _names: list[str]) -> set[str]:
+    """Files being written have a fresh modification time, which the retention already keeps."""
+    return set()
+
+
+TEMP_AREAS: tuple[TempArea, ...] = (
+    TempArea("jobs", jobs_in_use, "per-job work folders TEMP_DIR/jobs/<job_id>: kept while the job is not final"),
+    TempArea("incoming", nothing_in_use, "uploads streaming in (TEMP_DIR/incoming/*.part): kept while written to"),
+)

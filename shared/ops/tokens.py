@@ -1,0 +1,72 @@
+"""Ops bearer tokens: ``OPS_TOKEN`` bootstraps one; more are issued on the box and stored hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+
+from sqlalchemy import select
+
+from shared.db import Database, utcnow
+from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.ops.models import OpsToken
+from shared.settings import Settings
+
+TOKEN_PREFIX = "ops_"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def authenticate(db: Database, settings: Settings, token: str | None) -> str:
+    """Return who holds ``token``: ``"OPS_TOKEN"`` or ``"token:<name>"`` of an issued token.
+
+    Raises 403 ``ops_token_not_configured`` when there is no ops token at all (the
+    ops API is off), 401 ``ops_token_required`` without a token and 403
+    ``invalid_ops_token`` for an unknown or revoked one.
+    """
+    issued = None
+    if token:
+        with db.session() as session:
+            issued = session.scalars(select(OpsToken).where(OpsToken.token_hash == _hash(token),
+                                                            OpsToken.revoked_at.is_(None))).one_or_none()
+    if not settings.OPS_TOKEN and issued is None and not _any_issued(db):
+        raise Forbidden("the ops API is off: set OPS_TOKEN", code="ops_token_not_configured")
+    if not token:
+        raise Unauthorized("the ops token is required: Authorization: Bearer <token>", code="ops_token_required")
+    if settings.OPS_TOKEN and hmac.compare_digest(token.encode(), settings.OPS_TOKEN.encode()):
+        return "OPS_TOKEN"
+    if issued is None:
+        raise Forbidden("the ops token is not valid", code="invalid_ops_token")
+    return f"token:{issued.name}"
+
+
+def _any_issued(db: Database) -> bool:
+    with db.session() as session:
+        return session.scalar(select(OpsToken.id).where(OpsToken.revoked_at.is_(None)).limit(1)) is not None
+
+
+def issue(db: Database, name: str) -> tuple[OpsToken, str]:
+    """Create a token; the token itself is returned once and only its hash is kept."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = OpsToken(id=uuid.uuid4(), name=name[:100], token_hash=_hash(token), prefix=token[:10], created_at=utcnow())
+    with db.session() as session:
+        session.add(row)
+    return row, token
+
+
+def list_tokens(db: Database) -> list[OpsToken]:
+    with db.session() as session:
+        return list(session.scalars(select(OpsToken).order_by(OpsToken.created_at)))
+
+
+def revoke(db: Database, token_id: uuid.UUID) -> OpsToken:
+    with db.session() as session:
+        row = session.get(OpsToken, token_id)
+        if row is None:
+            raise NotFound(f"no ops token {token_id}", code="ops_token_not_found")
+        row.revoked_at = row.revoked_at or utcnow()
+        return row

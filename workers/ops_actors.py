@@ -1,0 +1,29 @@
+"""Ops work on the light queue: a requested run of an ops task (see shared/ops/runs.py)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import dramatiq
+
+from shared.events.streams import Event
+from shared.ops.runs import execute_run
+from shared.ops.tasks import OpsContext, build_context
+from shared.settings import get_settings
+from workers.broker import broker
+
+
+@lru_cache(maxsize=1)
+def ops_context() -> OpsContext:
+    return build_context(get_settings())
+
+
+# A run records its own failure (only database errors are retried); a redelivery after a
+# killed worker runs it again, at most shared.ops.runs.MAX_DELIVERIES times.
+@dramatiq.actor(broker=broker, queue_name="light", time_limit=6 * 60 * 60 * 1000)
+def run_ops_task(run_id: str) -> None:
+    execute_run(ops_context(), run_id)
+
+
+def on_ops_run_requested(event: Event) -> None:
+    run_ops_task.send(event.payload["run_id"])
