@@ -15,12 +15,13 @@ blp = Blueprint("files", __name__)
 @blp.get("/files/<path:key>")
 def download(key: str):
     """Stream a stored object granted by the link's token, as an attachment."""
-    storage = current_app.extensions["showreel.default_storage"]
     token = request.args.get("token", "")
     if not token:
         raise Forbidden("the download link has no token", code="invalid_download_link")
     storage_name, granted_key, filename = resolve_download(token, signing_secret(current_app.config["SETTINGS"]), key=key)
-    if storage_name != storage.name:
+    # The platform default or a tenant's own storage (local disk, Yandex Disk ...), by the signed name.
+    storage = current_app.extensions["showreel.storages"].by_name(storage_name)
+    if storage is None:
         raise NotFound("no such storage", code="object_not_found")
     info = storage.stat(granted_key)
     stream = storage.open(granted_key)

@@ -21,6 +21,10 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# Execution option of connections that only read (see build_engine's SQLite hook).
+READ_ONLY = "showreel_read_only"
+
+
 def build_engine(url: str) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
@@ -44,7 +48,12 @@ def build_engine(url: str) -> Engine:
         def _sqlite_begin(connection):  # pragma: no cover - driver hook
             # BEGIN IMMEDIATE takes the write lock up front, so two writers never
             # deadlock upgrading read locks; SQLite has no SELECT ... FOR UPDATE.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Read-only connections (READ_ONLY option) begin deferred: under WAL they read
+            # beside a writer, even one held open by the same thread.
+            if connection.get_execution_options().get(READ_ONLY):
+                connection.exec_driver_sql("BEGIN")
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)

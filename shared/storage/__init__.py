@@ -24,6 +24,7 @@ from shared.storage.errors import (
 from shared.storage.providers.local import LocalStorage
 from shared.storage.providers.memory import MemoryStorage
 from shared.storage.providers.s3 import S3Storage
+from shared.storage.providers.yandex_disk import YandexDiskStorage
 
 __all__ = [
     "PROVIDERS", "InvalidKey", "InvalidSignature", "LinkExpired", "ObjectNotFound", "StorageError",
@@ -35,6 +36,7 @@ PROVIDERS: dict[str, type[StorageProvider]] = {
     "memory": MemoryStorage,
     "local": LocalStorage,
     "s3": S3Storage,
+    "yandex_disk": YandexDiskStorage,
 }
 
 _SECRET_FILE = "secret_key"
@@ -46,7 +48,8 @@ def build_storage(settings: Settings, *, name: str = "default", prefix: str | No
 
     ``config`` is a tenant's own connection: ``{"provider": "s3", "endpoint": ...,
     "bucket": ..., "access_key": ..., "secret_key": ..., "region": ..., "secure": ...,
-    "prefix": ...}`` or ``{"provider": "local", "root": ...}``. ``prefix`` overrides the
+    "prefix": ...}``, ``{"provider": "local", "root": ...}`` or ``{"provider": "yandex_disk",
+    "token": ..., "root": "app:/showreel"}``. ``prefix`` overrides the
     configured one. Memory storages of one ``name`` share their objects process-wide.
     Raises :class:`SettingsError` for an unknown provider or a missing option.
     """
@@ -71,6 +74,10 @@ def build_storage(settings: Settings, *, name: str = "default", prefix: str | No
         signed = {"public_base_url": settings.PUBLIC_BASE_URL, "secret": signing_secret(settings)}
         if provider == "local":
             return LocalStorage(options["root"], **signed, **common)
+        if provider == "yandex_disk":
+            return YandexDiskStorage(token=options["token"], root=options.get("root") or "app:/showreel",
+                                     base_url=options.get("base_url") or "https://cloud-api.yandex.net",
+                                     **signed, **common)
         return MemoryStorage(**signed, **common)
     except KeyError as missing:
         raise SettingsError(f"{provider} storage {name!r} needs the option {missing.args[0]!r}") from None

@@ -1,8 +1,9 @@
-"""Backends for the storage contract: every test body runs against memory, local and S3.
+"""Backends for the storage contract: every test body runs against memory, local, S3 and Yandex Disk.
 
 S3 is moto's server on loopback, reached over real HTTP by the minio client. Signed
 links of the memory and local providers are served by a tiny WSGI app standing in
-for the web route, so their downloads also go over real HTTP.
+for the web route, so their downloads also go over real HTTP. Yandex Disk is a small local
+server implementing the documented REST endpoints the provider uses (tests/support/yandex_disk.py).
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from shared.storage.errors import InvalidSignature, LinkExpired, ObjectNotFound
 from shared.storage.providers.local import LocalStorage
 from shared.storage.providers.memory import MemoryBackend, MemoryStorage
 from shared.storage.providers.s3 import S3Storage
+from shared.storage.providers.yandex_disk import YandexDiskStorage
 from shared.storage.signing import resolve_download
+from tests.support.yandex_disk import FakeYandexDisk
 
-PROVIDER_NAMES = ["memory", "local", "s3"]
+PROVIDER_NAMES = ["memory", "local", "s3", "yandex_disk"]
 SIGNING_SECRET = "storage-tests-signing-secret"
 
 
@@ -80,6 +83,13 @@ def moto_endpoint() -> Iterator[str]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def yandex_disk_server() -> Iterator[FakeYandexDisk]:
+    server = FakeYandexDisk().start()
+    yield server
+    server.stop()
+
+
 @dataclass
 class Backend:
     """One backend of one kind; :meth:`storage` opens providers on it with any prefix."""
@@ -103,6 +113,15 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path, download_server: Dow
         def make(name: str, prefix: str) -> StorageProvider:
             return S3Storage(endpoint=endpoint, bucket=bucket, access_key="testing", secret_key="testing",
                              name=name, prefix=prefix)
+    elif kind == "yandex_disk":
+        disk = request.getfixturevalue("yandex_disk_server")
+        root = f"app:/showreel-test-{uuid.uuid4().hex[:12]}"
+
+        def make(name: str, prefix: str) -> StorageProvider:
+            storage = YandexDiskStorage(token=disk.token, root=root, base_url=disk.url, name=name, prefix=prefix,
+                                        public_base_url=download_server.url, secret=SIGNING_SECRET)
+            download_server.storages[name] = storage
+            return storage
     else:
         memory = MemoryBackend()
         root = tmp_path / "storage"

@@ -1,4 +1,4 @@
-"""The storage contract: one test body, run against every provider (memory, local, s3)."""
+"""The storage contract: one test body, run against every provider (memory, local, s3, yandex_disk)."""
 
 from __future__ import annotations
 
@@ -349,7 +349,7 @@ def _settings(tmp_path: Path, **overrides: object) -> Settings:
 
 
 def test_build_storage_picks_the_provider_named_in_settings(tmp_path: Path) -> None:
-    assert set(PROVIDERS) == {"memory", "local", "s3"}
+    assert set(PROVIDERS) == {"memory", "local", "s3", "yandex_disk"}
     local = build_storage(_settings(tmp_path, STORAGE_PROVIDER="local", SECRET_KEY="k"))
     s3 = build_storage(_settings(tmp_path, STORAGE_PROVIDER="s3", STORAGE_PREFIX="platform/"))
 
