@@ -7,11 +7,15 @@ from flask import Flask, request, send_from_directory
 from flask_smorest import Api
 
 from api.errors import handle_http_exception, register_error_handlers
+from api.observability import init_observability
+from api.ops import init_ops
+from api.ratelimit import init_rate_limits
 from api.uploads import StreamingRequest
 from shared.db import get_database
 from shared.logs import configure_logging
 from shared.settings import Settings, get_settings
 from shared.storage import get_default_storage
+from shared.tenants.storage import get_tenant_storages
 
 
 class ProblemApi(Api):
@@ -42,17 +46,32 @@ def create_app(settings: Settings | None = None) -> Flask:
     default_storage = get_default_storage(settings)
     app.extensions["showreel.db"] = db
     app.extensions["showreel.default_storage"] = default_storage
-    # Per-tenant storage arrives with tenant storage connections; until then the default.
-    app.extensions["showreel.storages"] = lambda tenant_id: default_storage
+    # tenant id -> its storage under its prefix (the platform default where it has none); .by_name() too.
+    app.extensions["showreel.storages"] = get_tenant_storages(settings)
 
     api = ProblemApi(app, spec_kwargs={"info": {"description": "Media jobs and wallet video profiles"}})
     from api.files.routes import blp as files_blp
     from api.health.routes import blp as health_blp
     from api.media.routes import blp as media_blp
+    from api.moderation.routes import blp as moderation_blp
+    from api.moderation.routes import hashtags_blp
+    from api.profiles.routes import blp as profiles_blp
+    from api.tenants.cli import tenants_cli
+    from api.tenants.routes import blp as tenants_blp
+    from api.webhooks.routes import blp as webhooks_blp
 
     api.register_blueprint(media_blp)
+    api.register_blueprint(webhooks_blp)
+    api.register_blueprint(tenants_blp)
+    api.register_blueprint(moderation_blp)
+    api.register_blueprint(hashtags_blp)
+    api.register_blueprint(profiles_blp)
+    init_rate_limits(app, settings, [media_blp, webhooks_blp])
+    app.cli.add_command(tenants_cli)
     app.register_blueprint(files_blp)
     app.register_blueprint(health_blp)
+    init_ops(app, api)
+    init_observability(app, settings)
     register_error_handlers(app)
 
     @app.get("/docs/assets/<path:name>")

@@ -6,6 +6,7 @@ import uuid
 
 from flask import current_app, g, request
 
+from shared.ops.tokens import authenticate as authenticate_ops
 from shared.tenants.service import resolve_tenant
 
 
@@ -17,3 +18,28 @@ def current_tenant_id() -> uuid.UUID:
         g.tenant_id = resolve_tenant(current_app.extensions["showreel.db"], current_app.config["SETTINGS"],
                                      api_key)
     return g.tenant_id
+
+
+def bearer_token() -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, if any."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def require_ops_token() -> None:
+    """Let the request through only with ``Authorization: Bearer <OPS_TOKEN>``.
+
+    Use as a blueprint's ``before_request``. Raises 401 ``ops_token_required`` without
+    a token, 403 ``invalid_ops_token`` for a wrong one, and 403
+    ``ops_token_not_configured`` when ``OPS_TOKEN`` is empty (the ops API is off).
+    Tokens issued with ``flask ops tokens create`` are accepted too (shared/ops/tokens.py).
+    """
+    ops_caller()
+
+
+def ops_caller() -> str:
+    """Who holds the request's ops token (``"OPS_TOKEN"`` or ``"token:<name>"``); raises like above."""
+    if "ops_caller" not in g:
+        g.ops_caller = authenticate_ops(current_app.extensions["showreel.db"], current_app.config["SETTINGS"],
+                                        bearer_token())
+    return g.ops_caller

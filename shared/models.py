@@ -3,6 +3,11 @@
 from shared.db import Base
 from shared.events.models import OutboxEvent
 from shared.jobs.models import IdempotencyRecord, MediaJob
+from shared.moderation.models import (AllowStem, Appeal, Hashtag, LexiconVersion, ModerationAction,
+                                      ModerationTerm, Moderator)
+from shared.ops.models import OpsRun, OpsSchedule, OpsToken
+from shared.profiles.models import Profile, ProfileHashtag, User
 from shared.tenants.models import ApiKey, Tenant
+from shared.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = ["ApiKey", "Base", "IdempotencyRecord", "MediaJob", "OutboxEvent", "Tenant"]

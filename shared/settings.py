@@ -121,6 +121,34 @@ OPTIONS: tuple[Option, ...] = (
     Option("DISPATCHER_CLAIM_IDLE_MS", int, 30_000, "Pending events idle this long are reclaimed from dead consumers"),
     Option("DISPATCHER_MAX_DELIVERIES", int, 5, "Deliveries of one event before it is dead-lettered"),
     Option("DISPATCHER_DEDUP_TTL", int, 7 * 24 * 3600, "Seconds a handled event id is remembered"),
+    # Operations: logs, metrics, scheduler, clean-up
+    Option("LOG_FORMAT", _choice("json", "console"), "json",
+           "json: one JSON object per line (production); console: readable lines for a terminal"),
+    Option("SENTRY_TRACES_SAMPLE_RATE", float, 0.0, "Share of requests and tasks traced in Sentry (0 = errors only)"),
+    Option("PROMETHEUS_MULTIPROC_DIR", str, "{DATA_DIR}/metrics",
+           "Folder where every process of a host writes its metrics; emptied before the processes start"),
+    Option("METRICS_REQUIRE_TOKEN", _bool, False, "Require the ops token on /metrics"),
+    Option("SCHEDULER_TIMEZONE", str, "UTC", "Time zone of schedule cron expressions (IANA name)"),
+    Option("SCHEDULER_TICK_SECONDS", float, 5.0,
+           "How often the scheduler renews its leader lock and picks up schedule changes"),
+    Option("SCHEDULER_LOCK_TTL_SECONDS", float, 30.0,
+           "Expiry of the scheduler leader lock in Redis (a standby takes over after it)"),
+    Option("SCHEDULER_MISFIRE_GRACE_SECONDS", int, 3600,
+           "A run missed while no scheduler led still happens if this late at most"),
+    Option("TEMP_RETENTION_HOURS", float, 48.0, "The temp purge removes files under TEMP_DIR older than this"),
+    Option("INCOMING_ABANDON_MINUTES", int, 60,
+           "An upload file in TEMP_DIR/incoming not written to for this long is abandoned"),
+    Option("ORPHAN_MIN_AGE_HOURS", float, 24.0,
+           "Storage objects younger than this are never treated as orphans (writes in flight)"),
+    Option("OUTBOX_RETENTION_DAYS", float, 7.0, "Published outbox events older than this are deleted"),
+    # Business clients: tenants, webhooks, rate limits
+    Option("TENANT_CACHE_SECONDS", float, 10.0,
+           "Seconds a process keeps a tenant's storage connection and limits before re-reading them"),
+    Option("RATE_LIMIT_PER_TENANT", int, 600, "Media-API requests per minute of one tenant (tenants may override)"),
+    Option("RATE_LIMIT_PER_IP", int, 1200, "Media-API requests per minute from one client IP address"),
+    Option("TENANT_VIDEO_CONCURRENCY", int, 2,
+           "Video steps of one tenant running at once across all workers (tenants may override)"),
+    Option("WEBHOOK_TIMEOUT", float, 15.0, "Seconds one webhook attempt may take, connect to last byte"),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}
@@ -196,6 +224,15 @@ def _expand(values: dict[str, Any]) -> dict[str, Any]:
 class _Known(dict):
     def __missing__(self, key: str) -> str:
         raise SettingsError(f"setting refers to unknown or later option {key!r}")
+
+
+def export_to_libraries(settings: Settings) -> None:
+    """Hand settings to libraries that only read them from the environment.
+
+    prometheus-client's multiprocess mode finds its folder in
+    ``PROMETHEUS_MULTIPROC_DIR`` and nowhere else.
+    """
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = settings.PROMETHEUS_MULTIPROC_DIR
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,8 @@ import dramatiq
 from shared.errors import PermanentError
 from shared.jobs import steps
 from workers.broker import broker
-from workers.context import step_context
+from shared.webhooks import service as webhooks
+from workers.context import step_context, webhook_context
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,39 @@ def step_exhausted(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
     job_id = message["args"][0]
     steps.fail_job(step_context(), job_id, "retries_exhausted",
                    f"{message['actor_name']} failed {retry_info.get('retries')} times", retryable=True)
+
+
+@dramatiq.actor(broker=broker, queue_name="light", max_retries=5)
+def webhook_for_event(event_id: str, event_type: str, job_id: str) -> None:
+    """Record the webhook delivery of a job event (once per event) and make its first attempt."""
+    delivery = webhooks.deliveries_for_event(webhook_context(), event_id, event_type, job_id)
+    if delivery is not None:
+        deliver_webhook(str(delivery.id), delivery.round, delivery.attempts + 1)
+
+
+@dramatiq.actor(broker=broker, queue_name="light", max_retries=5)
+def deliver_webhook(delivery_id: str, round_: int, attempt: int) -> None:
+    """Make one due attempt of a webhook delivery and schedule the next one when it failed."""
+    outcome = webhooks.attempt_delivery(webhook_context(), delivery_id, round_, attempt)
+    if outcome.next_attempt is not None:
+        deliver_webhook.send_with_options(args=(delivery_id, round_, outcome.next_attempt),
+                                          delay=max(0, int(outcome.delay_seconds * 1000)))
+
+
+@dramatiq.actor(broker=broker, queue_name="light", max_retries=0)
+def sweep_webhooks() -> None:
+    """Send again the attempts whose delayed message was lost (run it every few minutes)."""
+    for delivery_id, round_, attempt in webhooks.due_attempts(webhook_context()):
+        deliver_webhook.send(str(delivery_id), round_, attempt)
+
+
+@dramatiq.actor(broker=broker, queue_name="light", max_retries=10)
+def recheck_hashtags(version: int) -> None:
+    """Re-check stored hashtags after the lexicon changed (idempotent; ``version`` is informative)."""
+    from shared.moderation.service import recheck_hashtags as recheck
+
+    counts = recheck(step_context().db)
+    log.info("hashtags re-checked after lexicon version %s: %s", version, counts)
 
 
 PIPELINES = {

@@ -14,6 +14,8 @@ from dramatiq.middleware import (AgeLimit, Callbacks, CurrentMessage, Pipelines,
 from shared.errors import PermanentError
 from shared.redis_client import redis_url
 from shared.settings import Settings, get_settings
+from workers.concurrency import TenantConcurrency
+from workers.observability import ObservabilityMiddleware
 
 QUEUES = ("video", "media", "light")
 
@@ -24,6 +26,8 @@ DEFAULT_TIME_LIMIT_MS = 2 * 60 * 60 * 1000
 def build_broker(settings: Settings) -> RedisBroker:
     """Build a Redis broker tuned so a killed worker's messages come back in seconds."""
     middleware = [
+        # First, so its after-hooks run last: log context and task metrics around everything.
+        ObservabilityMiddleware(),
         AgeLimit(),
         TimeLimit(time_limit=DEFAULT_TIME_LIMIT_MS),
         ShutdownNotifications(),
@@ -34,6 +38,8 @@ def build_broker(settings: Settings) -> RedisBroker:
                 max_backoff=settings.RETRY_MAX_BACKOFF_MS,
                 retry_when=_retry_when(settings.STEP_MAX_RETRIES)),
         CurrentMessage(),
+        # Heavy queue: at most N video steps of one tenant at once (shared through Redis).
+        TenantConcurrency(settings),
     ]
     # Dramatiq requeues a dead worker's messages only after heartbeat_timeout and
     # during a random maintenance pass (0.1% of calls by default: minutes on a quiet

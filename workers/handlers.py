@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shared.events.streams import Event
 from workers import actors
+from workers.ops_actors import on_ops_run_requested
 
 
 def on_job_queued(event: Event) -> None:
@@ -14,7 +15,24 @@ def on_job_canceled(event: Event) -> None:
     actors.cleanup_job.send(event.payload["job_id"])
 
 
+def on_job_finished(event: Event) -> None:
+    actors.webhook_for_event.send(event.event_id, event.type, event.payload["job_id"])
+
+
+def on_webhook_redelivery(event: Event) -> None:
+    actors.deliver_webhook.send(event.payload["delivery_id"], int(event.payload["round"]), 1)
+
+
+def on_lexicon_changed(event: Event) -> None:
+    actors.recheck_hashtags.send(int(event.payload["version"]))
+
+
 HANDLERS = {
     "job.queued": on_job_queued,
+    "ops.run_requested": on_ops_run_requested,
     "job.canceled": on_job_canceled,
+    "job.done": on_job_finished,
+    "job.failed": on_job_finished,
+    "job.webhook_redelivery": on_webhook_redelivery,
+    "moderation.lexicon_changed": on_lexicon_changed,
 }

@@ -9,7 +9,10 @@ from shared.db.session import normalize_url
 from shared.tenants.models import DEFAULT_TENANT_ID
 
 # Child tables first; the default tenant row from the migration stays.
-TABLES = ("idempotency_records", "media_jobs", "outbox_events", "api_keys")
+TABLES = ("profile_hashtags", "profiles", "users", "moderation_appeals", "moderation_actions", "hashtags",
+          "moderation_lexicon_versions", "moderation_terms", "moderation_allowlist", "moderators",
+          "webhook_deliveries", "webhook_endpoints", "idempotency_records", "media_jobs", "outbox_events",
+          "api_keys", "ops_runs", "ops_schedules", "ops_tokens", "scheduler_jobs")
 
 
 def create_database(admin_url: str, name: str) -> None:
@@ -33,3 +36,9 @@ def truncate_all(db: Database) -> None:
         for table in TABLES:
             session.execute(text(f"DELETE FROM {table}"))
         session.execute(text("DELETE FROM tenants WHERE id <> :id"), {"id": DEFAULT_TENANT_ID})
+        # The default tenant stays, back to how the migrations left it.
+        session.execute(text("UPDATE tenants SET storage_config = NULL, limits = '{}', webhook_secrets = '[]' "
+                             "WHERE id = :id"), {"id": DEFAULT_TENANT_ID})
+    from shared.tenants.service import forget_tenant
+
+    forget_tenant()

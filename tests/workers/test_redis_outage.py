@@ -26,8 +26,9 @@ def outbox_counts(db, job_id: str) -> tuple[int, int]:
 
 
 def test_job_accepted_during_a_redis_outage_runs_when_redis_returns(db, redis_client, settings):
-    proxy = TcpProxy("127.0.0.1", redis_client.connection_pool.connection_kwargs["port"])
-    outage = settings.replace(REDIS_URL=f"redis://{proxy.url_host}/15")
+    kwargs = redis_client.connection_pool.connection_kwargs
+    proxy = TcpProxy("127.0.0.1", kwargs["port"])
+    outage = settings.replace(REDIS_URL=f"redis://{proxy.url_host}/{kwargs.get('db', 0)}")
     client = create_app(outage).test_client()
 
     ready = client.get("/readyz")
