@@ -8,6 +8,9 @@ from shared.moderation.models import (AllowStem, Appeal, Hashtag, LexiconVersion
 from shared.ops.models import OpsRun, OpsSchedule, OpsToken
 from shared.profiles.models import Profile, ProfileHashtag, User
 from shared.tenants.models import ApiKey, Tenant
+from shared.uploads.models import Upload
 from shared.webhooks.models import WebhookDelivery, WebhookEndpoint
 
-__all__ = ["ApiKey", "Base", "IdempotencyRecord", "MediaJob", "OutboxEvent", "Tenant"]
+__all__ = ["AllowStem", "ApiKey", "Appeal", "Base", "Hashtag", "IdempotencyRecord", "LexiconVersion", "MediaJob",
+           "ModerationAction", "ModerationTerm", "Moderator", "OpsRun", "OpsSchedule", "OpsToken", "OutboxEvent",
+           "Profile", "ProfileHashtag", "Tenant", "Upload", "User", "WebhookDelivery", "WebhookEndpoint"]

@@ -1,0 +1,36 @@
+"""Temporary uploads of the profile flow (SPEC 3): kept in TEMP_DIR/uploads until used or expired."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import Base, utcnow
+
+
+class Upload(Base):
+    __tablename__ = "uploads"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(10))  # image | video
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # MediaInfo of the probe (width, height, duration, codec, ...).
+    info: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Path relative to TEMP_DIR (uploads/<id>/source.<ext>); never a client file name.
+    temp_path: Mapped[str] = mapped_column(String(500))
+    file_name: Mapped[str] = mapped_column(String(255))
+    owner_wallet: Mapped[str | None] = mapped_column(String(42), default=None, index=True)
+    owner_ip: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    # Set when a submission takes the upload: it is then kept until the submission is done.
+    submission_id: Mapped[uuid.UUID | None] = mapped_column(default=None, index=True)
+    expires_at: Mapped[datetime] = mapped_column()
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_uploads_expires_at", "expires_at"),)
