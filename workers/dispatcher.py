@@ -39,6 +39,8 @@ class Dispatcher:
         self.group = group
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self._reread_pending = True
+        self._failures = 0
+        self._retry_at = 0.0
 
     def setup(self) -> None:
         for stream in self.streams:
@@ -68,15 +70,31 @@ class Dispatcher:
                 stop.wait(backoff)
 
     def poll_once(self) -> int:
-        """Handle own pending entries first, else wait for new ones; return how many were handled."""
+        """Handle own pending entries first, else wait for new ones; return how many were handled.
+
+        After a handler failed, its entry is retried with exponential backoff
+        (DISPATCHER_RETRY_BASE_MS, doubling), so a short outage of a dependency does
+        not burn through DISPATCHER_MAX_DELIVERIES in milliseconds.
+        """
+        block_ms = self.settings.DISPATCHER_BLOCK_MS
         if self._reread_pending:
-            entries = self.client.xreadgroup(self.group, self.consumer, {s: "0" for s in self.streams}, count=100)
-            pending = [(stream, items) for stream, items in entries or [] if items]
-            if pending:
-                return self._handle_all(pending, redelivered=True)
-            self._reread_pending = False
+            wait = self._retry_at - time.monotonic()
+            if wait <= 0:
+                entries = self.client.xreadgroup(self.group, self.consumer, {s: "0" for s in self.streams},
+                                                 count=100)
+                pending = [(stream, items) for stream, items in entries or [] if items]
+                if pending:
+                    failures_before = self._failures
+                    handled = self._handle_all(pending, redelivered=True)
+                    if self._failures == failures_before:
+                        self._failures = 0
+                    return handled
+                self._reread_pending = False
+                self._failures = 0
+            else:
+                block_ms = max(1, min(block_ms, int(wait * 1000)))
         entries = self.client.xreadgroup(self.group, self.consumer, {s: ">" for s in self.streams},
-                                         count=100, block=self.settings.DISPATCHER_BLOCK_MS)
+                                         count=100, block=block_ms)
         return self._handle_all(entries or [], redelivered=False)
 
     def reclaim(self) -> int:
@@ -108,7 +126,12 @@ class Dispatcher:
         return handled
 
     def handle(self, stream: str, entry_id, fields, *, redelivered: bool) -> bool:
-        event = Event.from_fields(fields)
+        try:
+            event = Event.from_fields(fields)
+        except (ValueError, TypeError, KeyError) as exc:
+            # A malformed entry (e.g. a hand-made re-drive) would fail forever: set it aside.
+            self.dead_letter_raw(stream, entry_id, fields, reason=f"malformed event: {exc}")
+            return False
         if redelivered and self._deliveries(stream, entry_id) > self.settings.DISPATCHER_MAX_DELIVERIES:
             self.dead_letter(stream, entry_id, event, reason="too many deliveries")
             return False
@@ -124,7 +147,7 @@ class Dispatcher:
         except Exception:
             # Left pending: re-read on the next poll, dead-lettered after K deliveries.
             log.exception("dispatcher: handler for %s (%s) failed", event.type, event.event_id)
-            self._reread_pending = True
+            self._schedule_retry()
             return False
         pipe = self.client.pipeline(transaction=True)
         pipe.set(dedup_key, 1, ex=self.settings.DISPATCHER_DEDUP_TTL)
@@ -136,10 +159,19 @@ class Dispatcher:
         info = self.client.xpending_range(stream, self.group, min=entry_id, max=entry_id, count=1)
         return int(info[0]["times_delivered"]) if info else 1
 
+    def _schedule_retry(self) -> None:
+        self._reread_pending = True
+        delay = self.settings.DISPATCHER_RETRY_BASE_MS / 1000 * (2 ** min(self._failures, 6))
+        self._failures += 1
+        self._retry_at = time.monotonic() + delay
+
     def dead_letter(self, stream: str, entry_id, event: Event, *, reason: str) -> None:
         log.error("dispatcher: dead-lettering %s (%s) from %s: %s", event.type, event.event_id, stream, reason)
-        fields = {**event.to_fields(), "source_stream": stream, "source_id": _text(entry_id),
-                  "group": self.group, "reason": reason}
+        self.dead_letter_raw(stream, entry_id, event.to_fields(), reason=reason)
+
+    def dead_letter_raw(self, stream: str, entry_id, fields, *, reason: str) -> None:
+        fields = {_text(k): _text(v) for k, v in fields.items()}
+        fields.update(source_stream=stream, source_id=_text(entry_id), group=self.group, reason=reason)
         pipe = self.client.pipeline(transaction=True)
         pipe.xadd(DEAD_LETTER_STREAM, fields, maxlen=self.settings.STREAM_MAXLEN, approximate=True)
         pipe.xack(stream, self.group, entry_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -21,7 +22,7 @@ def add_event(client, event_type: str = "job.queued", event_id: str | None = Non
 @pytest.fixture()
 def make_dispatcher(redis_client, settings):
     def make(handler, consumer="c1", **overrides):
-        s = settings.replace(DISPATCHER_BLOCK_MS=50, **overrides)
+        s = settings.replace(**{"DISPATCHER_BLOCK_MS": 50, "DISPATCHER_RETRY_BASE_MS": 0, **overrides})
         dispatcher = Dispatcher(redis_client, s, {"job.queued": handler}, [STREAM], consumer=consumer)
         dispatcher.setup()
         return dispatcher
@@ -106,4 +107,31 @@ def test_an_event_delivered_too_often_goes_to_the_dead_letter_stream(redis_clien
     assert len(dead) == 1
     fields = {k.decode(): v.decode() for k, v in dead[0][1].items()}
     assert fields["event_id"] == event.event_id and fields["source_stream"] == STREAM
+    assert pending_count(redis_client) == 0
+
+
+def test_a_failing_event_is_retried_with_backoff_not_in_a_tight_loop(redis_client, make_dispatcher):
+    calls = []
+
+    def down_for_a_moment(event):
+        calls.append(time.monotonic())
+        if len(calls) < 3:
+            raise RuntimeError("database restarting")
+
+    dispatcher = make_dispatcher(down_for_a_moment, DISPATCHER_RETRY_BASE_MS=200, DISPATCHER_MAX_DELIVERIES=5)
+    add_event(redis_client)
+    deadline = time.monotonic() + 5
+    while len(calls) < 3 and time.monotonic() < deadline:
+        dispatcher.poll_once()
+    assert len(calls) == 3
+    assert calls[1] - calls[0] >= 0.2 and calls[2] - calls[1] >= 0.4  # 200 ms, then 400 ms
+    assert pending_count(redis_client) == 0 and redis_client.xlen(DEAD_LETTER_STREAM) == 0
+
+
+def test_a_malformed_entry_is_dead_lettered_instead_of_crashing_the_dispatcher(redis_client, make_dispatcher):
+    dispatcher = make_dispatcher(lambda e: None)
+    redis_client.xadd(STREAM, {"event_id": "x", "type": "job.queued", "payload": "{not json"})
+    dispatcher.poll_once()
+    dead = redis_client.xrange(DEAD_LETTER_STREAM)
+    assert len(dead) == 1 and dead[0][1][b"reason"].startswith(b"malformed event")
     assert pending_count(redis_client) == 0
