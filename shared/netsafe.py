@@ -110,10 +110,17 @@ def _parse(url: str) -> tuple[str, str, int, str]:
         raise UnsafeTarget("the callback URL is longer than 2048 characters")
     if any(ch in url for ch in "\r\n\t\x00 "):
         raise UnsafeTarget("the callback URL contains whitespace or control characters")
-    parts = urlsplit(url)
+    if not url.isascii():
+        # http.client sends ASCII only: hosts must be punycode and paths percent-encoded.
+        raise UnsafeTarget("the callback URL must be ASCII (punycode host, percent-encoded path)")
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        raise UnsafeTarget("the callback URL is malformed") from None
     if parts.scheme not in {"http", "https"}:
         raise UnsafeTarget("the callback URL must use http or https")
-    if not parts.hostname:
+    if not hostname:
         raise UnsafeTarget("the callback URL has no host")
     if parts.username or parts.password or "@" in parts.netloc:
         raise UnsafeTarget("the callback URL must not carry credentials")
@@ -124,4 +131,4 @@ def _parse(url: str) -> tuple[str, str, int, str]:
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    return parts.scheme, parts.hostname, port, path
+    return parts.scheme, hostname, port, path

@@ -78,8 +78,15 @@ def deliver_webhook(delivery_id: str, round_: int, attempt: int) -> None:
 @dramatiq.actor(broker=broker, queue_name="light", max_retries=0)
 def sweep_webhooks() -> None:
     """Send again the attempts whose delayed message was lost (run it every few minutes)."""
-    for delivery_id, round_, attempt in webhooks.due_attempts(webhook_context()):
+    resend_lost_webhooks(None, {})
+
+
+def resend_lost_webhooks(_ctx: Any, _params: dict[str, Any]) -> dict[str, Any]:
+    """The ``sweep-webhooks`` ops task: re-send attempts whose message was lost or whose sender died."""
+    due = webhooks.due_attempts(webhook_context())
+    for delivery_id, round_, attempt in due:
         deliver_webhook.send(str(delivery_id), round_, attempt)
+    return {"resent": len(due)}
 
 
 @dramatiq.actor(broker=broker, queue_name="light", max_retries=10)

@@ -149,9 +149,27 @@ def expire_incoming(ctx: OpsContext, dry_run: bool) -> dict[str, Any]:
     return {"files_removed": removed, "bytes_removed": removed_bytes, "errors": errors[:50]}
 
 
+def expire_uploads(ctx: OpsContext, dry_run: bool) -> dict[str, Any]:
+    """Temporary uploads past their expiry that no submission took: marked deleted, folder removed."""
+    from shared.uploads.service import expire_uploads as expire
+
+    return expire(ctx.db, ctx.settings, now=ctx.clock(), dry_run=dry_run)
+
+
+def expire_submissions(ctx: OpsContext, dry_run: bool) -> dict[str, Any]:
+    """Unpaid submissions past their quote (``expired``, uploads freed); old sign-in nonces and sessions."""
+    from shared.auth.service import purge_expired
+    from shared.submissions.service import expire_stale_submissions
+
+    report = expire_stale_submissions(ctx.db, ctx.settings, now=ctx.clock(), dry_run=dry_run)
+    return {**report, **purge_expired(ctx.db, now=ctx.clock(), dry_run=dry_run)}
+
+
 # name -> (context, dry_run) -> report; the profile flow adds uploads and unpaid submissions here.
 EXPIRERS: dict[str, Callable[[OpsContext, bool], dict[str, Any]]] = {
     "incoming_uploads": expire_incoming,
+    "uploads": expire_uploads,
+    "submissions": expire_submissions,
 }
 
 
@@ -207,6 +225,8 @@ TASKS: dict[str, Task] = {task.name: task for task in (
           Param("ids", list, [], "only these message or entry ids"),
           Param("limit", int, 1000, "at most this many")),
          enabled_by_default=False),
+    Task("sweep-webhooks", "Send again webhook attempts whose message was lost or whose sender died",
+         "*/5 * * * *", "workers.actors:resend_lost_webhooks"),
     Task("prune-outbox", "Delete published outbox events older than OUTBOX_RETENTION_DAYS", "0 1 * * *",
          run_prune_outbox, (DRY_RUN, Param("batch", int, 5000, "rows deleted per transaction"))),
 )}

@@ -83,6 +83,9 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, allo
         return SendResult(None, "timeout", _ms(started))
     except (OSError, http.client.HTTPException):
         return SendResult(None, "timeout" if cut.is_set() else "bad_response", _ms(started))
+    except (UnicodeError, ValueError):
+        # The request itself could not be encoded: an attempt that failed, not a stuck claim.
+        return SendResult(None, "bad_request", _ms(started))
     finally:
         watchdog.cancel()
         connection.close()

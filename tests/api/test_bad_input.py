@@ -108,6 +108,7 @@ def test_file_over_the_limit_is_a_413_problem(app, client, settings):
     "http://127.0.0.1/hook", "http://localhost:8080/hook", "http://10.0.0.5/hook", "http://169.254.169.254/latest",
     "http://[::1]/hook", "http://0x7f.0.0.1/hook", "http://2130706433/hook", "http://100.64.0.1/hook",
     "ftp://example.com/hook", "file:///etc/passwd", "http://[::ffff:127.0.0.1]/hook",
+    "http://[::1", "http://[abc]/hook", "https://hooks.example/h\u00e9", "http://exa\u2100mple.com/",
 ])
 def test_callback_urls_to_internal_targets_are_refused(client, settings, url):
     response = client.post("/api/media/", data={"file": (io.BytesIO(jpeg_with_orientation_and_gps(64, 48)), "a.jpg"),
