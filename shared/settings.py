@@ -217,7 +217,8 @@ class Settings:
         unknown = set(overrides) - set(_BY_NAME)
         if unknown:
             raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
-        return cls(_expand(raw))
+        defaults = {o.name for o in OPTIONS if o.name not in overrides and o.name not in env}
+        return cls(_expand(raw, defaults))
 
     def replace(self, **overrides: Any) -> "Settings":
         """Return a copy with some values changed (references are not re-expanded)."""
@@ -245,12 +246,15 @@ class Settings:
         return self.APP_ENV == "production"
 
 
-def _expand(values: dict[str, Any]) -> dict[str, Any]:
-    """Expand ``{NAME}`` references in string values, in declaration order."""
+def _expand(values: dict[str, Any], defaults: set[str]) -> dict[str, Any]:
+    """Expand ``{NAME}`` references in default values, in declaration order.
+
+    Values given in the environment stay literal: a password may contain braces.
+    """
     expanded: dict[str, Any] = {}
     for option in OPTIONS:
         value = values[option.name]
-        if isinstance(value, str) and "{" in value:
+        if option.name in defaults and isinstance(value, str) and "{" in value:
             value = value.format_map(_Known(expanded))
         expanded[option.name] = value
     return expanded

@@ -60,6 +60,7 @@ def test_settings_parse_types_and_refuse_bad_values():
     assert parsed.PORT == 9001 and parsed.WEBHOOK_ALLOW_PRIVATE_TARGETS is True
     assert parsed.DATABASE_URL == "sqlite:////srv/x/showreel.db"
     assert parsed.PUBLIC_BASE_URL == "http://127.0.0.1:9001"
+    assert settings_module.Settings.from_env({"S3_SECRET_KEY": "pa{ss}{PORT}"}).S3_SECRET_KEY == "pa{ss}{PORT}"
     with pytest.raises(settings_module.SettingsError):
         settings_module.Settings.from_env({"PORT": "eighty"})
     with pytest.raises(settings_module.SettingsError):
