@@ -193,10 +193,12 @@ def authenticate(db: Database, settings: Settings, token: str | None) -> Moderat
     digest = hash_token(token)
     with db.session() as session:
         row = session.scalars(select(Moderator).where(Moderator.token_hash == digest)).one_or_none()
-        if row is not None:
+        if row is not None and not row.is_bootstrap:
             if row.revoked_at is not None:
                 raise errors.InvalidModeratorToken("the moderator token was revoked")
             return row
+    # The bootstrap moderator's token is whatever MODERATOR_TOKEN says now: an old one
+    # stops working as soon as the setting is changed or removed.
     bootstrap = settings.MODERATOR_TOKEN
     if bootstrap and hmac.compare_digest(token.encode(), bootstrap.encode()):
         return _bootstrap_moderator(db, digest)

@@ -236,3 +236,13 @@ def test_moderator_tokens_are_stored_hashed_and_can_be_revoked(mod_client, db):
     revoked = mod_client.delete(f"/api/moderation/moderators/{issued['id']}/", headers=bearer(MOD_TOKEN))
     assert revoked.status_code == 200 and revoked.get_json()["revoked_at"]
     assert mod_client.get("/api/moderation/queue/", headers=bearer(issued["token"])).status_code == 401
+
+
+def test_an_old_bootstrap_token_stops_working_when_moderator_token_changes(db, settings):
+    assert service.authenticate(db, settings.replace(MODERATOR_TOKEN="first"), "first").is_bootstrap
+    with pytest.raises(service.errors.InvalidModeratorToken):
+        service.authenticate(db, settings.replace(MODERATOR_TOKEN="second"), "first")
+    with pytest.raises(service.errors.InvalidModeratorToken):
+        service.authenticate(db, settings.replace(MODERATOR_TOKEN=""), "first")
+    same = service.authenticate(db, settings.replace(MODERATOR_TOKEN="second"), "second")
+    assert same.is_bootstrap and same.name == "bootstrap"
