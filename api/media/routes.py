@@ -17,6 +17,12 @@ from shared.jobs.presets import PRESETS
 blp = Blueprint("media", __name__, url_prefix="/api", description="Media jobs for business clients")
 
 
+@blp.before_request
+def _authenticate_before_reading_the_body() -> None:
+    # An anonymous call in production is refused before a byte of its upload hits the disk.
+    current_tenant_id()
+
+
 def _deps():
     app = current_app
     return app.extensions["showreel.db"], app.extensions["showreel.storages"], app.config["SETTINGS"]

@@ -42,3 +42,21 @@ def test_a_tenant_key_creates_jobs_only_that_tenant_sees(production_client, clie
         session.add(Tenant(name="acme", limits={}))
     other = {"Authorization": f"Bearer {issue_key(db, 'acme')}"}
     assert production_client.get(f"/api/media/{job_id}/", headers=other).status_code == 404
+
+
+def test_an_anonymous_upload_in_production_is_refused_before_it_reaches_the_disk(production_client,
+                                                                                   monkeypatch):
+    from shared import files
+
+    opened = []
+    original = files.HashingWriter.__init__
+
+    def spy(self, *args, **kwargs):
+        opened.append(args)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(files.HashingWriter, "__init__", spy)
+    body = png_bytes() + b"\0" * 2_000_000
+    response = production_client.post("/api/media/", data={"file": (io.BytesIO(body), "a.png")})
+    assert response.status_code == 401
+    assert opened == []  # no temp file was even opened
