@@ -64,3 +64,11 @@ class ProcessingCanceled(PermanentError):
 class FFmpegFailed(PermanentError):
     code = "transcode_failed"
     title = "The video could not be converted"
+
+
+class FFmpegInterrupted(TransientError):
+    """ffmpeg could not start, was killed by a signal (e.g. the OOM killer) or ran out of disk:
+    the machine's fault, not the file's, so the step is retried and the source kept."""
+
+    code = "transcode_interrupted"
+    title = "The conversion was interrupted"

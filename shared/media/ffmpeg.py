@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
-from shared.media.errors import FFmpegFailed, MediaTimeout, ProcessingCanceled
+from shared.media.errors import FFmpegFailed, FFmpegInterrupted, MediaTimeout, ProcessingCanceled
 from shared.settings import Settings
 
 POLL_SECONDS = 0.25
@@ -118,7 +118,7 @@ def run_ffmpeg(
             preexec_fn=_die_with_parent(os.getpid()),
         )
     except OSError as exc:
-        raise FFmpegFailed(f"Could not start {args[0]}: {exc}") from None
+        raise FFmpegInterrupted(f"Could not start {args[0]}: {exc}") from None
     assert proc.stderr is not None
     tail = _Tail(proc.stderr, STDERR_TAIL_BYTES)
     deadline = time.monotonic() + timeout
@@ -142,6 +142,9 @@ def run_ffmpeg(
             _kill_group(proc)
         tail.close()
     stderr = tail.text()
+    if returncode < 0 or "No space left on device" in stderr:
+        raise FFmpegInterrupted(f"ffmpeg was interrupted (status {returncode}): {stderr or 'no error output'}",
+                                returncode=returncode, stderr=stderr)
     if returncode != 0:
         raise FFmpegFailed(
             f"ffmpeg exited with status {returncode}: {stderr or 'no error output'}",

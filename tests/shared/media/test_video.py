@@ -476,3 +476,19 @@ def test_ffmpeg_path_prefers_the_configured_binary() -> None:
         ffmpeg_path(Settings.from_env({}, FFMPEG_PATH="/opt/ffmpeg/bin/ffmpeg")) == "/opt/ffmpeg/bin/ffmpeg"
     )
     assert Path(ffmpeg_path(Settings.from_env({}))).exists()
+
+
+def test_ffmpeg_killed_by_a_signal_is_a_transient_interruption_not_bad_input(work_dir: Path) -> None:
+    from shared.media.errors import FFmpegInterrupted
+
+    # A stand-in that dies the way the OOM killer ends ffmpeg.
+    with pytest.raises(FFmpegInterrupted) as caught:
+        run_ffmpeg(["/bin/sh", "-c", "kill -9 $$"], cwd=work_dir, timeout=30)
+    assert caught.value.transient and caught.value.code == "transcode_interrupted"
+
+
+def test_ffmpeg_that_cannot_start_is_a_transient_interruption(work_dir: Path) -> None:
+    from shared.media.errors import FFmpegInterrupted
+
+    with pytest.raises(FFmpegInterrupted):
+        run_ffmpeg([str(work_dir / "no-such-ffmpeg")], cwd=work_dir, timeout=30)
