@@ -53,9 +53,9 @@ def cleanup_job(job_id: str) -> None:
 @dramatiq.actor(broker=broker, queue_name="light", max_retries=10)
 def step_exhausted(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
     """Fail the job whose step kept failing with transient errors (the source is kept for a retry)."""
-    job_id = message["args"][0]
+    job_id, run = message["args"][0], message["args"][1] if len(message["args"]) > 1 else None
     steps.fail_job(step_context(), job_id, "retries_exhausted",
-                   f"{message['actor_name']} failed {retry_info.get('retries')} times", retryable=True)
+                   f"{message['actor_name']} failed {retry_info.get('retries')} times", retryable=True, run=run)
 
 
 @dramatiq.actor(broker=broker, queue_name="light", max_retries=5)

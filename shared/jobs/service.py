@@ -67,7 +67,13 @@ def job_prefix(job_id: uuid.UUID) -> str:
 
 
 def work_dir(settings: Settings, job_id: uuid.UUID) -> Path:
+    """The job's folder under TEMP_DIR; each run works in its own ``run-<n>`` inside it."""
     return Path(settings.TEMP_DIR) / "jobs" / str(job_id)
+
+
+def run_dir(settings: Settings, job_id: uuid.UUID, run: int) -> Path:
+    """The work folder of one run: a retry never shares files with the run it replaces."""
+    return work_dir(settings, job_id) / f"run-{run}"
 
 
 def incoming_dir(settings: Settings) -> Path:
@@ -314,7 +320,7 @@ def remove_outputs(storage: StorageProvider, settings: Settings, job: MediaJob, 
             continue
         storage.delete(obj.key)
         removed += 1
-    shutil.rmtree(work_dir(settings, job.id), ignore_errors=True)
+    shutil.rmtree(run_dir(settings, job.id, job.attempts), ignore_errors=True)
     return removed
 
 

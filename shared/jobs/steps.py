@@ -24,7 +24,8 @@ from shared.errors import PermanentError
 from shared.events.outbox import record_event
 from shared.jobs.models import JobStatus, MediaJob
 from shared.jobs.presets import ImageSpec, VideoSpec, get_preset
-from shared.jobs.service import StorageResolver, event_payload, job_prefix, remove_outputs, touch, work_dir
+from shared.jobs.service import (StorageResolver, event_payload, job_prefix, remove_outputs, run_dir, touch,
+                                 work_dir)
 from shared.media import images, video
 from shared.media.errors import ProcessingCanceled
 from shared.media.probe import MediaInfo, OutputFile
@@ -73,66 +74,99 @@ def run_step(ctx: StepContext, job_id: uuid.UUID | str, step: str, run: int | No
     try:
         outputs = STEP_FUNCTIONS[step](ctx, snapshot)
     except ProcessingCanceled:
-        shutil.rmtree(work_dir(ctx.settings, job_id), ignore_errors=True)
+        shutil.rmtree(run_dir(ctx.settings, job_id, snapshot.run), ignore_errors=True)
         return False
     except PermanentError as exc:
-        fail_job(ctx, job_id, exc.code, exc.detail, retryable=False)
+        fail_job(ctx, job_id, exc.code, exc.detail, retryable=False, run=snapshot.run)
         return False
-    finish_step(ctx, job_id, step, outputs or {})
+    finish_step(ctx, job_id, step, outputs or {}, run=snapshot.run)
     return True
 
 
 def begin_step(ctx: StepContext, job_id: uuid.UUID, step: str, run: int | None) -> JobSnapshot | None:
     """Count this delivery durably and mark the step running; None when it must not run."""
+    exhausted: MediaJob | None = None
     with ctx.db.session() as session:
         job = session.get(MediaJob, job_id, with_for_update=True)
         if job is None or JobStatus(job.status).is_final:
             return None
         if run is not None and run != job.attempts:
             return None  # a late message of an earlier run
-        steps = {name: dict(state) for name, state in job.steps.items()}
-        state = steps.setdefault(step, {"state": "pending", "deliveries": 0})
-        if state["state"] == "done":
+        state = count_delivery(job, step)
+        if state is None:
             return None
-        state["deliveries"] += 1
-        state["state"] = "running"
-        job.steps = steps
         if state["deliveries"] > ctx.settings.STEP_MAX_DELIVERIES:
             _mark_failed(session, job, "attempts_exhausted",
                          f"step {step!r} was delivered {state['deliveries'] - 1} times without finishing",
                          retryable=True)
-            _cleanup_after(ctx, job, keep_source=True)
-            return None
-        if job.status == JobStatus.QUEUED.value:
-            job.status = JobStatus.PROCESSING.value
-            job.started_at = utcnow()
-            record_event(session, "job.processing", job.id, event_payload(job))
-        touch(job)
-        return JobSnapshot(job.id, job.tenant_id, job.kind, job.preset, job.source_key,
-                           dict(job.source_info), {k: dict(v) for k, v in job.outputs.items()}, job.attempts)
+            exhausted = job
+        else:
+            if job.status == JobStatus.QUEUED.value:
+                job.status = JobStatus.PROCESSING.value
+                job.started_at = utcnow()
+                record_event(session, "job.processing", job.id, event_payload(job))
+            touch(job)
+            return JobSnapshot(job.id, job.tenant_id, job.kind, job.preset, job.source_key,
+                               dict(job.source_info), {k: dict(v) for k, v in job.outputs.items()}, job.attempts)
+    # After the commit: storage calls never run under the job's row lock.
+    _cleanup_after(ctx, exhausted, keep_source=True)
+    return None
 
 
-def finish_step(ctx: StepContext, job_id: uuid.UUID, step: str, outputs: dict[str, dict[str, Any]]) -> None:
+def finish_step(ctx: StepContext, job_id: uuid.UUID, step: str, outputs: dict[str, dict[str, Any]], *,
+                run: int | None = None) -> None:
     with ctx.db.session() as session:
         job = session.get(MediaJob, job_id, with_for_update=True)
-        if job is None or job.status != JobStatus.PROCESSING.value:
+        if job is None or job.status != JobStatus.PROCESSING.value or (run is not None and job.attempts != run):
             return
-        steps = {name: dict(state) for name, state in job.steps.items()}
-        steps[step]["state"] = "done"
-        job.steps = steps
-        if outputs:
-            merged = {name: dict(value) for name, value in job.outputs.items()}
-            for name, value in outputs.items():
-                merged.setdefault(name, {}).update(value)
-            job.outputs = merged
+        mark_step(job, step, "done")
+        merge_outputs(job, outputs)
         touch(job)
 
 
-def fail_job(ctx: StepContext, job_id: uuid.UUID, code: str, message: str, *, retryable: bool) -> bool:
-    """Mark a running or queued job failed and remove what it wrote; True if this call did it."""
+def count_delivery(row: Any, step: str) -> dict[str, Any] | None:
+    """Count one delivery of ``step`` in ``row.steps`` and mark it running; None when it is done already.
+
+    ``row`` is any locked row with a ``steps`` JSON column (media jobs, submissions): the
+    caller commits before working, so a run killed with SIGKILL still counts.
+    """
+    steps = {name: dict(state) for name, state in row.steps.items()}
+    state = steps.setdefault(step, {"state": "pending", "deliveries": 0})
+    if state["state"] == "done":
+        return None
+    state["deliveries"] += 1
+    state["state"] = "running"
+    row.steps = steps
+    return state
+
+
+def mark_step(row: Any, step: str, state: str) -> None:
+    """Set the state of ``step`` in ``row.steps`` (JSON columns are replaced, never mutated in place)."""
+    steps = {name: dict(value) for name, value in row.steps.items()}
+    steps.setdefault(step, {"state": "pending", "deliveries": 0})["state"] = state
+    row.steps = steps
+
+
+def merge_outputs(row: Any, outputs: dict[str, dict[str, Any]]) -> None:
+    """Merge what a step made into ``row.outputs``."""
+    if outputs:
+        merged = {name: dict(value) for name, value in row.outputs.items()}
+        for name, value in outputs.items():
+            merged.setdefault(name, {}).update(value)
+        row.outputs = merged
+
+
+def fail_job(ctx: StepContext, job_id: uuid.UUID | str, code: str, message: str, *, retryable: bool,
+             run: int | None = None) -> bool:
+    """Mark a running or queued job failed and remove what it wrote; True if this call did it.
+
+    With ``run``, only that run of the job is failed: a late failure of an earlier
+    run never fails the run a retry started.
+    """
+    job_id = uuid.UUID(str(job_id))
     with ctx.db.session() as session:
         job = session.get(MediaJob, job_id, with_for_update=True)
-        if job is None or JobStatus(job.status).is_final:
+        if job is None or JobStatus(job.status).is_final or (run is not None and job.attempts != run):
             return False
         _mark_failed(session, job, code, message, retryable=retryable)
     # A permanent failure means the source itself is bad: keep nothing of it.
@@ -166,20 +200,27 @@ def cleanup_canceled(ctx: StepContext, job_id: uuid.UUID | str) -> int:
 
 
 def job_status(ctx: StepContext, job_id: uuid.UUID) -> str | None:
+    return job_state(ctx, job_id)[0]
+
+
+def job_state(ctx: StepContext, job_id: uuid.UUID) -> tuple[str | None, int | None]:
+    """The job's status and current run (``attempts``)."""
     with ctx.db.session() as session:
         job = session.get(MediaJob, job_id)
-        return job.status if job else None
+        return (job.status, job.attempts) if job else (None, None)
 
 
-def cancel_checker(ctx: StepContext, job_id: uuid.UUID) -> Callable[[], bool]:
-    """A cheap ``should_stop`` for long work: reads the job status at most once a second."""
+def cancel_checker(ctx: StepContext, job_id: uuid.UUID, run: int) -> Callable[[], bool]:
+    """A cheap ``should_stop`` for long work, read at most once a second: True once the job
+    was canceled, deleted, or retried (a newer run owns the work folder now)."""
     last = {"at": 0.0, "canceled": False}
 
     def should_stop() -> bool:
         now = time.monotonic()
         if now - last["at"] >= CANCEL_POLL_SECONDS:
             last["at"] = now
-            last["canceled"] = job_status(ctx, job_id) in (JobStatus.CANCELED.value, None)
+            status, current_run = job_state(ctx, job_id)
+            last["canceled"] = status in (JobStatus.CANCELED.value, None) or current_run != run
         return last["canceled"]
 
     return should_stop
@@ -188,7 +229,7 @@ def cancel_checker(ctx: StepContext, job_id: uuid.UUID) -> Callable[[], bool]:
 # ---- the steps -------------------------------------------------------------------------------
 
 def _job_dir(ctx: StepContext, job: JobSnapshot) -> Path:
-    path = work_dir(ctx.settings, job.id)
+    path = run_dir(ctx.settings, job.id, job.run)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -210,7 +251,7 @@ def _video_settings(ctx: StepContext, job: JobSnapshot) -> Settings:
     return ctx.settings.replace(**spec.overrides) if spec.overrides else ctx.settings
 
 
-def _describe(output: OutputFile) -> dict[str, Any]:
+def describe_output(output: OutputFile) -> dict[str, Any]:
     described = output.as_dict()
     del described["name"]
     described["file"] = Path(described.pop("path")).name
@@ -225,21 +266,21 @@ def convert(ctx: StepContext, job: JobSnapshot) -> dict[str, dict[str, Any]]:
         spec = get_preset(job.preset).spec_for("image")
         assert isinstance(spec, ImageSpec)
         outputs = images.render_image_presets(source, directory, spec.sizes, ctx.settings)
-        return {name: {"state": "rendered", **_describe(out)} for name, out in outputs.items()}
+        return {name: {"state": "rendered", **describe_output(out)} for name, out in outputs.items()}
     out = video.transcode_webm(source, directory, job.info, _video_settings(ctx, job),
-                               should_stop=cancel_checker(ctx, job.id))
-    return {"webm": {"state": "rendered", **_describe(out)}}
+                               should_stop=cancel_checker(ctx, job.id, job.run))
+    return {"webm": {"state": "rendered", **describe_output(out)}}
 
 
 def preview(ctx: StepContext, job: JobSnapshot) -> dict[str, dict[str, Any]]:
     """Videos: a poster frame (input seeking) and a short preview clip."""
     source = _local_source(ctx, job)
     settings = _video_settings(ctx, job)
-    should_stop = cancel_checker(ctx, job.id)
+    should_stop = cancel_checker(ctx, job.id, job.run)
     poster = video.extract_poster(source, source.parent, job.info, settings, should_stop=should_stop)
     clip = video.make_preview(source, source.parent, job.info, settings, should_stop=should_stop)
-    return {"poster": {"state": "rendered", **_describe(poster)},
-            "preview": {"state": "rendered", **_describe(clip)}}
+    return {"poster": {"state": "rendered", **describe_output(poster)},
+            "preview": {"state": "rendered", **describe_output(clip)}}
 
 
 PRODUCERS: dict[str, dict[str, Callable[[StepContext, JobSnapshot], dict[str, dict[str, Any]]]]] = {
@@ -290,15 +331,13 @@ def persist(ctx: StepContext, job: JobSnapshot) -> dict[str, dict[str, Any]]:
         if job.kind == "video":
             result.update(duration=info.get("duration"), codec=info.get("codec"),
                           has_audio=info.get("has_audio"))
-        steps = {name: dict(state) for name, state in row.steps.items()}
-        steps["persist"]["state"] = "done"
-        row.steps = steps
+        mark_step(row, "persist", "done")
         row.result = result
         row.status = JobStatus.DONE.value
         row.finished_at = utcnow()
         touch(row)
         record_event(session, "job.done", row.id, event_payload(row))
-    shutil.rmtree(work_dir(ctx.settings, job.id), ignore_errors=True)
+    shutil.rmtree(work_dir(ctx.settings, job.id), ignore_errors=True)  # done: no later run can exist
     return {}
 
 

@@ -33,7 +33,8 @@ def ffmpeg_processes_in(directory: Path) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["name", "cwd"]):
         try:
-            if "ffmpeg" in (process.info["name"] or "") and process.info["cwd"] == str(directory):
+            cwd = process.info["cwd"] or ""
+            if "ffmpeg" in (process.info["name"] or "") and (cwd + os.sep).startswith(str(directory) + os.sep):
                 found.append(process)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
