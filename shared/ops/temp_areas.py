@@ -58,6 +58,26 @@ def jobs_in_use(db: Database, names: list[str]) -> set[str]:
     return in_use
 
 
+def uploads_in_use(db: Database, names: list[str]) -> set[str]:
+    """Temporary uploads not deleted that are unexpired or taken by a submission."""
+    from shared.uploads.service import uploads_in_use as in_use
+
+    return in_use(db, names)
+
+
+def submissions_in_use(db: Database, names: list[str]) -> set[str]:
+    """Work folders of paid submissions still being processed."""
+    from shared.submissions.models import Submission
+
+    ids = _uuids(names)
+    if not ids:
+        return set()
+    with db.session() as session:
+        rows = session.scalars(select(Submission.id).where(Submission.id.in_(list(ids)),
+                                                           Submission.status.in_(("paid", "processing"))))
+        return {ids[row] for row in rows}
+
+
 def nothing_in_use(_db: Database, _names: list[str]) -> set[str]:
     """Files being written have a fresh modification time, which the retention already keeps."""
     return set()
@@ -66,4 +86,8 @@ def nothing_in_use(_db: Database, _names: list[str]) -> set[str]:
 TEMP_AREAS: tuple[TempArea, ...] = (
     TempArea("jobs", jobs_in_use, "per-job work folders TEMP_DIR/jobs/<job_id>: kept while the job is not final"),
     TempArea("incoming", nothing_in_use, "uploads streaming in (TEMP_DIR/incoming/*.part): kept while written to"),
+    TempArea("uploads", uploads_in_use, "temporary uploads TEMP_DIR/uploads/<upload_id>: kept until deleted "
+             "or expired unclaimed; kept while a submission uses them"),
+    TempArea("submissions", submissions_in_use, "work folders of paid submissions TEMP_DIR/submissions/<id>: "
+             "kept while paid or processing"),
 )

@@ -1,0 +1,1 @@
+"""Form validation of the profile flow (SPEC 4.2)."""

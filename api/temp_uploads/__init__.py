@@ -1,0 +1,1 @@
+"""Temporary uploads of the profile flow (SPEC 4.2)."""

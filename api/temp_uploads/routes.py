@@ -1,0 +1,109 @@
+"""Temporary uploads (SPEC 4.2): upload with quotas, read, delete, signed previews with Range support."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app, request, send_file, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api import auth
+from api.temp_uploads import schemas
+from shared.jobs.service import ReceivedFile
+from shared.storage.errors import InvalidSignature
+from shared.uploads import service
+
+blp = Blueprint("uploads", __name__, url_prefix="/api/uploads",
+                description="Temporary uploads of the profile form: kept 48 h for a submission to take")
+
+# Previews are the client's own bytes: the browser must not run them as anything but media.
+_PREVIEW_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300",
+                    "Content-Security-Policy": "default-src 'none'; sandbox"}
+
+
+def _deps():
+    return current_app.extensions["showreel.db"], current_app.config["SETTINGS"]
+
+
+def _owner() -> service.Owner:
+    return service.Owner(wallet=auth.current_wallet_or_none(), ip=request.remote_addr or "unknown")
+
+
+@blp.before_request
+def _quotas_before_the_body_is_read():
+    # Refuse before werkzeug streams the body to disk: a flood never reaches TEMP_DIR.
+    if request.method == "POST" and request.endpoint == "uploads.Uploads":
+        db, settings = _deps()
+        service.check_quotas(db, settings, _owner(), request.content_length)
+
+
+@blp.route("/")
+class Uploads(MethodView):
+    @blp.arguments(schemas.UploadForm, location="form")
+    @blp.arguments(schemas.UploadFiles, location="files")
+    @blp.response(201, schemas.Upload, description="Kept until expires_at for a submission to take")
+    @blp.alt_response(413, description="file_too_large: over the limit of its kind or a whole day's quota")
+    @blp.alt_response(415, description="unsupported_media_type, upload_kind_mismatch")
+    @blp.alt_response(429, description="upload_quota_exceeded (with Retry-After)")
+    @blp.alt_response(507, description="temp_storage_full (with Retry-After)")
+    def post(self, form, files):
+        """Upload an avatar image or a video; sniffed, probed and hashed on the way in."""
+        db, settings = _deps()
+        file = files["file"]
+        writer = file.stream
+        writer.close()
+        received = ReceivedFile(path=writer.path, size=writer.size, sha256=writer.sha256,
+                                file_name=file.filename or "")
+        upload = service.receive_upload(db, settings, received, _owner(), kind=form["kind"])
+        location = url_for("uploads.UploadById", upload_id=upload.id)
+        return service.upload_view(upload, settings), 201, {"Location": location}
+
+
+@blp.route("/<uuid:upload_id>/")
+class UploadById(MethodView):
+    @blp.response(200, schemas.Upload)
+    @blp.alt_response(404, description="upload_not_found: unknown, deleted, or not yours")
+    @blp.alt_response(410, description="upload_expired")
+    def get(self, upload_id: uuid.UUID):
+        """Read your upload, with fresh preview links."""
+        db, settings = _deps()
+        return service.upload_view(service.get_upload(db, upload_id, _owner()), settings)
+
+    @blp.response(204)
+    @blp.alt_response(409, description="upload_in_use: a submission took it")
+    def delete(self, upload_id: uuid.UUID):
+        """Delete your upload; its space is freed at once."""
+        db, settings = _deps()
+        service.delete_upload(db, settings, upload_id, _owner())
+
+
+def _serve(upload_id: uuid.UUID, token: str, what: str):
+    if not token:
+        raise InvalidSignature("the link has no token")
+    db, settings = _deps()
+    upload, path = service.preview_file(db, settings, upload_id, token, what=what)
+    mimetype = upload.content_type if what == "preview" else "image/jpeg"
+    # conditional=True answers Range requests with 206 (players seek) and If-None-Match with 304.
+    response = send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=300)
+    response.headers.update(_PREVIEW_HEADERS)
+    response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+@blp.route("/<uuid:upload_id>/preview")
+@blp.arguments(schemas.PreviewQuery, location="query")
+@blp.alt_response(200, success=True, description="The uploaded file (206 for a Range request)")
+@blp.alt_response(403, description="invalid_download_link, expired_download_link")
+def preview(query, upload_id: uuid.UUID):
+    """Serve the upload itself behind its signed link: the image, or the video with Range support."""
+    return _serve(upload_id, query["token"], "preview")
+
+
+@blp.route("/<uuid:upload_id>/poster")
+@blp.arguments(schemas.PreviewQuery, location="query")
+@blp.alt_response(200, success=True, description="A JPEG frame of the video")
+@blp.alt_response(403, description="invalid_download_link, expired_download_link")
+def poster(query, upload_id: uuid.UUID):
+    """Serve a poster frame of an uploaded video (taken on the first request, then kept)."""
+    return _serve(upload_id, query["token"], "poster")

@@ -1,0 +1,72 @@
+"""Errors of temporary uploads (stable codes; docs/ERRORS.md)."""
+
+from __future__ import annotations
+
+from shared.errors import (
+    Conflict,
+    Gone,
+    InsufficientStorage,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    Unprocessable,
+    UnsupportedMediaType,
+)
+
+
+class UploadNotFound(NotFound):
+    """Unknown, deleted, or someone else's upload (others' uploads are not found either)."""
+
+    code = "upload_not_found"
+    title = "No such upload"
+
+
+class UploadExpired(Gone):
+    code = "upload_expired"
+    title = "The upload expired before a submission took it"
+
+
+class UploadInUse(Conflict):
+    code = "upload_in_use"
+    title = "A submission uses this upload"
+
+
+class UploadAlreadyClaimed(Conflict):
+    code = "upload_already_claimed"
+    title = "Another submission already uses this upload"
+
+
+class UploadKindMismatch(UnsupportedMediaType):
+    """The bytes are not the ``kind`` the client announced."""
+
+    code = "upload_kind_mismatch"
+    title = "The file is not of the announced kind"
+
+
+class WrongUploadKind(Unprocessable):
+    """A submission names an image upload where a video is needed, or the other way round."""
+
+    code = "wrong_upload_kind"
+    title = "The upload is of the wrong kind for this use"
+
+
+class UploadQuotaExceeded(RateLimited):
+    code = "upload_quota_exceeded"
+    title = "Upload quota exceeded"
+
+
+class UploadLargerThanQuota(PayloadTooLarge):
+    """The one file is larger than a whole day's quota: waiting cannot help."""
+
+    code = "file_too_large"
+    title = "The file is too large"
+
+
+class TempStorageFull(InsufficientStorage):
+    code = "temp_storage_full"
+    title = "The temporary upload area is full"
+
+
+class PosterUnavailable(Unprocessable):
+    code = "poster_unavailable"
+    title = "No poster frame could be taken from this video"

@@ -1,0 +1,442 @@
+"""Temporary uploads of the profile flow: intake within quotas, reading, deleting, claiming, expiring.
+
+An upload is streamed by the API into ``TEMP_DIR/incoming`` (hashed on the way),
+probed here, then renamed into ``TEMP_DIR/uploads/<id>/source.<ext>``: one copy on
+disk, same file system, no second write. It waits there ``UPLOAD_TTL_HOURS`` for a
+submission to claim it; the ``expire-abandoned`` ops task removes the unclaimed ones
+after that. Quotas are computed from the uploads table (docs/PROFILES.md).
+
+Everything takes its dependencies as arguments and raises the errors of
+:mod:`shared.uploads.errors` and :mod:`shared.media.errors`; nothing knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import Session
+
+from shared.db import Database, utcnow
+from shared.jobs.service import ReceivedFile, safe_file_name
+from shared.media.errors import FFmpegFailed
+from shared.media.probe import MediaInfo, inspect
+from shared.settings import Settings
+from shared.storage import signing_secret
+from shared.storage.errors import InvalidSignature
+from shared.storage.signing import sign, verify
+from shared.uploads import errors
+from shared.uploads.models import Upload
+
+UPLOADS_FOLDER = "uploads"
+SOURCE_STEM = "source"
+POSTER_FILE = "poster.jpg"
+QUOTA_WINDOW = timedelta(hours=24)
+KINDS = ("image", "video")
+
+# Signed preview links name this pseudo-storage: never a storage /files/ can resolve (tenant
+# storage names are "default" or "tenant:<uuid>"), so the tokens are good for previews only.
+PREVIEW_STORAGE = "temp-uploads"
+# Advisory lock taken by every intake transaction, so two uploads cannot both pass a quota.
+_INTAKE_LOCK = 0x5E0_0AD5
+# Retry-After of a full temp area that no expiry will relieve (claimed uploads hold it).
+_FULL_RETRY_SECONDS = 3600
+_MIN_RETRY_SECONDS = 60
+# Multipart framing and small form fields around the file (werkzeug keeps fields under 500 kB).
+_FORM_ALLOWANCE = 512 * 1024
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who uploads: the signed-in wallet if any, and always the client's IP address."""
+
+    wallet: str | None
+    ip: str
+
+    def owns(self, upload: Upload) -> bool:
+        """A wallet's uploads belong to that wallet; anonymous ones to the address they came from."""
+        if upload.owner_wallet:
+            return self.wallet == upload.owner_wallet
+        return self.ip == upload.owner_ip
+
+
+def uploads_dir(settings: Settings) -> Path:
+    return Path(settings.TEMP_DIR) / UPLOADS_FOLDER
+
+
+def upload_dir(settings: Settings, upload_id: uuid.UUID) -> Path:
+    return uploads_dir(settings) / str(upload_id)
+
+
+def upload_path(settings: Settings, upload: Upload) -> Path:
+    """The upload's source file (``TEMP_DIR/uploads/<id>/source.<ext>``)."""
+    return Path(settings.TEMP_DIR) / upload.temp_path
+
+
+def media_info(upload: Upload) -> MediaInfo:
+    """The probe result stored with the upload, as the media engine takes it."""
+    known = MediaInfo.__dataclass_fields__
+    return MediaInfo(**{k: v for k, v in (upload.info or {}).items() if k in known})
+
+
+# -- intake ---------------------------------------------------------------------------------
+
+
+def check_quotas(db: Database, settings: Settings, owner: Owner, request_bytes: int | None,
+                 now: datetime | None = None) -> None:
+    """Refuse an upload before its body is read (``request_bytes``: its Content-Length, if any).
+
+    Only an early answer: it never refuses what the check after streaming would accept, so
+    the file is taken as the body less an allowance for the other form fields.
+    Raises UploadQuotaExceeded (429), TempStorageFull (507) or UploadLargerThanQuota (413).
+    """
+    incoming = max(0, (request_bytes or 0) - _FORM_ALLOWANCE)
+    with db.session() as session:
+        _enforce_quotas(session, settings, owner, incoming, now or utcnow())
+
+
+def receive_upload(db: Database, settings: Settings, received: ReceivedFile, owner: Owner, *,
+                   kind: str | None = None, now: datetime | None = None) -> Upload:
+    """Probe a streamed file and keep it as a temporary upload of ``owner``.
+
+    Raises the media errors of :func:`shared.media.probe.inspect`, UploadKindMismatch when
+    the bytes are not ``kind``, and the quota errors of :func:`check_quotas` (checked again
+    here with the real size, under a lock). The incoming file is always gone afterwards:
+    moved into the upload's folder, or removed; a refused upload leaves nothing.
+    """
+    try:
+        info = inspect(received.path, settings)
+        if kind is not None and info.kind != kind:
+            raise errors.UploadKindMismatch(f"the file is {'an' if info.kind == 'image' else 'a'} "
+                                            f"{info.kind}, not {'an' if kind == 'image' else 'a'} {kind}")
+        upload_id = uuid.uuid4()
+        folder = upload_dir(settings, upload_id)
+        relative = f"{UPLOADS_FOLDER}/{upload_id}/{SOURCE_STEM}{info.extension}"
+        folder.mkdir(parents=True)
+        try:
+            # Same file system as TEMP_DIR/incoming: a rename, not a copy.
+            os.replace(received.path, Path(settings.TEMP_DIR) / relative)
+            now = now or utcnow()
+            with db.session() as session:
+                _serialize_intake(session)
+                _enforce_quotas(session, settings, owner, received.size, now)
+                upload = Upload(id=upload_id, kind=info.kind, content_type=info.content_type,
+                                size=received.size, sha256=received.sha256, info=info.as_dict(),
+                                temp_path=relative,
+                                file_name=safe_file_name(received.file_name, info.extension),
+                                owner_wallet=owner.wallet, owner_ip=owner.ip, created_at=now,
+                                expires_at=now + timedelta(hours=settings.UPLOAD_TTL_HOURS))
+                session.add(upload)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return upload
+    finally:
+        received.path.unlink(missing_ok=True)
+
+
+def _serialize_intake(session: Session) -> None:
+    # SQLite transactions here begin IMMEDIATE (one writer at a time) already.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INTAKE_LOCK})
+
+
+def _enforce_quotas(session: Session, settings: Settings, owner: Owner, incoming: int, now: datetime) -> None:
+    since = now - QUOTA_WINDOW
+    if owner.wallet:
+        mine = Upload.owner_wallet == owner.wallet
+        who = "this wallet"
+    else:
+        mine = (Upload.owner_ip == owner.ip) & Upload.owner_wallet.is_(None)
+        who = "this address"
+    _check_window(session, mine, since, now, incoming, who=who,
+                  max_count=settings.UPLOAD_DAILY_COUNT, max_bytes=settings.UPLOAD_DAILY_BYTES)
+    if owner.wallet:
+        # Wallets cost nothing to make: one address has a (larger) ceiling of its own.
+        _check_window(session, Upload.owner_ip == owner.ip, since, now, incoming, who="this address",
+                      max_count=settings.UPLOAD_IP_DAILY_COUNT, max_bytes=settings.UPLOAD_IP_DAILY_BYTES)
+    _check_high_water(session, settings, incoming, now)
+
+
+def _check_window(session: Session, mine: Any, since: datetime, now: datetime, incoming: int, *, who: str,
+                  max_count: int, max_bytes: int) -> None:
+    if incoming > max_bytes:
+        raise errors.UploadLargerThanQuota(f"the file is larger than the {max_bytes} bytes {who} may upload "
+                                           "in 24 hours", limit=max_bytes)
+    rows = session.execute(select(Upload.created_at, Upload.size).where(mine, Upload.created_at > since)
+                           .order_by(Upload.created_at)).all()
+    count, total = len(rows), sum(size for _, size in rows)
+    if count < max_count and total + incoming <= max_bytes:
+        return
+    # Deleted uploads still count (else upload-and-delete loops would be free); each one
+    # leaves the window 24 hours after it came, oldest first.
+    free_at = now
+    for created_at, size in rows:
+        if count < max_count and total + incoming <= max_bytes:
+            break
+        count, total, free_at = count - 1, total - size, created_at + QUOTA_WINDOW
+    retry_after = max(1, int((free_at - now).total_seconds()) + 1)
+    if len(rows) >= max_count:
+        detail = f"{who} made {len(rows)} uploads in the last 24 hours; the quota is {max_count}"
+        limit = max_count
+    else:
+        used = sum(size for _, size in rows)
+        detail = f"{who} uploaded {used} bytes in the last 24 hours; the quota is {max_bytes}"
+        limit = max_bytes
+    raise errors.UploadQuotaExceeded(detail, retry_after=retry_after, limit=limit)
+
+
+def _check_high_water(session: Session, settings: Settings, incoming: int, now: datetime) -> None:
+    high_water = settings.UPLOAD_TEMP_HIGH_WATER_BYTES
+    if incoming > high_water:
+        raise errors.UploadLargerThanQuota(
+            f"the file is larger than the temporary upload area ({high_water} bytes)", limit=high_water)
+    used = session.scalar(select(func.coalesce(func.sum(Upload.size), 0)).where(Upload.deleted_at.is_(None)))
+    if used + incoming <= high_water:
+        return
+    # Unclaimed uploads leave when they expire: estimate when enough of them will have.
+    retry_after = _FULL_RETRY_SECONDS
+    rows = session.execute(select(Upload.expires_at, Upload.size).where(
+        Upload.deleted_at.is_(None), Upload.submission_id.is_(None)).order_by(Upload.expires_at)).all()
+    for expires_at, size in rows:
+        used -= size
+        if used + incoming <= high_water:
+            retry_after = max(_MIN_RETRY_SECONDS, int((expires_at - now).total_seconds()) + 1)
+            break
+    raise errors.TempStorageFull("the temporary upload area is full; try again later",
+                                 retry_after=retry_after, limit=high_water)
+
+
+# -- reading, deleting ----------------------------------------------------------------------
+
+
+def get_upload(db: Database, upload_id: uuid.UUID, owner: Owner, now: datetime | None = None) -> Upload:
+    """The owner's live upload; raises UploadNotFound (unknown, deleted, not theirs) or UploadExpired."""
+    with db.session() as session:
+        upload = session.get(Upload, upload_id)
+        return _live(upload, owner, now or utcnow())
+
+
+def _live(upload: Upload | None, owner: Owner | None, now: datetime) -> Upload:
+    if upload is None or (owner is not None and not owner.owns(upload)):
+        raise errors.UploadNotFound("no such upload")
+    expired = upload.submission_id is None and upload.expires_at <= now
+    if upload.deleted_at is not None and not (expired and upload.deleted_at >= upload.expires_at):
+        raise errors.UploadNotFound("the upload was deleted")
+    if expired:
+        raise errors.UploadExpired(f"the upload expired at {upload.expires_at.isoformat()}")
+    return upload
+
+
+def delete_upload(db: Database, settings: Settings, upload_id: uuid.UUID, owner: Owner,
+                  now: datetime | None = None) -> None:
+    """Delete the owner's upload and free its space at once.
+
+    Raises UploadNotFound, UploadExpired, or UploadInUse when a submission took it.
+    """
+    now = now or utcnow()
+    with db.session() as session:
+        upload = _live(session.get(Upload, upload_id, with_for_update=True), owner, now)
+        if upload.submission_id is not None:
+            raise errors.UploadInUse("a submission uses this upload; it goes when the submission is done")
+        upload.deleted_at = now
+    # After the commit: a claim waiting on the row lock now sees it deleted.
+    _remove_folder(settings, upload_id)
+
+
+def release_upload(db: Database, settings: Settings, upload_id: uuid.UUID,
+                   now: datetime | None = None) -> bool:
+    """Delete an upload whatever its state (its submission is published, rejected or expired).
+
+    Idempotent; returns whether it was still there.
+    """
+    with db.session() as session:
+        upload = session.get(Upload, upload_id, with_for_update=True)
+        found = upload is not None and upload.deleted_at is None
+        if found:
+            upload.deleted_at = now or utcnow()
+    _remove_folder(settings, upload_id)
+    return found
+
+
+def _remove_folder(settings: Settings, upload_id: uuid.UUID) -> int:
+    """Remove the upload's folder (never following links); return the bytes freed."""
+    folder = upload_dir(settings, upload_id)
+    freed = 0
+    with contextlib.suppress(FileNotFoundError):
+        if folder.is_symlink():
+            folder.unlink()
+            return 0
+        for entry in folder.iterdir():
+            with contextlib.suppress(OSError):
+                freed += entry.lstat().st_size
+    shutil.rmtree(folder, ignore_errors=True)
+    return freed
+
+
+# -- the submission side --------------------------------------------------------------------
+
+
+def claim_upload(session: Session, upload_id: uuid.UUID, *, owner_wallet: str, submission_id: uuid.UUID,
+                 kind: str | None = None, now: datetime | None = None) -> Upload:
+    """Let a submission of ``owner_wallet`` take an upload (in the caller's transaction).
+
+    The upload is then kept until :func:`release_upload`, however old. An anonymous upload
+    may be taken by the wallet that knows its id (its owner signs in after uploading) and
+    becomes that wallet's. Claiming again for the same submission is a no-op.
+    Raises UploadNotFound (unknown, deleted, another wallet's), UploadAlreadyClaimed,
+    UploadExpired, WrongUploadKind.
+    """
+    # The caller's session may hold the row already: read it again, under the lock.
+    upload = session.get(Upload, upload_id, with_for_update=True, populate_existing=True)
+    if upload is None or (upload.owner_wallet and upload.owner_wallet != owner_wallet):
+        raise errors.UploadNotFound(f"no upload {upload_id}")
+    if upload.submission_id is not None and upload.deleted_at is None:
+        if upload.submission_id == submission_id:
+            return upload
+        raise errors.UploadAlreadyClaimed(f"upload {upload_id} is used by another submission")
+    _live(upload, None, now or utcnow())
+    if kind is not None and upload.kind != kind:
+        raise errors.WrongUploadKind(f"upload {upload_id} is {'an' if upload.kind == 'image' else 'a'} "
+                                     f"{upload.kind}; {'an' if kind == 'image' else 'a'} {kind} is needed")
+    upload.submission_id = submission_id
+    upload.owner_wallet = owner_wallet
+    session.flush()
+    return upload
+
+
+# -- expiry ---------------------------------------------------------------------------------
+
+
+def uploads_in_use(db: Database, names: list[str], now: datetime | None = None) -> set[str]:
+    """Folder names (upload ids) of uploads still waiting for a submission or taken by one."""
+    ids: dict[uuid.UUID, str] = {}
+    for name in names:
+        with contextlib.suppress(ValueError):
+            ids[uuid.UUID(name)] = name
+    now = now or utcnow()
+    in_use: set[str] = set()
+    chunk = list(ids)
+    with db.session() as session:
+        for start in range(0, len(chunk), 500):
+            rows = session.scalars(select(Upload.id).where(
+                Upload.id.in_(chunk[start:start + 500]), Upload.deleted_at.is_(None),
+                or_(Upload.expires_at > now, Upload.submission_id.is_not(None))))
+            in_use.update(ids[row] for row in rows)
+    return in_use
+
+
+def expire_uploads(db: Database, settings: Settings, *, now: datetime | None = None, dry_run: bool = False,
+                   batch: int = 500) -> dict[str, Any]:
+    """Delete expired uploads no submission took: row marked deleted, folder removed."""
+    now = now or utcnow()
+    expired = removed_bytes = 0
+    last: uuid.UUID | None = None
+    while True:
+        with db.session() as session:
+            query = (select(Upload.id).where(Upload.deleted_at.is_(None), Upload.submission_id.is_(None),
+                                             Upload.expires_at <= now).order_by(Upload.id).limit(batch))
+            if last is not None:
+                query = query.where(Upload.id > last)
+            ids = list(session.scalars(query))
+        if not ids:
+            break
+        last = ids[-1]
+        for upload_id in ids:
+            if dry_run:
+                expired += 1
+                continue
+            with db.session() as session:
+                # Locked and checked again: a submission may have taken it since.
+                upload = session.get(Upload, upload_id, with_for_update=True)
+                if upload is None or upload.deleted_at is not None or upload.submission_id is not None:
+                    continue
+                upload.deleted_at = now
+            removed_bytes += _remove_folder(settings, upload_id)
+            expired += 1
+    return {"uploads_expired": expired, "bytes_removed": removed_bytes}
+
+
+# -- what the client sees -------------------------------------------------------------------
+
+
+def upload_view(upload: Upload, settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    """The upload as the API shows it, with signed preview (and, for videos, poster) links."""
+    info = upload.info or {}
+    return {
+        "id": upload.id,
+        "kind": upload.kind,
+        "content_type": upload.content_type,
+        "size": upload.size,
+        "sha256": upload.sha256,
+        "width": info.get("width"),
+        "height": info.get("height"),
+        "duration": info.get("duration"),
+        "preview_url": _signed_link(upload, settings, "preview", upload.temp_path, now),
+        "poster_url": (_signed_link(upload, settings, "poster", _poster_key(upload), now)
+                       if upload.kind == "video" else None),
+        "expires_at": upload.expires_at,
+    }
+
+
+def _poster_key(upload: Upload) -> str:
+    return f"{UPLOADS_FOLDER}/{upload.id}/{POSTER_FILE}"
+
+
+def _signed_link(upload: Upload, settings: Settings, what: str, key: str, now: datetime | None) -> str:
+    expires_at = (now or utcnow()) + timedelta(seconds=settings.PRESIGNED_URL_TTL)
+    token = sign(PREVIEW_STORAGE, key, expires_at, None, signing_secret(settings))
+    base = settings.PUBLIC_BASE_URL.rstrip("/")
+    return f"{base}/api/uploads/{upload.id}/{what}?{urlencode({'token': token})}"
+
+
+def preview_file(db: Database, settings: Settings, upload_id: uuid.UUID, token: str, *, what: str,
+                 now: datetime | None = None) -> tuple[Upload, Path]:
+    """The file a signed preview or poster link grants, made on first use for posters.
+
+    Raises InvalidSignature / LinkExpired (403), UploadNotFound, UploadExpired,
+    PosterUnavailable, MediaTimeout.
+    """
+    storage, key, _ = verify(token, signing_secret(settings), now=now)
+    with db.session() as session:
+        upload = _live(session.get(Upload, upload_id), None, now or utcnow())
+    expected = upload.temp_path if what == "preview" else _poster_key(upload)
+    if storage != PREVIEW_STORAGE or key != expected:
+        raise InvalidSignature("the link does not match the requested file")
+    source = upload_path(settings, upload)
+    if not source.is_file():
+        raise errors.UploadNotFound("the upload's file is gone")
+    if what == "preview":
+        return upload, source
+    return upload, _ensure_poster(settings, upload, source)
+
+
+def _ensure_poster(settings: Settings, upload: Upload, source: Path) -> Path:
+    """The video's poster frame, taken with an input seek on first request and kept beside it."""
+    from shared.media.video import extract_poster
+
+    folder = source.parent
+    poster = folder / POSTER_FILE
+    if poster.is_file():
+        return poster
+    try:
+        with open(folder / ".poster.lock", "a") as lock:
+            # One ffmpeg per upload, even with several web processes asking at once.
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not poster.is_file():
+                extract_poster(source, folder, media_info(upload), settings)
+    except FileNotFoundError:
+        raise errors.UploadNotFound("the upload was deleted") from None
+    except FFmpegFailed as exc:
+        raise errors.PosterUnavailable(str(exc)) from None
+    return poster
+

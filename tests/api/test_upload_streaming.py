@@ -1,0 +1,148 @@
+"""A 1 GiB upload to a real gunicorn process: streamed to disk, hashed on the way, memory flat.
+
+The file is a real MP4 (a 1-second H.264 clip, moov first) followed by a top-level
+``free`` box that pads it to exactly 1 GiB, so the upload is sniffed, probed and
+accepted as a video like any other: the test covers the whole intake, not a refusal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import requests
+
+from tests.support.media import h264_mp4
+
+ROOT = Path(__file__).resolve().parents[2]
+GIB = 1024**3
+MB = 1024**2
+CHUNK = b"\0" * MB
+BOUNDARY = "showreel-test-boundary-7d1f0c"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def peak_rss(pid: int) -> int:
+    """VmHWM: the process's peak resident set since it started, in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def padded_mp4(clip: bytes, size: int) -> tuple[bytes, int]:
+    """The head of a ``size``-byte MP4: the clip plus the header of a ``free`` box of zeros to the end."""
+    padding = size - len(clip)
+    return clip + struct.pack(">I", padding) + b"free", padding - 8
+
+
+def multipart_body(head: bytes, zeros: int, digest):
+    """Yield the multipart request chunk by chunk (never the whole file), hashing the file part."""
+    yield (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nvideo\r\n"
+           f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.mp4\"\r\n"
+           "Content-Type: video/mp4\r\n\r\n").encode()
+    digest.update(head)
+    yield head
+    while zeros:
+        chunk = CHUNK if zeros >= len(CHUNK) else CHUNK[:zeros]
+        digest.update(chunk)
+        yield chunk
+        zeros -= len(chunk)
+    yield f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+class Streamed:
+    """A request body sent chunk by chunk with a Content-Length (requests sends bare generators chunked)."""
+
+    def __init__(self, chunks, length: int):
+        self.chunks, self.length = chunks, length
+
+    def __iter__(self):
+        return iter(self.chunks)
+
+    def __len__(self) -> int:
+        return self.length
+
+
+def start_web(port: int) -> subprocess.Popen:
+    """The web process of the Procfile (gunicorn, gthread), on the test database."""
+    env = {**os.environ, "PORT": str(port), "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+           "LOG_LEVEL": "WARNING"}
+    return subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+                             "--workers", "1", "--threads", "4", "--timeout", "300", "api.app:wsgi()"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def wait_until_serving(base: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(process.stderr.read().decode()[-2000:])
+        try:
+            if requests.get(f"{base}/healthz", timeout=5).ok:
+                return
+        except requests.RequestException:  # not listening yet, or the worker still booting
+            pass
+        time.sleep(0.2)
+    raise AssertionError("gunicorn did not start")
+
+
+def test_a_1_gib_video_upload_streams_to_disk_hashed_with_flat_memory(db, settings, tmp_path):
+    assert settings.MAX_VIDEO_BYTES >= GIB and settings.UPLOAD_DAILY_BYTES >= 2 * GIB
+    clip = h264_mp4(tmp_path / "clip.mp4", seconds=1.0, size="160x120", audio=False).read_bytes()
+    head, zeros = padded_mp4(clip, GIB)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    web = start_web(port)
+    try:
+        wait_until_serving(base, web)
+        (worker,) = psutil.Process(web.pid).children()
+        # Warm up the intake path (imports, database pool, probe libraries) with the small clip.
+        warm = requests.post(f"{base}/api/uploads/", files={"file": ("clip.mp4", clip)}, timeout=60)
+        assert warm.status_code == 201, warm.text
+        assert requests.delete(f"{base}/api/uploads/{warm.json()['id']}/", timeout=10).status_code == 204
+        before = peak_rss(worker.pid)
+
+        digest = hashlib.sha256()
+        length = sum(len(part) for part in multipart_body(head, 0, hashlib.sha256())) + zeros
+        started = time.monotonic()
+        response = requests.post(f"{base}/api/uploads/", timeout=600,
+                                 data=Streamed(multipart_body(head, zeros, digest), length),
+                                 headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+        seconds = time.monotonic() - started
+        after = peak_rss(worker.pid)
+
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert body["size"] == GIB and body["sha256"] == digest.hexdigest()
+        assert body["kind"] == "video" and body["content_type"] == "video/mp4"
+        assert (body["width"], body["height"]) == (160, 120)
+        stored = Path(settings.TEMP_DIR) / "uploads" / body["id"] / "source.mp4"
+        assert stored.stat().st_size == GIB
+        assert list((Path(settings.TEMP_DIR) / "incoming").iterdir()) == []
+        print(f"\n1 GiB upload: {seconds:.1f} s ({GIB / MB / seconds:.0f} MB/s); web worker peak RSS "
+              f"{before / MB:.1f} MB before, {after / MB:.1f} MB after (+{(after - before) / MB:.1f} MB)")
+        # The app itself needs ~100 MB before any upload; the 1 GiB upload must add next to nothing.
+        assert after - before < 32 * MB
+
+        assert requests.delete(f"{base}/api/uploads/{body['id']}/", timeout=30).status_code == 204
+        assert not stored.parent.exists()
+    finally:
+        web.terminate()
+        try:
+            web.wait(30)
+        except subprocess.TimeoutExpired:
+            web.kill()
+            web.wait(10)
