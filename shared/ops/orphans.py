@@ -72,8 +72,52 @@ def media_job_objects_referenced(db: Database, objects: list[StoredObject]) -> s
     return referenced
 
 
+def profile_objects_referenced(db: Database, objects: list[StoredObject]) -> set[str]:
+    """Keys under ``profiles/<submission_id>/``: kept while the submission runs, and while it is the
+    wallet's latest published one (the profile shows its media; older ones were replaced)."""
+    from sqlalchemy import func
+
+    from shared.submissions.models import Submission
+
+    by_submission: dict[uuid.UUID, list[str]] = {}
+    referenced: set[str] = set()
+    for obj in objects:
+        match = _PROFILE_KEY.match(obj.key)
+        try:
+            submission_id = uuid.UUID(match.group(1)) if match else None
+        except ValueError:
+            submission_id = None
+        if submission_id is None:
+            referenced.add(obj.key)  # not our layout: never ours to delete
+            continue
+        by_submission.setdefault(submission_id, []).append(obj.key)
+    if not by_submission:
+        return referenced
+    with db.session() as session:
+        rows = session.execute(select(Submission.id, Submission.wallet, Submission.status)
+                               .where(Submission.id.in_(list(by_submission)))).all()
+        wallets = {wallet for _, wallet, status in rows if status == "published"}
+        latest = dict(session.execute(select(Submission.wallet, func.max(Submission.published_at))
+                                      .where(Submission.wallet.in_(wallets), Submission.status == "published")
+                                      .group_by(Submission.wallet)).all()) if wallets else {}
+        kept = {submission_id for submission_id, _, status in rows if status in ("paid", "processing")}
+        if latest:
+            kept |= set(session.scalars(select(Submission.id).where(
+                Submission.id.in_(list(by_submission)), Submission.status == "published",
+                Submission.published_at.in_(list(latest.values())))))
+    for submission_id, keys in by_submission.items():
+        if submission_id in kept:
+            referenced.update(keys)
+    return referenced
+
+
+_PROFILE_KEY = re.compile(r"^profiles/([0-9a-fA-F-]{36})/")
+
+
 OBJECT_OWNERS: tuple[ObjectOwner, ...] = (
     ObjectOwner("media/", media_job_objects_referenced, "media jobs: source and outputs under media/<job_id>/"),
+    ObjectOwner("profiles/", profile_objects_referenced,
+                "wallet profiles: avatar and video outputs under profiles/<submission_id>/"),
 )
 
 

@@ -5,18 +5,25 @@ The profiles issue builds submissions, payments, editing and listing on top of t
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from shared.db import Database, utcnow
 from shared.errors import NotFound
+from shared.moderation.errors import InvalidHashtag
 from shared.moderation.lexicon import get_matcher
-from shared.moderation.service import parse_hashtags, upsert_hashtags
+from shared.moderation.models import Hashtag
+from shared.moderation.normalize import normalize_tag
+from shared.moderation.service import MAX_TAG_LENGTH, parse_hashtags, upsert_hashtags
 from shared.profiles.models import Profile, ProfileHashtag, User
 from shared.profiles.wallet import to_checksum_address
+
+# NUL and lone surrogates cannot even be sent to the database as text.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 PROFILE_FIELDS = ("name", "url", "activity_hobbies", "is_incognito", "avatar_outputs", "video_outputs")
 
@@ -72,16 +79,48 @@ def public_profile(db: Database, wallet: str) -> dict[str, Any]:
             .options(selectinload(Profile.tag_links).selectinload(ProfileHashtag.hashtag))).one_or_none()
         if profile is None or profile.published_at is None:
             raise ProfileNotFound(f"no published profile for {wallet}")
-        incognito = profile.is_incognito
-        return {
-            "wallet": wallet,
-            "name": None if incognito else profile.name,
-            "url": None if incognito else profile.url,
-            "activity_hobbies": profile.activity_hobbies,
-            "is_incognito": incognito,
-            "hashtags": [link.hashtag.display for link in profile.tag_links if link.hashtag.status == "approved"],
-            "avatar": profile.avatar_outputs,
-            "video": profile.video_outputs,
-            "published_at": profile.published_at,
-            "updated_at": profile.updated_at,
-        }
+        return public_view(profile, wallet)
+
+
+def public_view(profile: Profile, wallet: str) -> dict[str, Any]:
+    """A published profile as anyone sees it (its tag links and hashtags loaded)."""
+    incognito = profile.is_incognito
+    return {
+        "wallet": wallet,
+        "name": None if incognito else profile.name,
+        "url": None if incognito else profile.url,
+        "activity_hobbies": profile.activity_hobbies,
+        "is_incognito": incognito,
+        "hashtags": [link.hashtag.display for link in profile.tag_links if link.hashtag.status == "approved"],
+        "avatar": profile.avatar_outputs,
+        "video": profile.video_outputs,
+        "published_at": profile.published_at,
+        "updated_at": profile.updated_at,
+    }
+
+
+def list_profiles(db: Database, *, hashtag: str | None = None, page: int = 1,
+                  page_size: int = 20) -> dict[str, Any]:
+    """One page of the published profiles that are not incognito, newest first.
+
+    ``hashtag`` keeps the profiles carrying that tag, approved (any spelling that normalizes
+    the same: ``#Travel`` finds ``travel``). Raises InvalidHashtag.
+    """
+    listed = [Profile.published_at.is_not(None), Profile.is_incognito.is_(False)]
+    if hashtag is not None:
+        tag = hashtag.strip().lstrip("#").strip()
+        key = normalize_tag(tag)
+        if not key or len(tag) > MAX_TAG_LENGTH or _UNSTORABLE.search(key):
+            raise InvalidHashtag(f"a hashtag is 1 to {MAX_TAG_LENGTH} characters with a letter or digit")
+        listed.append(exists().where(ProfileHashtag.profile_id == Profile.id,
+                                     ProfileHashtag.hashtag_id == Hashtag.id,
+                                     Hashtag.normalized == key, Hashtag.status == "approved"))
+    with db.session() as session:
+        total = session.scalar(select(func.count()).select_from(Profile).where(*listed))
+        rows = session.execute(
+            select(Profile, User.wallet).join(User, User.id == Profile.user_id).where(*listed)
+            .order_by(Profile.published_at.desc(), Profile.id).offset((page - 1) * page_size).limit(page_size)
+            .options(selectinload(Profile.tag_links).selectinload(ProfileHashtag.hashtag))).all()
+        items = [public_view(profile, wallet) for profile, wallet in rows]
+    return {"items": items, "page": page, "page_size": page_size, "total": total,
+            "next_page": page + 1 if page * page_size < total else None}

@@ -1,0 +1,141 @@
+"""Submissions of the paid profile flow (SPEC 4.2): create, pay, status, live events."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.auth import current_wallet
+from api.submissions import schemas
+from shared.errors import ServiceUnavailable
+from shared.payments.chain import chain_from_settings
+from shared.redis_client import get_redis
+from shared.submissions import live, service
+from shared.submissions.models import PIPELINE_STEPS, Submission
+
+blp = Blueprint("submissions", __name__, url_prefix="/api/submissions", description="Paid profile submissions")
+
+_slots_lock = threading.Lock()
+
+
+class TooManyStreams(ServiceUnavailable):
+    code = "too_many_streams"
+    title = "Too many live-status streams are open"
+
+
+def context() -> service.SubmissionContext:
+    app = current_app
+    if "showreel.submissions" not in app.extensions:
+        settings = app.config["SETTINGS"]
+        app.extensions["showreel.submissions"] = service.SubmissionContext(
+            db=app.extensions["showreel.db"], settings=settings, chain=lambda: chain_from_settings(settings),
+            storage=lambda: app.extensions["showreel.default_storage"])
+    return app.extensions["showreel.submissions"]
+
+
+def submission_view(row: Submission) -> dict[str, Any]:
+    base = current_app.config["SETTINGS"].PUBLIC_BASE_URL.rstrip("/")
+    return {
+        "id": row.id, "wallet": row.wallet, "status": row.status,
+        "steps": {step: dict(row.steps.get(step) or {"state": "pending", "deliveries": 0})
+                  for step in PIPELINE_STEPS},
+        "quote": service.quote_view(row), "payment": service.status_payload(row)["payment"],
+        "payment_error": row.payment_error,
+        "error": {"code": row.error_code, "message": row.error_message} if row.error_code else None,
+        "profile_data": row.profile_data,
+        "profile_url": f"{base}/api/profiles/{row.wallet}/" if row.status == "published" else None,
+        "events_url": f"{base}/api/submissions/{row.id}/events/",
+        "created_at": row.created_at, "updated_at": row.updated_at, "paid_at": row.paid_at,
+        "published_at": row.published_at,
+    }
+
+
+@blp.route("/")
+class Submissions(MethodView):
+    @blp.arguments(schemas.CreateSubmission)
+    @blp.response(201, schemas.CreatedSubmission)
+    def post(self, body):
+        """Create a submission from the form and two uploads; answers the quote to pay (wallet token)."""
+        wallet = current_wallet()
+        row = service.create_submission(context(), wallet, body["profile_data"],
+                                        image_upload_id=body["image_upload_id"],
+                                        video_upload_id=body["video_upload_id"])
+        return {"id": row.id, "status": row.status, "payment": service.quote_view(row)}
+
+
+@blp.route("/<uuid:submission_id>/")
+class SubmissionView(MethodView):
+    @blp.response(200, schemas.Submission)
+    def get(self, submission_id: uuid.UUID):
+        """Status, per-step state, payment and error of the caller's submission."""
+        ctx = context()
+        wallet = current_wallet()
+        service.get_submission(ctx.db, submission_id, wallet)
+        service.expire_if_stale(ctx.db, ctx.settings, submission_id)
+        return submission_view(service.get_submission(ctx.db, submission_id, wallet))
+
+
+@blp.route("/<uuid:submission_id>/payment/")
+class Payment(MethodView):
+    @blp.arguments(schemas.PaymentBody)
+    @blp.response(202, schemas.PaymentAccepted)
+    def post(self, body, submission_id: uuid.UUID):
+        """Post the tx hash of the payment; it is verified on chain (402/409 when refused)."""
+        row = service.post_payment(context(), submission_id, current_wallet(), body["tx_hash"])
+        return {"id": row.id, "status": row.status, "payment": service.status_payload(row)["payment"]}
+
+
+@blp.route("/<uuid:submission_id>/events/")
+class Events(MethodView):
+    @blp.response(200, content_type="text/event-stream",
+                  description="Server-Sent Events: one 'status' event per change; resumable with Last-Event-ID")
+    def get(self, submission_id: uuid.UUID):
+        """Live status changes of the caller's submission, from the event stream."""
+        ctx = context()
+        row = service.get_submission(ctx.db, submission_id, current_wallet())  # the session is closed here
+        settings = ctx.settings
+        client = get_redis(settings)
+        slots = _stream_slots(settings.SSE_MAX_STREAMS)
+        if not slots.acquire(blocking=False):
+            raise TooManyStreams("try again shortly, or poll GET /api/submissions/{id}/", retry_after=5)
+        try:
+            resume_after = live.valid_entry_id(request.headers.get("Last-Event-ID")
+                                               or request.args.get("last_event_id"))
+            first: list[str] = []
+            if resume_after is None:
+                # Where the stream is now, then the row: nothing between the two is missed.
+                resume_after = live.newest_entry_id(client)
+                row = service.get_submission(ctx.db, submission_id)
+                first.append(live.sse("status", {"type": "snapshot", **service.status_payload(row)}, resume_after))
+        except BaseException:
+            slots.release()
+            raise
+
+        def generate():
+            try:
+                yield "retry: 2000\n\n"
+                yield from first
+                if first and row.is_final:
+                    return
+                yield from live.follow(client, submission_id, resume_after,
+                                       until=time.monotonic() + settings.SSE_MAX_SECONDS)
+            finally:
+                slots.release()
+
+        return Response(generate(), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _stream_slots(size: int) -> threading.BoundedSemaphore:
+    app = current_app
+    with _slots_lock:
+        slots = app.extensions.get("showreel.sse_slots")
+        if slots is None:
+            slots = app.extensions["showreel.sse_slots"] = threading.BoundedSemaphore(max(1, size))
+    return slots

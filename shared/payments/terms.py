@@ -1,0 +1,50 @@
+"""What the platform asks for: receiver, price, chain, accepted tokens, confirmations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from web3 import Web3
+
+from shared.errors import InvalidInput
+from shared.payments.errors import PaymentsNotConfigured
+from shared.settings import Settings
+
+
+@dataclass(frozen=True)
+class PaymentTerms:
+    receiver: str
+    price_wei: int
+    chain_id: int
+    confirmations: int
+    # Allow-listed ERC-20 contract (checksum address) -> price in the token's smallest unit.
+    tokens: dict[str, int] = field(default_factory=dict)
+
+
+def parse_tokens(raw: str) -> dict[str, int]:
+    """``"0xToken:1000000, 0xOther:5"`` -> ``{checksum address: price}``; raises InvalidInput."""
+    tokens: dict[str, int] = {}
+    for item in (part.strip() for part in (raw or "").split(",")):
+        if not item:
+            continue
+        address, _, price = item.partition(":")
+        if not Web3.is_address(address.strip()) or not price.strip().isdigit() or int(price) <= 0:
+            raise InvalidInput(f"PAYMENT_TOKENS entry {item!r} is not 'contract:price'", code="invalid_settings")
+        tokens[Web3.to_checksum_address(address.strip())] = int(price)
+    return tokens
+
+
+def terms_from_settings(settings: Settings) -> PaymentTerms:
+    """The terms of new quotes; production must name its receiver (no default address takes money)."""
+    receiver = settings.PAYMENT_RECEIVER.strip()
+    if not receiver:
+        if settings.is_production:
+            raise PaymentsNotConfigured("PAYMENT_RECEIVER is not set")
+        from shared.payments.devchain import RECEIVER
+
+        receiver = RECEIVER
+    if not Web3.is_address(receiver):
+        raise PaymentsNotConfigured("PAYMENT_RECEIVER is not an address")
+    return PaymentTerms(receiver=Web3.to_checksum_address(receiver), price_wei=settings.PAYMENT_PRICE_WEI,
+                        chain_id=settings.PAYMENT_CHAIN_ID, confirmations=max(1, settings.PAYMENT_CONFIRMATIONS),
+                        tokens=parse_tokens(settings.PAYMENT_TOKENS))

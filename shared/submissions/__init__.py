@@ -1,0 +1,1 @@
+"""Paid profile submissions: quote, on-chain payment, the paid pipeline, live status."""

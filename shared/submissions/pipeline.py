@@ -1,0 +1,283 @@
+"""The paid pipeline of a submission: convert -> preview -> upload -> persist-profile.
+
+The steps follow the media-job steps (shared/jobs/steps.py) and share their helpers:
+each delivery is counted and committed before any work, files are written under
+temporary names and renamed, objects go to deterministic keys
+(``profiles/<submission_id>/...``), and state changes are conditional updates under a
+row lock. Every step message carries ``(submission_id, run)``; a late message of an
+earlier run is ignored. ``convert`` first checks that the payment is still on the
+canonical chain (a reorg may have dropped it since it was confirmed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from shared.db import utcnow
+from shared.errors import PermanentError
+from shared.events.outbox import record_event
+from shared.jobs.presets import PRESETS
+from shared.jobs.steps import count_delivery, describe_output, mark_step, merge_outputs
+from shared.media import images, video
+from shared.media.probe import MediaInfo
+from shared.profiles.editing import save_in_session
+from shared.submissions.models import Submission, SubmissionStatus
+from shared.submissions.service import (SubmissionContext, record_status, release_uploads, reverify_payment,
+                                        touch)
+
+log = logging.getLogger(__name__)
+
+S = SubmissionStatus
+AVATAR_SIZES = PRESETS["avatar"].image.sizes
+STORAGE_PREFIX = "profiles/"
+ACTIVE = (S.PAID.value, S.PROCESSING.value)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    id: uuid.UUID
+    wallet: str
+    run: int
+    profile_data: dict[str, Any]
+    source_info: dict[str, Any]
+    outputs: dict[str, Any]
+    image_upload_id: uuid.UUID
+    video_upload_id: uuid.UUID
+
+
+def work_dir(ctx: SubmissionContext, submission_id: uuid.UUID) -> Path:
+    return Path(ctx.settings.TEMP_DIR) / "submissions" / str(submission_id)
+
+
+def storage_prefix(submission_id: uuid.UUID) -> str:
+    return f"{STORAGE_PREFIX}{submission_id}/"
+
+
+def run_step(ctx: SubmissionContext, submission_id: uuid.UUID | str, step: str, run: int) -> bool:
+    """Run one step; False when there was nothing to do. Permanent errors fail the submission."""
+    submission_id = uuid.UUID(str(submission_id))
+    snapshot = begin_step(ctx, submission_id, step, run)
+    if snapshot is None:
+        return False
+    try:
+        outputs = STEP_FUNCTIONS[step](ctx, snapshot)
+    except PermanentError as exc:
+        fail_submission(ctx, submission_id, exc.code, exc.detail, run=run)
+        return False
+    if outputs is None:  # this run stopped itself (the payment is not canonical any more)
+        return False
+    finish_step(ctx, submission_id, step, run, outputs)
+    return True
+
+
+def begin_step(ctx: SubmissionContext, submission_id: uuid.UUID, step: str, run: int) -> Snapshot | None:
+    with ctx.db.session() as session:
+        row = session.get(Submission, submission_id, with_for_update=True)
+        if row is None or row.run != run or row.status not in ACTIVE:
+            return None
+        state = count_delivery(row, step)
+        if state is None:
+            return None
+        if state["deliveries"] > ctx.settings.STEP_MAX_DELIVERIES:
+            _mark_failed(session, row, "attempts_exhausted",
+                         f"step {step!r} was delivered {state['deliveries'] - 1} times without finishing")
+            return None
+        row.status = S.PROCESSING.value
+        touch(row)
+        record_status(session, row)
+        return Snapshot(row.id, row.wallet, row.run, dict(row.profile_data), dict(row.source_info),
+                        {k: dict(v) for k, v in row.outputs.items()}, row.image_upload_id, row.video_upload_id)
+
+
+def finish_step(ctx: SubmissionContext, submission_id: uuid.UUID, step: str, run: int,
+                outputs: dict[str, dict[str, Any]]) -> None:
+    with ctx.db.session() as session:
+        row = session.get(Submission, submission_id, with_for_update=True)
+        if row is None or row.run != run or row.status != S.PROCESSING.value:
+            return
+        mark_step(row, step, "done")
+        merge_outputs(row, outputs)
+        touch(row)
+        record_status(session, row)
+
+
+def fail_submission(ctx: SubmissionContext, submission_id: uuid.UUID | str, code: str, message: str, *,
+                    run: int | None = None) -> bool:
+    """Fail a paid submission (its payment stays recorded); True if this call did it."""
+    with ctx.db.session() as session:
+        row = session.get(Submission, uuid.UUID(str(submission_id)), with_for_update=True)
+        if row is None or row.status not in ACTIVE or (run is not None and row.run != run):
+            return False
+        _mark_failed(session, row, code, message)
+    shutil.rmtree(work_dir(ctx, row.id), ignore_errors=True)
+    return True
+
+
+def _mark_failed(session, row: Submission, code: str, message: str) -> None:
+    row.status = S.FAILED.value
+    row.error_code, row.error_message = code, message[:2000]
+    touch(row)
+    record_status(session, row)
+    log.error("submission %s failed: %s: %s", row.id, code, message)
+
+
+# -- the steps --------------------------------------------------------------------------------
+
+
+def _info(snapshot: Snapshot, kind: str) -> MediaInfo:
+    known = {f.name for f in dataclasses.fields(MediaInfo)}
+    return MediaInfo(**{key: value for key, value in snapshot.source_info[kind].items() if key in known})
+
+
+def _local_source(ctx: SubmissionContext, snapshot: Snapshot, kind: str) -> Path:
+    """The upload inside the work folder (a hard link when it can be, else a copy), made once."""
+    from shared.uploads.models import Upload
+    from shared.uploads.service import upload_path  # the uploads feature owns where files live
+
+    directory = work_dir(ctx, snapshot.id)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{kind}-source{_info(snapshot, kind).extension}"
+    if path.exists():
+        return path
+    with ctx.db.session() as session:
+        upload = session.get(Upload, snapshot.image_upload_id if kind == "image" else snapshot.video_upload_id)
+    source = upload_path(ctx.settings, upload) if upload is not None else None
+    if source is None or not Path(source).is_file():
+        raise PermanentError(f"the {kind} upload of the submission is gone", code="upload_missing")
+    partial = directory / f".{path.name}.part"
+    partial.unlink(missing_ok=True)
+    try:
+        os.link(source, partial)
+    except OSError:
+        shutil.copyfile(source, partial)
+    partial.replace(path)
+    return path
+
+
+def _render_video(ctx: SubmissionContext, snapshot: Snapshot) -> dict[str, dict[str, Any]]:
+    source = _local_source(ctx, snapshot, "video")
+    out = video.transcode_webm(source, source.parent, _info(snapshot, "video"), ctx.settings)
+    return {"webm": {"state": "rendered", **describe_output(out)}}
+
+
+def _render_previews(ctx: SubmissionContext, snapshot: Snapshot) -> dict[str, dict[str, Any]]:
+    source = _local_source(ctx, snapshot, "video")
+    info = _info(snapshot, "video")
+    poster = video.extract_poster(source, source.parent, info, ctx.settings)
+    clip = video.make_preview(source, source.parent, info, ctx.settings)
+    outputs = {"poster": {"state": "rendered", **describe_output(poster)},
+               "preview": {"state": "rendered", **describe_output(clip)}}
+    image = _local_source(ctx, snapshot, "image")
+    avatar_dir = image.parent / "avatar"
+    for name, out in images.render_image_presets(image, avatar_dir, AVATAR_SIZES, ctx.settings).items():
+        described = describe_output(out)
+        described["file"] = f"avatar/{described['file']}"
+        outputs[f"avatar_{name}"] = {"state": "rendered", **described}
+    return outputs
+
+
+def convert(ctx: SubmissionContext, snapshot: Snapshot) -> dict[str, dict[str, Any]] | None:
+    """Re-verify the payment on the canonical chain, then transcode the video to VP9/WebM."""
+    if not reverify_payment(ctx, snapshot.id, snapshot.run):
+        return None
+    return _render_video(ctx, snapshot)
+
+
+def preview(ctx: SubmissionContext, snapshot: Snapshot) -> dict[str, dict[str, Any]]:
+    """Poster frame, preview clip and the avatar sizes (JPEG + WebP)."""
+    return _render_previews(ctx, snapshot)
+
+
+def upload(ctx: SubmissionContext, snapshot: Snapshot) -> dict[str, dict[str, Any]]:
+    """Put every output into the platform storage under ``profiles/<submission_id>/``."""
+    directory = work_dir(ctx, snapshot.id)
+    outputs = dict(snapshot.outputs)
+    expected = {"webm", "poster", "preview", *(f"avatar_{n}" for n in AVATAR_SIZES),
+                *(f"avatar_{n}_webp" for n in AVATAR_SIZES)}
+    missing = expected - {name for name, out in outputs.items()
+                          if out.get("file") and (directory / out["file"]).exists()}
+    if missing:
+        # The work folder is gone (another machine, a purge): render again, idempotently.
+        for producer in (_render_video, _render_previews):
+            for name, value in producer(ctx, snapshot).items():
+                outputs.setdefault(name, {}).update(value)
+    storage = ctx.storage()
+    written: dict[str, dict[str, Any]] = {}
+    for name, out in sorted(outputs.items()):
+        key = storage_prefix(snapshot.id) + out["file"]
+        storage.put_file(key, directory / out["file"], out["content_type"])
+        written[name] = {**out, "state": "done", "key": key}
+    return written
+
+
+def _public(out: dict[str, Any]) -> dict[str, Any]:
+    return {key: out.get(key) for key in ("key", "content_type", "size", "width", "height", "duration")
+            if out.get(key) is not None}
+
+
+def persist(ctx: SubmissionContext, snapshot: Snapshot) -> dict[str, dict[str, Any]] | None:
+    """Create or update the wallet's profile and publish the submission (one transaction)."""
+    data = snapshot.profile_data
+    now = utcnow()
+    with ctx.db.session() as session:
+        row = session.get(Submission, snapshot.id, with_for_update=True)
+        if row is None or row.run != snapshot.run or row.status != S.PROCESSING.value:
+            return None
+        outputs = row.outputs
+        avatar = {name.removeprefix("avatar_"): _public(out) for name, out in sorted(outputs.items())
+                  if name.startswith("avatar_")}
+        media = {name: _public(outputs[name]) for name in ("webm", "poster", "preview") if name in outputs}
+        previous = _previous_media(session, snapshot.wallet)
+        profile = save_in_session(
+            session, ctx.db, snapshot.wallet, hashtags=data.get("hashtags") or [], published_at=now,
+            name=data.get("name"), url=data.get("url"), activity_hobbies=data.get("activity_hobbies"),
+            is_incognito=bool(data.get("is_incognito")), avatar_outputs=avatar, video_outputs=media)
+        mark_step(row, "persist", "done")
+        row.status = S.PUBLISHED.value
+        row.published_at = now
+        touch(row, now)
+        record_status(session, row)
+        record_event(session, "profile.published", profile.id,
+                     {"wallet": snapshot.wallet, "submission_id": str(row.id)})
+    shutil.rmtree(work_dir(ctx, snapshot.id), ignore_errors=True)
+    release_uploads(ctx.db, ctx.settings, row)
+    _remove_previous_media(ctx, snapshot.id, previous)
+    return {}
+
+
+def _previous_media(session, wallet: str) -> set[str]:
+    """Submission folders the wallet's profile used before this one (replaced by it)."""
+    from sqlalchemy import select
+
+    from shared.profiles.models import Profile, User
+
+    profile = session.scalars(select(Profile).join(User, User.id == Profile.user_id)
+                              .where(User.wallet == wallet)).one_or_none()
+    if profile is None:
+        return set()
+    keys = [out.get("key", "") for group in (profile.avatar_outputs or {}, profile.video_outputs or {})
+            for out in group.values() if isinstance(out, dict)]
+    return {key.split("/")[1] for key in keys if key.startswith(STORAGE_PREFIX) and key.count("/") >= 2}
+
+
+def _remove_previous_media(ctx: SubmissionContext, current: uuid.UUID, folders: set[str]) -> None:
+    for folder in folders - {str(current)}:
+        try:
+            ctx.storage().delete_prefix(f"{STORAGE_PREFIX}{folder}/")
+        except Exception:  # an orphan left behind is harmless; the next publish does not need it
+            log.warning("could not remove the replaced profile media %s", folder, exc_info=True)
+
+
+STEP_FUNCTIONS: dict[str, Callable[[SubmissionContext, Snapshot], dict[str, dict[str, Any]] | None]] = {
+    "convert": convert,
+    "preview": preview,
+    "upload": upload,
+    "persist": persist,
+}

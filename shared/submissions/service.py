@@ -1,0 +1,372 @@
+"""Submission use cases: create with a quote, accept a payment, check it until it counts.
+
+The API and the light queue call the same functions. Chain reads never happen
+inside a database transaction: a row is read (or the tx hash claimed) and
+committed, the chain is asked, then the outcome is written with a conditional
+update, so two checks racing make one transition.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared.auth.errors import WalletNotOwner
+from shared.db import Database, utcnow
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.events.outbox import record_event
+from shared.payments.chain import Chain
+from shared.payments.errors import (ChainUnavailable, PaymentNotFound, PaymentQuoteExpired, PaymentRefused,
+                                    TxAlreadyUsed)
+from shared.payments.terms import terms_from_settings
+from shared.payments.verify import Confirmed, Expectation, Pending, verify_payment
+from shared.profiles.validation import validate_profile_data
+from shared.profiles.wallet import to_checksum_address
+from shared.settings import Settings
+from shared.storage.base import StorageProvider
+from shared.submissions.models import PIPELINE_STEPS, Submission, SubmissionStatus
+
+log = logging.getLogger(__name__)
+
+_TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
+S = SubmissionStatus
+
+
+@dataclass(frozen=True)
+class SubmissionContext:
+    db: Database
+    settings: Settings
+    chain: Callable[[], Chain]
+    storage: Callable[[], StorageProvider]
+
+
+class SubmissionNotFound(NotFound):
+    code = "submission_not_found"
+    title = "No such submission"
+
+
+class PaymentNotExpected(Conflict):
+    code = "payment_not_expected"
+    title = "This submission does not wait for a payment"
+
+
+class InvalidTxHash(InvalidInput):
+    code = "invalid_tx_hash"
+    title = "Not a transaction hash"
+
+
+def touch(row: Submission, now: datetime | None = None) -> None:
+    row.version += 1
+    row.updated_at = now or utcnow()
+
+
+def status_payload(row: Submission) -> dict[str, Any]:
+    """What every submission event carries: enough for a live page to redraw itself."""
+    return {"submission_id": str(row.id), "wallet": row.wallet, "status": row.status, "run": row.run,
+            "steps": {step: (row.steps.get(step) or {}).get("state", "pending") for step in PIPELINE_STEPS},
+            "payment": _payment_brief(row), "payment_error": row.payment_error,
+            "error": {"code": row.error_code, "message": row.error_message} if row.error_code else None,
+            "version": row.version}
+
+
+def record_status(session: Session, row: Submission, event_type: str = "submission.status") -> None:
+    record_event(session, event_type, row.id, status_payload(row))
+
+
+def _payment_brief(row: Submission) -> dict[str, Any] | None:
+    if not row.tx_hash and not row.payment:
+        return None
+    return {"tx_hash": row.tx_hash, **(row.payment or {})}
+
+
+# -- creating ---------------------------------------------------------------------------------
+
+
+def clean_profile_data(db: Database, data: dict[str, Any]) -> dict[str, Any]:
+    """The profile form as stored (the form's own rules); a rejected hashtag refuses the
+    submission with its reason (``hashtag_rejected``), other problems are ``validation_error``."""
+    result = validate_profile_data(data, db)
+    result.raise_for_errors()
+    return {**result.data, "hashtags": list(result.data.get("hashtags") or [])}
+
+
+def create_submission(ctx: SubmissionContext, wallet: str, profile_data: dict[str, Any], *,
+                      image_upload_id: uuid.UUID, video_upload_id: uuid.UUID,
+                      now: datetime | None = None) -> Submission:
+    """Claim the two uploads and fix the quote; raises validation, moderation and upload errors."""
+    from shared.uploads.service import claim_upload
+
+    wallet = to_checksum_address(wallet)
+    now = now or utcnow()
+    data = clean_profile_data(ctx.db, profile_data)
+    terms = terms_from_settings(ctx.settings)
+    submission_id = uuid.uuid4()
+    with ctx.db.session() as session:
+        uploads = {kind: claim_upload(session, upload_id, owner_wallet=wallet, submission_id=submission_id,
+                                      kind=kind, now=now)
+                   for kind, upload_id in (("image", image_upload_id), ("video", video_upload_id))}
+        row = Submission(
+            id=submission_id, wallet=wallet, status=S.AWAITING_PAYMENT.value, profile_data=data,
+            image_upload_id=uploads["image"].id, video_upload_id=uploads["video"].id,
+            source_info={kind: dict(upload.info or {}) | {"content_type": upload.content_type}
+                         for kind, upload in uploads.items()},
+            quote_to=terms.receiver, quote_amount_wei=str(terms.price_wei), quote_chain_id=terms.chain_id,
+            quote_tokens={token: str(price) for token, price in terms.tokens.items()},
+            quote_expires_at=now + timedelta(seconds=ctx.settings.PAYMENT_QUOTE_TTL),
+            steps={step: {"state": "pending", "deliveries": 0} for step in PIPELINE_STEPS}, outputs={},
+            created_at=now, updated_at=now)
+        session.add(row)
+        session.flush()
+        record_status(session, row, "submission.created")
+    return row
+
+
+def quote_view(row: Submission) -> dict[str, Any]:
+    return {"to": row.quote_to, "amount_wei": row.quote_amount_wei, "chain_id": row.quote_chain_id,
+            "expires_at": row.quote_expires_at.isoformat(),
+            "tokens": [{"contract": token, "amount": amount} for token, amount in sorted(row.quote_tokens.items())]}
+
+
+def get_submission(db: Database, submission_id: uuid.UUID, wallet: str | None = None) -> Submission:
+    """The submission; with ``wallet``, only its owner's (WalletNotOwner otherwise)."""
+    with db.session() as session:
+        row = session.get(Submission, submission_id)
+        if row is None:
+            raise SubmissionNotFound(f"no submission {submission_id}")
+    if wallet is not None and row.wallet != to_checksum_address(wallet):
+        raise WalletNotOwner("this submission belongs to another wallet")
+    return row
+
+
+# -- paying -----------------------------------------------------------------------------------
+
+
+def expectation(row: Submission, settings: Settings) -> Expectation:
+    return Expectation(wallet=row.wallet, receiver=row.quote_to, amount_wei=int(row.quote_amount_wei),
+                       chain_id=row.quote_chain_id, confirmations=max(1, settings.PAYMENT_CONFIRMATIONS),
+                       expires_at=row.quote_expires_at,
+                       tokens={token: int(price) for token, price in (row.quote_tokens or {}).items()})
+
+
+def post_payment(ctx: SubmissionContext, submission_id: uuid.UUID, wallet: str, tx_hash: str, *,
+                 now: datetime | None = None) -> Submission:
+    """Claim ``tx_hash`` for the submission and check it once.
+
+    Returns the submission (``paid`` or ``payment_pending``: a worker keeps checking).
+    Raises ``tx_already_used`` (409) when another submission holds the hash, and the
+    402 refusals of :mod:`shared.payments.errors`; a refused hash is released again.
+    """
+    if not isinstance(tx_hash, str) or not _TX_HASH.match(tx_hash):
+        raise InvalidTxHash("tx_hash must be 0x followed by 64 hex digits", errors={"tx_hash": ["not a tx hash"]})
+    tx_hash = tx_hash.lower()
+    now = now or utcnow()
+    row = get_submission(ctx.db, submission_id, wallet)
+    ctx.chain()  # payments_not_configured (503) before anything is claimed
+    if row.tx_hash == tx_hash:
+        return row  # the same request again: answer with where it stands
+    expire_if_stale(ctx.db, ctx.settings, row.id, now=now)
+    try:
+        with ctx.db.session() as session:
+            row = session.get(Submission, submission_id, with_for_update=True)
+            if row.status != S.AWAITING_PAYMENT.value or row.tx_hash is not None:
+                raise PaymentNotExpected(f"the submission is {row.status}")
+            row.tx_hash = tx_hash
+            row.status = S.PAYMENT_PENDING.value
+            row.payment_posted_at = now
+            row.payment = {"state": "pending", "reason": "posted", "checks": 0}
+            row.payment_error = None
+            touch(row, now)
+            session.flush()
+            record_status(session, row)
+    except IntegrityError:
+        raise TxAlreadyUsed("this transaction already paid for a submission") from None
+    outcome = check_payment(ctx, submission_id, now=now)
+    if isinstance(outcome, PaymentRefused):
+        raise outcome
+    row = get_submission(ctx.db, submission_id)
+    if row.status == S.PAYMENT_PENDING.value:
+        # The API never enqueues: the outbox event makes the dispatcher start the re-checks.
+        with ctx.db.session() as session:
+            record_event(session, "payment.pending", row.id, {"submission_id": str(row.id), "tx_hash": tx_hash})
+    return row
+
+
+Outcome = Confirmed | Pending | PaymentRefused | None
+
+
+def check_payment(ctx: SubmissionContext, submission_id: uuid.UUID | str, *,
+                  now: datetime | None = None) -> Outcome:
+    """Check a pending payment once and record what happened; None when nothing is pending."""
+    submission_id = uuid.UUID(str(submission_id))
+    with ctx.db.session() as session:
+        row = session.get(Submission, submission_id)
+    if row is None or row.status != S.PAYMENT_PENDING.value or not row.tx_hash:
+        return None
+    tx_hash = row.tx_hash
+    try:
+        verdict = verify_payment(ctx.chain(), expectation(row, ctx.settings), tx_hash)
+    except PaymentRefused as refusal:
+        _refuse(ctx, submission_id, tx_hash, refusal, now=now)
+        return refusal
+    except ChainUnavailable as exc:
+        verdict = Pending("chain_unavailable")
+        log.warning("payment of submission %s: %s", submission_id, exc.detail)
+    now = now or utcnow()
+    if isinstance(verdict, Confirmed):
+        _confirm(ctx, submission_id, tx_hash, verdict, now=now)
+        return verdict
+    waited = (now - row.payment_posted_at).total_seconds() if row.payment_posted_at else 0
+    if waited > ctx.settings.PAYMENT_PENDING_TIMEOUT:
+        refusal = PaymentNotFound(f"the transaction did not confirm within {ctx.settings.PAYMENT_PENDING_TIMEOUT} s")
+        _refuse(ctx, submission_id, tx_hash, refusal, now=now)
+        return refusal
+    if verdict.reason in ("not_found", "in_mempool") and now > row.quote_expires_at:
+        refusal = PaymentQuoteExpired("the transaction was not mined before the quote expired")
+        _refuse(ctx, submission_id, tx_hash, refusal, now=now)
+        return refusal
+    _still_pending(ctx, submission_id, tx_hash, verdict, now=now)
+    return verdict
+
+
+def _confirm(ctx: SubmissionContext, submission_id: uuid.UUID, tx_hash: str, verdict: Confirmed, *,
+             now: datetime) -> None:
+    with ctx.db.session() as session:
+        row = session.get(Submission, submission_id, with_for_update=True)
+        if row is None or row.status != S.PAYMENT_PENDING.value or row.tx_hash != tx_hash:
+            return
+        row.status = S.PAID.value
+        row.payment = {"state": "confirmed", **verdict.as_dict(), "checks": _checks(row) + 1}
+        row.paid_at = row.paid_at or now
+        row.run += 1
+        row.steps = {step: {"state": "pending", "deliveries": 0} for step in PIPELINE_STEPS}
+        touch(row, now)
+        record_event(session, "payment.confirmed", row.id,
+                     {"submission_id": str(row.id), "run": row.run, "tx_hash": tx_hash, **verdict.as_dict()})
+        record_status(session, row)
+
+
+def _still_pending(ctx: SubmissionContext, submission_id: uuid.UUID, tx_hash: str, verdict: Pending, *,
+                   now: datetime) -> None:
+    with ctx.db.session() as session:
+        row = session.get(Submission, submission_id, with_for_update=True)
+        if row is None or row.status != S.PAYMENT_PENDING.value or row.tx_hash != tx_hash:
+            return
+        before = dict(row.payment or {})
+        after = {"state": "pending", **verdict.as_dict(), "checks": _checks(row) + 1}
+        row.payment = after
+        if {k: before.get(k) for k in ("reason", "confirmations")} != {k: after[k] for k in ("reason", "confirmations")}:
+            touch(row, now)
+            record_status(session, row)  # progress worth showing: "1 of 2 confirmations"
+
+
+def _refuse(ctx: SubmissionContext, submission_id: uuid.UUID, tx_hash: str, refusal: PaymentRefused, *,
+            now: datetime | None) -> None:
+    """Release the hash; the submission waits for another payment, or is rejected once its quote expired."""
+    now = now or utcnow()
+    with ctx.db.session() as session:
+        row = session.get(Submission, submission_id, with_for_update=True)
+        if row is None or row.tx_hash != tx_hash or row.status not in (S.PAYMENT_PENDING.value, S.PAID.value,
+                                                                       S.PROCESSING.value):
+            return
+        row.tx_hash = None
+        row.payment = None
+        row.payment_error = {"code": refusal.code, "message": refusal.detail, "tx_hash": tx_hash}
+        if now > row.quote_expires_at:
+            row.status = S.REJECTED.value
+            row.error_code, row.error_message = refusal.code, refusal.detail
+        else:
+            row.status = S.AWAITING_PAYMENT.value
+        touch(row, now)
+        record_status(session, row)
+    if row.status == S.REJECTED.value:
+        release_uploads(ctx.db, ctx.settings, row)
+
+
+def release_uploads(db: Database, settings: Settings, row: Submission) -> None:
+    """Free the temp files of a submission that is done with them (published, rejected, expired)."""
+    from shared.uploads.service import release_upload
+
+    for upload_id in (row.image_upload_id, row.video_upload_id):
+        try:
+            release_upload(db, settings, upload_id)
+        except Exception:  # the uploads' own expiry and the temp purge remove what is left
+            log.warning("could not release upload %s of submission %s", upload_id, row.id, exc_info=True)
+
+
+def _checks(row: Submission) -> int:
+    return int((row.payment or {}).get("checks", 0))
+
+
+def reverify_payment(ctx: SubmissionContext, submission_id: uuid.UUID, run: int) -> bool:
+    """Before the expensive convert: is the payment still on the canonical chain?
+
+    True: go on. False: it is not (a reorg dropped it, or it no longer passes); the
+    submission went back to ``payment_pending`` (checked again by the light queue) or
+    was refused, and this run stops. Raises ChainUnavailable (transient: retried).
+    """
+    with ctx.db.session() as session:
+        row = session.get(Submission, submission_id)
+    if row is None or row.run != run or not row.tx_hash:
+        return False
+    try:
+        verdict = verify_payment(ctx.chain(), expectation(row, ctx.settings), row.tx_hash)
+    except PaymentRefused as refusal:
+        _refuse(ctx, submission_id, row.tx_hash, refusal, now=None)
+        return False
+    if isinstance(verdict, Confirmed):
+        if verdict.block_hash != (row.payment or {}).get("block_hash"):
+            with ctx.db.session() as session:
+                locked = session.get(Submission, submission_id, with_for_update=True)
+                locked.payment = {**(locked.payment or {}), **verdict.as_dict()}
+                touch(locked)
+        return True
+    with ctx.db.session() as session:
+        locked = session.get(Submission, submission_id, with_for_update=True)
+        if locked.run != run or locked.status not in (S.PAID.value, S.PROCESSING.value):
+            return False
+        locked.status = S.PAYMENT_PENDING.value
+        locked.payment = {"state": "pending", **verdict.as_dict(), "checks": _checks(locked) + 1}
+        locked.steps = {step: {"state": "pending", "deliveries": 0} for step in PIPELINE_STEPS}
+        touch(locked)
+        record_status(session, locked)
+        record_event(session, "payment.pending", locked.id, {"submission_id": str(locked.id),
+                                                             "tx_hash": locked.tx_hash, "reason": verdict.reason})
+    log.warning("submission %s: payment %s is not canonical any more (%s); checking again", submission_id,
+                row.tx_hash, verdict.reason)
+    return False
+
+
+def expire_if_stale(db: Database, settings: Settings, submission_id: uuid.UUID, *,
+                    now: datetime | None = None) -> bool:
+    """Mark an unpaid submission whose quote ran out ``expired`` and free its uploads; True if this call did it."""
+    now = now or utcnow()
+    with db.session() as session:
+        row = session.get(Submission, submission_id, with_for_update=True)
+        if row is None or row.status != S.AWAITING_PAYMENT.value or row.quote_expires_at > now:
+            return False
+        row.status = S.EXPIRED.value
+        row.error_code, row.error_message = "quote_expired", "no payment arrived before the quote expired"
+        touch(row, now)
+        record_status(session, row)
+    release_uploads(db, settings, row)
+    return True
+
+
+def expire_stale_submissions(db: Database, settings: Settings, *, now: datetime | None = None,
+                             dry_run: bool = False) -> dict[str, int]:
+    """Expire every unpaid submission past its quote (an ops expirer)."""
+    now = now or utcnow()
+    with db.session() as session:
+        ids = session.scalars(select(Submission.id).where(Submission.status == S.AWAITING_PAYMENT.value,
+                                                          Submission.quote_expires_at <= now).limit(10_000)).all()
+    if dry_run:
+        return {"submissions_expired": 0, "would_expire": len(ids)}
+    return {"submissions_expired": sum(expire_if_stale(db, settings, submission_id, now=now) for submission_id in ids)}
