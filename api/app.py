@@ -56,6 +56,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     from api.moderation.routes import blp as moderation_blp
     from api.moderation.routes import hashtags_blp
     from api.profiles.routes import blp as profiles_blp
+    from api.dev.routes import blp as dev_blp
+    from api.signin.routes import blp as signin_blp
+    from api.submissions.routes import blp as submissions_blp
+    from api.temp_uploads.routes import blp as uploads_blp
+    from api.forms.routes import blp as forms_blp
     from api.tenants.cli import tenants_cli
     from api.tenants.routes import blp as tenants_blp
     from api.webhooks.routes import blp as webhooks_blp
@@ -66,6 +71,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(moderation_blp)
     api.register_blueprint(hashtags_blp)
     api.register_blueprint(profiles_blp)
+    api.register_blueprint(signin_blp)
+    api.register_blueprint(submissions_blp)
+    api.register_blueprint(dev_blp)
+    api.register_blueprint(uploads_blp)
+    api.register_blueprint(forms_blp)
     init_rate_limits(app, settings, [media_blp, webhooks_blp])
     app.cli.add_command(tenants_cli)
     app.register_blueprint(files_blp)

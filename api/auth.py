@@ -43,3 +43,38 @@ def ops_caller() -> str:
         g.ops_caller = authenticate_ops(current_app.extensions["showreel.db"], current_app.config["SETTINGS"],
                                         bearer_token())
     return g.ops_caller
+
+
+def wallet_token() -> str | None:
+    """The wallet session token: ``Authorization: Bearer wlt_...``, else the browser's HttpOnly cookie."""
+    from shared.auth.service import COOKIE_NAME, TOKEN_PREFIX
+
+    token = bearer_token()
+    if token and token.startswith(TOKEN_PREFIX):
+        return token
+    return request.cookies.get(COOKIE_NAME) or None
+
+
+def current_wallet_or_none() -> str | None:
+    """The EIP-55 wallet the request is signed in with (Sign-In with Ethereum), or None.
+
+    Uploads use it to pick their owner and quota. The session comes from the request's
+    bearer wallet token or its HttpOnly cookie; a bad or expired one raises 401
+    ``invalid_wallet_token``.
+    """
+    if "wallet" not in g:
+        from shared.auth.service import authenticate
+
+        token = wallet_token()
+        g.wallet = authenticate(current_app.extensions["showreel.db"], token) if token else None
+    return g.wallet
+
+
+def current_wallet() -> str:
+    """The signed-in wallet; raises 401 ``wallet_token_required`` / ``invalid_wallet_token``."""
+    wallet = current_wallet_or_none()
+    if wallet is None:
+        from shared.auth.errors import WalletTokenRequired
+
+        raise WalletTokenRequired("sign in with your wallet: GET /api/auth/nonce/, then POST /api/auth/login/")
+    return wallet

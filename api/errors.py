@@ -20,21 +20,24 @@ PROBLEM_TYPE_BASE = "/problems/"
 STATUS_BY_CATEGORY: dict[type[e.ShowreelError], int] = {
     e.InvalidInput: 400,
     e.Unauthorized: 401,
+    e.PaymentRequired: 402,
     e.Forbidden: 403,
     e.NotFound: 404,
     e.Conflict: 409,
+    e.Gone: 410,
     e.PayloadTooLarge: 413,
     e.UnsupportedMediaType: 415,
     e.Unprocessable: 422,
     e.RateLimited: 429,
     e.ServiceUnavailable: 503,
+    e.InsufficientStorage: 507,
     e.TransientError: 503,
     e.PermanentError: 400,
 }
 
 # Werkzeug's own errors (404 for unknown routes, 405, 413 ...) get stable codes too.
 CODE_BY_HTTP_STATUS = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    400: "bad_request", 401: "unauthorized", 402: "payment_required", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 411: "length_required",
     412: "precondition_failed", 413: "file_too_large", 415: "unsupported_media_type",
     422: "validation_error", 429: "rate_limited", 500: "internal_error", 503: "service_unavailable",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import resource
 import shutil
@@ -15,6 +16,10 @@ from bench.common import ROOT
 from bench.fixtures import make_all
 
 DEFAULT_OUT = ROOT / "docs" / "BENCHMARKS.md"
+
+
+# Benchmarks of other features: each module's run() measures and returns its markdown section.
+MARKDOWN_PARTS = ("moderation", "uploads")
 
 
 def method_text(reps: int, slow_reps: int) -> str:
@@ -88,7 +93,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--reps", type=int, default=7, help="runs per contender (default 7)")
     parser.add_argument("--slow-reps", type=int, default=2, help="runs of moviepy (default 2)")
-    parser.add_argument("--only", choices=["images", "video"], help="run one part (then nothing is written)")
+    parser.add_argument("--only", choices=["images", "video", *MARKDOWN_PARTS],
+                        help="run one part (then nothing is written)")
     parser.add_argument("--out", type=Path, help=f"markdown report (default {DEFAULT_OUT.relative_to(ROOT)})")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument(
@@ -122,6 +128,10 @@ def main() -> None:
             verdicts += video_results.verdicts
             sections.append(video.report(video_results))
             summary += video.summary(video_results)
+        for name in MARKDOWN_PARTS:
+            if options.only in (None, name):
+                print(f"Running the {name} benchmark", flush=True)
+                sections.append(importlib.import_module(f"bench.{name}").run())
     finally:
         if options.keep:
             print(f"Kept {folder}")

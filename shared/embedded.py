@@ -57,6 +57,16 @@ def start_embedded_redis(data_dir: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the embedded Redis did not start")
 
 
+def dev_chain_port(preferred: int) -> int:
+    """``preferred`` when it is free on loopback (wallets keep a stable RPC URL), else any free port."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+        except OSError:
+            return free_port()
+    return preferred
+
+
 def procfile_entries(path: Path) -> list[tuple[str, str]]:
     entries = []
     for line in path.read_text().splitlines():
@@ -84,6 +94,15 @@ def main() -> None:
         redis_process, env["REDIS_URL"] = start_embedded_redis(data_dir)
         print(f"embedded Redis at {env['REDIS_URL']} (AOF in {data_dir / 'redis'})", flush=True)
 
+    # The local dev chain (docs/PAYMENTS.md): embedded mode only, and only when no chain is configured.
+    dev_chain = None
+    if not settings.is_production and not settings.ETH_RPC_URL:
+        port = dev_chain_port(settings.DEV_CHAIN_PORT)
+        env["ETH_RPC_URL"] = f"http://127.0.0.1:{port}"
+        dev_chain = f"{shlex.quote(sys.executable)} -m shared.payments.devchain --host 127.0.0.1 --port {port}"
+        print(f"dev chain at {env['ETH_RPC_URL']} (chain id {settings.PAYMENT_CHAIN_ID}; funded accounts: "
+              f"GET /api/dev/chain/)", flush=True)
+
     upgrade(settings.DATABASE_URL)
     # Metrics files of an earlier run would add dead processes' counters to this one's.
     env["PROMETHEUS_MULTIPROC_DIR"] = str(reset_metrics_dir(settings).resolve())
@@ -91,6 +110,8 @@ def main() -> None:
     for name, command in procfile_entries(ROOT / "Procfile"):
         # honcho runs each line through /bin/sh, which expands the ${VAR:-default}s.
         manager.add_process(name, command, env=env, cwd=str(ROOT), quiet=False)
+    if dev_chain is not None:
+        manager.add_process("devchain", dev_chain, env=env, cwd=str(ROOT), quiet=False)
     print(f"Showreel is starting on http://{settings.HOST}:{settings.PORT}  "
           f"(API docs: http://{settings.HOST}:{settings.PORT}/docs) - Ctrl-C stops everything", flush=True)
     try:

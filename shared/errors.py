@@ -68,6 +68,13 @@ class Conflict(PermanentError):
     title = "The request conflicts with the current state"
 
 
+class Gone(PermanentError):
+    """The thing existed but is no more (an expired upload)."""
+
+    code = "gone"
+    title = "No longer available"
+
+
 class PayloadTooLarge(InvalidInput):
     code = "file_too_large"
     title = "The file is too large"
@@ -83,6 +90,13 @@ class Unprocessable(InvalidInput):
     title = "The content cannot be processed"
 
 
+class PaymentRequired(PermanentError):
+    """A payment was refused (wrong amount, sender, recipient, chain, token, failed tx)."""
+
+    code = "payment_required"
+    title = "The payment was not accepted"
+
+
 class RateLimited(TransientError):
     code = "rate_limited"
     title = "Too many requests"
@@ -91,3 +105,10 @@ class RateLimited(TransientError):
 class ServiceUnavailable(TransientError):
     code = "service_unavailable"
     title = "A dependency is unavailable"
+
+
+class InsufficientStorage(TransientError):
+    """Shared space (the temp area) is full until something is freed."""
+
+    code = "insufficient_storage"
+    title = "Not enough storage space right now"

@@ -34,3 +34,13 @@ if ! redis_up; then
   redis_up || { echo "services: Redis did not start" >&2; exit 1; }
 fi
 echo "services: PostgreSQL and Redis are up on 127.0.0.1" >&2
+
+# anvil (a real JSON-RPC chain node) for the payment tests, from the npm registry into .devchain/.
+ANVIL_VERSION=1.7.1
+root=$(cd "$(dirname "$0")/.." && pwd)
+if ! ls "$root"/.devchain/node_modules/@foundry-rs/anvil-*/bin/anvil >/dev/null 2>&1; then
+  command -v npm >/dev/null || install_packages nodejs npm
+  mkdir -p "$root/.devchain"
+  (cd "$root/.devchain" && npm i --no-save --no-audit --no-fund --loglevel=error "@foundry-rs/anvil@$ANVIL_VERSION" >&2)
+fi
+echo "services: anvil $ANVIL_VERSION is in .devchain/" >&2

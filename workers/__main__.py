@@ -47,7 +47,7 @@ def run_dispatcher() -> None:
 def run_worker(queue: str) -> None:
     import dramatiq
 
-    from workers import actors, ops_actors  # noqa: F401  (declares the queues)
+    from workers import actors, ops_actors, submission_actors  # noqa: F401  (declares the queues)
     from workers.broker import QUEUES, broker
 
     if queue not in QUEUES:
