@@ -31,7 +31,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.request_class = StreamingRequest
     app.config.update(
         SETTINGS=settings,
-        MAX_CONTENT_LENGTH=max(settings.MAX_IMAGE_BYTES, settings.MAX_VIDEO_BYTES) + 1024 * 1024,
+        # Small by default; the upload endpoints raise it for their own requests (allow_upload_body).
+        MAX_CONTENT_LENGTH=settings.MAX_REQUEST_BYTES,
         API_TITLE="Showreel",
         API_VERSION="1",
         OPENAPI_VERSION="3.0.3",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Request, current_app
+from flask import Request, current_app, request
 from werkzeug.formparser import FormDataParser
 
 from shared.files import HashingWriter
@@ -63,3 +63,9 @@ class StreamingRequest(Request):
         """Remove temp files of this request that no use case took over."""
         for writer in getattr(self, "_hashing_writers", []):
             writer.discard()
+
+
+def allow_upload_body() -> None:
+    """Let this request carry a file as large as the media limits allow (others stay small)."""
+    settings = current_app.config["SETTINGS"]
+    request.max_content_length = max(settings.MAX_IMAGE_BYTES, settings.MAX_VIDEO_BYTES) + 1024 * 1024

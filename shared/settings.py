@@ -76,6 +76,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("S3_SECURE", _bool, False, "Use HTTPS to reach the S3 API"),
     Option("PRESIGNED_URL_TTL", int, 3600, "Seconds a presigned download URL stays valid"),
     # Media limits (checked before any decode)
+    Option("MAX_REQUEST_BYTES", int, 1024 * 1024,
+           "Largest request body outside the upload endpoints (JSON and forms)"),
     Option("MAX_IMAGE_BYTES", int, 50 * 1024 * 1024, "Largest image upload in bytes"),
     Option("MAX_VIDEO_BYTES", int, 1024 * 1024 * 1024, "Largest video upload in bytes"),
     Option("MAX_IMAGE_PIXELS", int, 100_000_000, "Largest image area in pixels (decompression bomb guard)"),

@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import current_tenant_id
+from api.uploads import allow_upload_body
 from api.media import schemas
 from shared.errors import InvalidInput
 from shared.jobs import service
@@ -21,6 +22,8 @@ blp = Blueprint("media", __name__, url_prefix="/api", description="Media jobs fo
 def _authenticate_before_reading_the_body() -> None:
     # An anonymous call in production is refused before a byte of its upload hits the disk.
     current_tenant_id()
+    if request.method == "POST" and request.endpoint == "media.MediaJobs":
+        allow_upload_body()
 
 
 def _deps():

@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api import auth
+from api.uploads import allow_upload_body
 from api.temp_uploads import schemas
 from shared.jobs.service import ReceivedFile
 from shared.storage.errors import InvalidSignature
@@ -34,6 +35,7 @@ def _owner() -> service.Owner:
 def _quotas_before_the_body_is_read():
     # Refuse before werkzeug streams the body to disk: a flood never reaches TEMP_DIR.
     if request.method == "POST" and request.endpoint == "uploads.Uploads":
+        allow_upload_body()
         db, settings = _deps()
         service.check_quotas(db, settings, _owner(), request.content_length)
 

@@ -124,3 +124,15 @@ def test_callback_url_to_a_public_address_is_stored(client):
     assert response.status_code == 201
     job = client.get(f"/api/media/{response.get_json()['job_id']}/").get_json()
     assert job["callback_url"] == "https://93.184.215.14/hook"
+
+
+def test_a_json_endpoint_refuses_a_large_body_with_a_413(client, settings):
+    response = client.post("/api/forms/validate/", data=b"{" + b" " * (settings.MAX_REQUEST_BYTES + 10) + b"}",
+                           content_type="application/json")
+    assert response.status_code == 413 and response.get_json()["code"] == "file_too_large"
+
+
+def test_the_media_endpoint_still_takes_a_file_larger_than_the_json_limit(client, settings):
+    big = jpeg_with_orientation_and_gps(1600, 1200) + b"\0" * (settings.MAX_REQUEST_BYTES + 10)
+    response = client.post("/api/media/", data={"file": (io.BytesIO(big), "big.jpg")})
+    assert response.status_code in (200, 201), response.get_json()
