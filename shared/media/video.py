@@ -119,9 +119,13 @@ def extract_poster(
 
     Raises MediaTimeout, ProcessingCanceled, FFmpegFailed.
     """
-    path = _run(
-        build_poster_args(src, work_dir, info, settings), work_dir, POSTER_FILE, settings, should_stop
-    )
+    args = build_poster_args(src, work_dir, info, settings)
+    try:
+        path = _run(_keyframe_only(args), work_dir, POSTER_FILE, settings, should_stop)
+    except FFmpegFailed:
+        # No keyframe follows the time (the last GOP of a clip): take the exact frame,
+        # decoding up to it.
+        path = _run(args, work_dir, POSTER_FILE, settings, should_stop)
     with Image.open(path, formats=["JPEG"]) as image:
         width, height = image.size
     return OutputFile(
@@ -213,6 +217,16 @@ def _mjpeg_qscale(jpeg_quality: int) -> int:
 
 def _part(name: str) -> str:
     return f"./{name}.part"
+
+
+def _keyframe_only(args: list[str]) -> list[str]:
+    """The poster command made cheap: only keyframes are decoded, so the poster is the first
+    keyframe from the poster time on and costs one frame wherever the time falls (an exact seek
+    decodes the GOP up to it: ~5x slower on long-GOP sources). JPEG is full-range, said explicitly."""
+    at = args.index("-ss")
+    codec = args.index("-c:v")
+    return [*args[:at], "-noaccurate_seek", "-skip_frame", "nokey", *args[at:codec],
+            "-pix_fmt", "yuvj420p", *args[codec:]]
 
 
 def _run(

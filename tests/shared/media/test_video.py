@@ -492,3 +492,30 @@ def test_ffmpeg_that_cannot_start_is_a_transient_interruption(work_dir: Path) ->
 
     with pytest.raises(FFmpegInterrupted):
         run_ffmpeg([str(work_dir / "no-such-ffmpeg")], cwd=work_dir, timeout=30)
+
+
+def test_a_poster_deep_into_a_long_gop_clip_is_its_keyframe_taken_without_decoding_the_gop(
+    tmp_path: Path,
+) -> None:
+    from tests.support.media import h264_mp4
+
+    work_dir = tmp_path / "job"
+    work_dir.mkdir()
+    # x264's default GOP at 30 fps puts keyframes every 8.33 s: 25.0 and 33.33 s surround 30 s.
+    src = h264_mp4(work_dir / "source.mp4", seconds=60, size="160x120", rate=30, audio=False)
+    settings = Settings.from_env({}, POSTER_SECOND=30)
+    info = inspect(src, settings)
+
+    poster = extract_poster(src, work_dir, info, settings)
+
+    candidates = {}
+    with av.open(str(src)) as container:
+        for frame in container.decode(video=0):
+            if round(frame.time, 2) in (25.0, 30.0, 33.33):
+                candidates[round(frame.time, 2)] = frame.to_image()
+    with Image.open(poster.path) as image:
+        shown = image.convert("RGB")
+    distance = {t: sum(ImageStat.Stat(ImageChops.difference(shown, frame)).mean) / 3
+                for t, frame in candidates.items()}
+    # The first keyframe from 30 s on: one frame decoded, not the 5 s of GOP before the exact time.
+    assert min(distance, key=distance.get) == 33.33, distance
