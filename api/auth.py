@@ -12,11 +12,8 @@ from shared.tenants.service import resolve_tenant
 
 def current_tenant_id() -> uuid.UUID:
     if "tenant_id" not in g:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        api_key = token.strip() if scheme.lower() == "bearer" else None
         g.tenant_id = resolve_tenant(current_app.extensions["showreel.db"], current_app.config["SETTINGS"],
-                                     api_key)
+                                     bearer_token())
     return g.tenant_id
 
 

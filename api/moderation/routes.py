@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app, g, request
+from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api.auth import bearer_token
 from api.moderation import schemas
 from shared.errors import Unprocessable
 from shared.moderation import service
@@ -29,10 +30,7 @@ def _db():
 
 @blp.before_request
 def _require_moderator() -> None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip() if scheme.lower() == "bearer" else ""
-    g.moderator = service.authenticate(_db(), current_app.config["SETTINGS"], token or None)
+    g.moderator = service.authenticate(_db(), current_app.config["SETTINGS"], bearer_token())
 
 
 def _moderator() -> Moderator:

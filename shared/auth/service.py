@@ -8,7 +8,6 @@ random bearer token of which only the SHA-256 is stored.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select, update
 
+from shared.security import hash_token
 from shared.auth import errors
 from shared.auth.models import SiweNonce, WalletSession
 from shared.auth.siwe import SiweMessage, parse_message, recover_signer
@@ -95,8 +95,6 @@ def login(db: Database, settings: Settings, text: str, signature: str, *,
     return LoginResult(token=token, address=address, expires_at=expires_at)
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def authenticate(db: Database, token: str | None, *, now: datetime | None = None) -> str:

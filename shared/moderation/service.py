@@ -6,7 +6,6 @@ and raises the errors of :mod:`shared.moderation.errors`; nothing knows about HT
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -18,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared.security import hash_token
 from shared.db import Database, utcnow
 from shared.moderation import errors
 from shared.moderation.lexicon import ensure_seeded, get_matcher, language_of, latest_version, new_version
@@ -182,8 +182,6 @@ def _appeal_brief(appeal: Appeal | None) -> dict[str, Any] | None:
 # -- moderators -----------------------------------------------------------------------------
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def authenticate(db: Database, settings: Settings, token: str | None) -> Moderator:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import uuid
 
 from sqlalchemy import select
 
+from shared.security import hash_token
 from shared.db import Database, utcnow
 from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.ops.models import OpsToken
@@ -17,8 +17,6 @@ from shared.settings import Settings
 TOKEN_PREFIX = "ops_"
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def authenticate(db: Database, settings: Settings, token: str | None) -> str:
@@ -31,7 +29,7 @@ def authenticate(db: Database, settings: Settings, token: str | None) -> str:
     issued = None
     if token:
         with db.session() as session:
-            issued = session.scalars(select(OpsToken).where(OpsToken.token_hash == _hash(token),
+            issued = session.scalars(select(OpsToken).where(OpsToken.token_hash == hash_token(token),
                                                             OpsToken.revoked_at.is_(None))).one_or_none()
     if not settings.OPS_TOKEN and issued is None and not _any_issued(db):
         raise Forbidden("the ops API is off: set OPS_TOKEN", code="ops_token_not_configured")
@@ -52,7 +50,7 @@ def _any_issued(db: Database) -> bool:
 def issue(db: Database, name: str) -> tuple[OpsToken, str]:
     """Create a token; the token itself is returned once and only its hash is kept."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = OpsToken(id=uuid.uuid4(), name=name[:100], token_hash=_hash(token), prefix=token[:10], created_at=utcnow())
+    row = OpsToken(id=uuid.uuid4(), name=name[:100], token_hash=hash_token(token), prefix=token[:10], created_at=utcnow())
     with db.session() as session:
         session.add(row)
     return row, token

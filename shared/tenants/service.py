@@ -7,7 +7,6 @@ several active keys so that a client can rotate without downtime.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import threading
@@ -19,6 +18,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from shared.security import hash_token
 from shared.db import Database, utcnow
 from shared.db.session import READ_ONLY
 from shared.errors import Conflict, InvalidInput, NotFound, Unauthorized
@@ -36,8 +36,7 @@ class TenantNotFound(NotFound):
     title = "No such tenant"
 
 
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+hash_key = hash_token  # API keys are tokens like any other
 
 
 def resolve_tenant(db: Database, settings: Settings, api_key: str | None) -> uuid.UUID:

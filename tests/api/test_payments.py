@@ -7,7 +7,7 @@ import pytest
 
 from shared.payments.devchain import ACCOUNTS, RECEIVER
 from shared.submissions import pipeline
-from tests.support.chain import Anvil, deploy_token, pay, send, transfer_token
+from tests.support.chain import Anvil, deploy_token, pay, transfer_token
 from tests.support.media import h264_mp4, png_bytes
 from tests.support.profile_flow import Media, chain_app, submit
 from tests.support.runtime import pipeline_runtime, wait_for
