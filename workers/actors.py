@@ -7,7 +7,6 @@ from typing import Any
 
 import dramatiq
 
-from shared.errors import PermanentError
 from shared.jobs import steps
 from workers.broker import broker
 from shared.webhooks import service as webhooks
@@ -15,7 +14,8 @@ from workers.context import step_context, webhook_context
 
 log = logging.getLogger(__name__)
 
-_STEP_OPTIONS: dict[str, Any] = {"throws": (PermanentError,), "on_retry_exhausted": "step_exhausted"}
+# Permanent errors are never retried, for every actor (workers.broker.PermanentAwareRetries).
+_STEP_OPTIONS: dict[str, Any] = {"on_retry_exhausted": "step_exhausted"}
 
 
 @dramatiq.actor(broker=broker, queue_name="video", **_STEP_OPTIONS)

@@ -34,9 +34,8 @@ def build_broker(settings: Settings) -> RedisBroker:
         Callbacks(),
         Pipelines(),
         # The one retry layer: exponential backoff, permanent errors never retried.
-        Retries(max_retries=settings.STEP_MAX_RETRIES, min_backoff=settings.RETRY_MIN_BACKOFF_MS,
-                max_backoff=settings.RETRY_MAX_BACKOFF_MS,
-                retry_when=_retry_when(settings.STEP_MAX_RETRIES)),
+        PermanentAwareRetries(max_retries=settings.STEP_MAX_RETRIES, min_backoff=settings.RETRY_MIN_BACKOFF_MS,
+                              max_backoff=settings.RETRY_MAX_BACKOFF_MS),
         CurrentMessage(),
         # Heavy queue: at most N video steps of one tenant at once (shared through Redis).
         TenantConcurrency(settings),
@@ -49,13 +48,20 @@ def build_broker(settings: Settings) -> RedisBroker:
                        maintenance_chance=settings.BROKER_MAINTENANCE_CHANCE)
 
 
-def _retry_when(max_retries: int):
-    def retry_when(retries: int, exception: BaseException) -> bool:
-        if isinstance(exception, PermanentError):
-            return False
-        return retries < max_retries
+class PermanentAwareRetries(Retries):
+    """Dramatiq's retries, except that a PermanentError fails the message at once.
 
-    return retry_when
+    A global ``retry_when`` would do the same but override every actor's own
+    ``max_retries``; this keeps per-actor limits and treats permanent errors like
+    ``throws`` on every actor.
+    """
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        if isinstance(exception, PermanentError):
+            self.logger.info("Permanent error: failing message %r without retrying.", message.message_id)
+            message.fail()
+            return
+        super().after_process_message(broker, message, result=result, exception=exception)
 
 
 broker = build_broker(get_settings())

@@ -8,7 +8,6 @@ from typing import Any
 
 import dramatiq
 
-from shared.errors import PermanentError
 from shared.events.streams import Event
 from shared.payments.chain import chain_from_settings
 from shared.payments.verify import Pending
@@ -20,7 +19,7 @@ from workers.broker import broker
 
 log = logging.getLogger(__name__)
 
-_STEP_OPTIONS: dict[str, Any] = {"throws": (PermanentError,), "on_retry_exhausted": "submission_step_exhausted"}
+_STEP_OPTIONS: dict[str, Any] = {"on_retry_exhausted": "submission_step_exhausted"}
 
 
 @lru_cache(maxsize=1)
