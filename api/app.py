@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from api.forms.routes import blp as forms_blp
     from api.tenants.cli import tenants_cli
     from api.tenants.routes import blp as tenants_blp
+    from api.web.routes import blp as web_blp
     from api.webhooks.routes import blp as webhooks_blp
 
     api.register_blueprint(media_blp)
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.cli.add_command(tenants_cli)
     app.register_blueprint(files_blp)
     app.register_blueprint(health_blp)
+    app.register_blueprint(web_blp)
     init_ops(app, api)
     init_observability(app, settings)
     register_error_handlers(app)

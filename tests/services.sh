@@ -44,3 +44,9 @@ if ! ls "$root"/.devchain/node_modules/@foundry-rs/anvil-*/bin/anvil >/dev/null 
   (cd "$root/.devchain" && npm i --no-save --no-audit --no-fund --loglevel=error "@foundry-rs/anvil@$ANVIL_VERSION" >&2)
 fi
 echo "services: anvil $ANVIL_VERSION is in .devchain/" >&2
+
+# Chromium for the browser tests (tests/browser/): Debian's package; Playwright cannot download one here.
+if [ ! -x /usr/bin/chromium ]; then
+  install_packages chromium
+fi
+echo "services: $(/usr/bin/chromium --version 2>/dev/null | head -n 1)" >&2
