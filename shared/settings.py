@@ -178,6 +178,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("PAYMENT_CONFIRMATIONS", int, 2, "Blocks a payment needs (its own included) before it counts"),
     Option("PAYMENT_QUOTE_TTL", int, 1800, "Seconds a submission's price quote stays valid"),
     Option("PAYMENT_RECHECK_SECONDS", float, 2.0, "Delay between two checks of a pending payment (light queue)"),
+    Option("PAYMENT_SWEEP_AFTER_SECONDS", int, 120,
+           "A pending payment unchecked this long gets a new check (the sweep-payments ops task)"),
     Option("PAYMENT_PENDING_TIMEOUT", int, 3600, "A payment still unconfirmed this many seconds after it was posted is refused"),
     Option("ETH_RPC_TIMEOUT", float, 10.0, "Seconds one JSON-RPC call to ETH_RPC_URL may take"),
     Option("DEV_CHAIN_PORT", int, 8545,

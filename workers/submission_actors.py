@@ -14,7 +14,8 @@ from shared.payments.verify import Pending
 from shared.settings import get_settings
 from shared.storage import get_default_storage
 from shared.submissions import pipeline
-from shared.submissions.service import SubmissionContext, check_payment
+from shared.submissions.service import (SubmissionContext, check_payment, claim_payment_checker,
+                                        is_payment_checker, unchecked_payments)
 from workers.broker import broker
 
 log = logging.getLogger(__name__)
@@ -61,13 +62,32 @@ def submission_step_exhausted(message: dict[str, Any], retry_info: dict[str, Any
 
 
 @dramatiq.actor(broker=broker, queue_name="light", max_retries=3)
-def check_submission_payment(submission_id: str) -> None:
-    """Check a pending payment; while it stays pending, look again after PAYMENT_RECHECK_SECONDS."""
+def check_submission_payment(submission_id: str, checker: str | None = None) -> None:
+    """Check a pending payment; while it stays pending, look again after PAYMENT_RECHECK_SECONDS.
+    A message of a replaced checker (see ``claim_payment_checker``) stops its chain."""
     ctx = submission_context()
+    if checker is not None and not is_payment_checker(ctx.db, submission_id, checker):
+        return
     outcome = check_payment(ctx, submission_id)
     if isinstance(outcome, Pending):
-        check_submission_payment.send_with_options(
-            args=(submission_id,), delay=int(ctx.settings.PAYMENT_RECHECK_SECONDS * 1000))
+        _check_later(ctx, submission_id, checker)
+
+
+def _check_later(ctx: SubmissionContext, submission_id: str, checker: str | None) -> None:
+    check_submission_payment.send_with_options(
+        args=(submission_id, checker), delay=int(ctx.settings.PAYMENT_RECHECK_SECONDS * 1000))
+
+
+def recheck_lost_payments(_ctx: Any, _params: dict[str, Any]) -> dict[str, Any]:
+    """The ``sweep-payments`` ops task: a new checker for each pending payment nobody checked lately."""
+    ctx = submission_context()
+    sent = 0
+    for submission_id in unchecked_payments(ctx.db, ctx.settings):
+        checker = claim_payment_checker(ctx.db, submission_id)
+        if checker is not None:
+            check_submission_payment.send(str(submission_id), checker)
+            sent += 1
+    return {"checks_sent": sent}
 
 
 PIPELINE = (convert_submission, preview_submission, upload_submission, persist_submission)
@@ -83,6 +103,7 @@ def on_payment_confirmed(event: Event) -> None:
 
 
 def on_payment_pending(event: Event) -> None:
-    check_submission_payment.send_with_options(
-        args=(event.payload["submission_id"],),
-        delay=int(submission_context().settings.PAYMENT_RECHECK_SECONDS * 1000))
+    ctx = submission_context()
+    checker = claim_payment_checker(ctx.db, event.payload["submission_id"])
+    if checker is not None:
+        _check_later(ctx, event.payload["submission_id"], checker)

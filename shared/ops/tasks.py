@@ -227,6 +227,8 @@ TASKS: dict[str, Task] = {task.name: task for task in (
          enabled_by_default=False),
     Task("sweep-webhooks", "Send again webhook attempts whose message was lost or whose sender died",
          "*/5 * * * *", "workers.actors:resend_lost_webhooks"),
+    Task("sweep-payments", "Check again pending payments whose check message was lost "
+         "(none for PAYMENT_SWEEP_AFTER_SECONDS)", "*/5 * * * *", "workers.submission_actors:recheck_lost_payments"),
     Task("prune-outbox", "Delete published outbox events older than OUTBOX_RETENTION_DAYS", "0 1 * * *",
          run_prune_outbox, (DRY_RUN, Param("batch", int, 5000, "rows deleted per transaction"))),
 )}

@@ -84,7 +84,11 @@ def record_status(session: Session, row: Submission, event_type: str = "submissi
 def _payment_brief(row: Submission) -> dict[str, Any] | None:
     if not row.tx_hash and not row.payment:
         return None
-    return {"tx_hash": row.tx_hash, **(row.payment or {})}
+    return {"tx_hash": row.tx_hash, **{k: v for k, v in (row.payment or {}).items() if k not in _INTERNAL_PAYMENT_KEYS}}
+
+
+# Kept in ``Submission.payment`` for the light queue, not shown to anyone.
+_INTERNAL_PAYMENT_KEYS = frozenset({"checker"})
 
 
 # -- creating ---------------------------------------------------------------------------------
@@ -260,7 +264,8 @@ def _still_pending(ctx: SubmissionContext, submission_id: uuid.UUID, tx_hash: st
         if row is None or row.status != S.PAYMENT_PENDING.value or row.tx_hash != tx_hash:
             return
         before = dict(row.payment or {})
-        after = {"state": "pending", **verdict.as_dict(), "checks": _checks(row) + 1}
+        after = {"state": "pending", **verdict.as_dict(), "checks": _checks(row) + 1,
+                 "checked_at": now.isoformat(), "checker": before.get("checker")}
         row.payment = after
         if {k: before.get(k) for k in ("reason", "confirmations")} != {k: after[k] for k in ("reason", "confirmations")}:
             touch(row, now)
@@ -288,6 +293,47 @@ def _refuse(ctx: SubmissionContext, submission_id: uuid.UUID, tx_hash: str, refu
         record_status(session, row)
     if row.status == S.REJECTED.value:
         release_uploads(ctx.db, ctx.settings, row)
+
+
+# -- who checks a pending payment ------------------------------------------------------------
+#
+# A pending payment is checked by a chain of delayed light-queue messages, each sending the next.
+# Each chain carries a checker id; only the newest one (stored on the row) goes on, so a duplicate
+# delivery or the sweep's replacement never leaves two chains polling the node for one payment.
+
+
+def claim_payment_checker(db: Database, submission_id: uuid.UUID | str) -> str | None:
+    """Make a new checker the only one of a pending payment; None when no payment is pending."""
+    with db.session() as session:
+        row = session.get(Submission, uuid.UUID(str(submission_id)), with_for_update=True)
+        if row is None or row.status != S.PAYMENT_PENDING.value:
+            return None
+        checker = uuid.uuid4().hex
+        row.payment = {**(row.payment or {}), "checker": checker}
+        return checker
+
+
+def is_payment_checker(db: Database, submission_id: uuid.UUID | str, checker: str) -> bool:
+    with db.session() as session:
+        row = session.get(Submission, uuid.UUID(str(submission_id)))
+        return row is not None and row.status == S.PAYMENT_PENDING.value and \
+            (row.payment or {}).get("checker") == checker
+
+
+def unchecked_payments(db: Database, settings: Settings, *, now: datetime | None = None) -> list[uuid.UUID]:
+    """Pending payments nobody checked for ``PAYMENT_SWEEP_AFTER_SECONDS``: their check message was lost
+    (a Redis restart without persistence, a purged queue) or is stuck behind a long backlog."""
+    cutoff = (now or utcnow()) - timedelta(seconds=settings.PAYMENT_SWEEP_AFTER_SECONDS)
+    with db.session() as session:
+        rows = session.execute(select(Submission.id, Submission.payment, Submission.payment_posted_at)
+                               .where(Submission.status == S.PAYMENT_PENDING.value).limit(10_000)).all()
+    stale = []
+    for submission_id, payment, posted_at in rows:
+        checked_at = (payment or {}).get("checked_at")
+        last = datetime.fromisoformat(checked_at) if checked_at else posted_at
+        if last is None or last <= cutoff:
+            stale.append(submission_id)
+    return stale
 
 
 def release_uploads(db: Database, settings: Settings, row: Submission) -> None:

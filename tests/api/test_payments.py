@@ -3,6 +3,8 @@ unconfirmed payments that become paid without the client asking again."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from shared.payments.devchain import ACCOUNTS, RECEIVER
@@ -248,3 +250,37 @@ def test_an_unpaid_submission_past_its_quote_expires_and_frees_its_uploads(clien
         assert len(uploads) == 2 and all(upload.deleted_at is not None for upload in uploads)
     late = _post(client, token, body["id"], "0x" + "12" * 32)
     assert (late.status_code, late.get_json()["code"]) == (409, "payment_not_expected")
+
+
+def test_a_pending_payment_whose_check_message_was_lost_is_found_by_the_sweep(
+        client, media, anvil, db, settings, monkeypatch):
+    from shared.submissions.service import claim_payment_checker
+    from workers.submission_actors import check_submission_payment, recheck_lost_payments
+
+    patient = settings.replace(ETH_RPC_URL=anvil.url, PAYMENT_CONFIRMATIONS=3, PAYMENT_RECHECK_SECONDS=0.2,
+                               PAYMENT_SWEEP_AFTER_SECONDS=3600)
+    app, context = chain_app(db, patient, monkeypatch)
+    client = app.test_client()
+    token, body = _submission(client, media)
+    assert _post(client, token, body["id"], pay(anvil.web3, KEY, RECEIVER, 10**16)).get_json()["status"] == \
+        "payment_pending"
+
+    def state():
+        return client.get(f"/api/submissions/{body['id']}/", headers=bearer(token)).get_json()
+
+    # Checked a moment ago: not lost yet.
+    assert recheck_lost_payments(None, {}) == {"checks_sent": 0}
+    # A replaced checker's message stops without asking the node.
+    stale, current = claim_payment_checker(db, body["id"]), claim_payment_checker(db, body["id"])
+    assert stale and current and stale != current
+    checks = state()["payment"]["checks"]
+    check_submission_payment.fn(body["id"], stale)
+    assert state()["payment"]["checks"] == checks and "checker" not in state()["payment"]
+
+    # No relay runs, so the payment.pending event never starts a check chain: as if its message was lost.
+    overdue = dataclasses.replace(context, settings=patient.replace(PAYMENT_SWEEP_AFTER_SECONDS=0))
+    monkeypatch.setattr("workers.submission_actors.submission_context", lambda: overdue)
+    with pipeline_runtime(patient, queues=("light",), relay=False):
+        anvil.mine(2)
+        assert recheck_lost_payments(None, {}) == {"checks_sent": 1}
+        wait_for(lambda: state()["status"] == "paid", timeout=20, message="the sweep's check confirms the payment")
