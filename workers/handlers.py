@@ -5,7 +5,7 @@ from __future__ import annotations
 from shared.events.streams import Event
 from workers import actors
 from workers.ops_actors import on_ops_run_requested
-from workers.submission_actors import on_payment_confirmed, on_payment_pending
+from workers.submission_actors import on_payment_pending, on_pipeline_requested
 
 
 def on_job_queued(event: Event) -> None:
@@ -36,6 +36,7 @@ HANDLERS = {
     "job.failed": on_job_finished,
     "job.webhook_redelivery": on_webhook_redelivery,
     "moderation.lexicon_changed": on_lexicon_changed,
-    "payment.confirmed": on_payment_confirmed,
+    "payment.confirmed": on_pipeline_requested,
+    "submission.retried": on_pipeline_requested,
     "payment.pending": on_payment_pending,
 }

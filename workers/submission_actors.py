@@ -98,7 +98,8 @@ def start_submission_pipeline(submission_id: str, run: int) -> None:
     dramatiq.pipeline(messages, broker=broker).run()
 
 
-def on_payment_confirmed(event: Event) -> None:
+def on_pipeline_requested(event: Event) -> None:
+    """``payment.confirmed`` and ``submission.retried``: run the pipeline for the event's run."""
     start_submission_pipeline(event.payload["submission_id"], int(event.payload["run"]))
 
 

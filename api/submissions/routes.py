@@ -16,7 +16,7 @@ from api.submissions import schemas
 from shared.errors import ServiceUnavailable
 from shared.payments.chain import chain_from_settings
 from shared.redis_client import get_redis
-from shared.submissions import live, service
+from shared.submissions import live, pipeline, service
 from shared.submissions.models import PIPELINE_STEPS, Submission
 
 blp = Blueprint("submissions", __name__, url_prefix="/api/submissions", description="Paid profile submissions")
@@ -89,6 +89,16 @@ class Payment(MethodView):
         """Post the tx hash of the payment; it is verified on chain (402/409 when refused)."""
         row = service.post_payment(context(), submission_id, current_wallet(), body["tx_hash"])
         return {"id": row.id, "status": row.status, "payment": service.status_payload(row)["payment"]}
+
+
+@blp.route("/<uuid:submission_id>/retry/")
+class Retry(MethodView):
+    @blp.response(202, schemas.Submission)
+    def post(self, submission_id: uuid.UUID):
+        """Process a paid submission that failed on transient errors again, without paying again
+        (409 ``submission_not_retryable`` otherwise)."""
+        pipeline.retry_submission(context(), submission_id, current_wallet())
+        return submission_view(service.get_submission(context().db, submission_id))
 
 
 @blp.route("/<uuid:submission_id>/events/")

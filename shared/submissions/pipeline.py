@@ -21,16 +21,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 from shared.db import utcnow
-from shared.errors import PermanentError
+from shared.errors import Conflict, PermanentError
 from shared.events.outbox import record_event
 from shared.jobs.presets import PRESETS
 from shared.jobs.steps import count_delivery, describe_output, mark_step, merge_outputs
 from shared.media import images, video
 from shared.media.probe import MediaInfo
 from shared.profiles.editing import save_in_session
-from shared.submissions.models import Submission, SubmissionStatus
-from shared.submissions.service import (SubmissionContext, record_status, release_uploads, reverify_payment,
-                                        touch)
+from shared.submissions.models import PIPELINE_STEPS, Submission, SubmissionStatus
+from shared.submissions.service import (SubmissionContext, get_submission, record_status, release_uploads,
+                                        reverify_payment, touch)
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,44 @@ def fail_submission(ctx: SubmissionContext, submission_id: uuid.UUID | str, code
         _mark_failed(session, row, code, message)
     shutil.rmtree(work_dir(ctx, row.id), ignore_errors=True)
     return True
+
+
+# Failures a new run may fix: the steps kept failing with transient errors (storage or a worker down).
+# Bad media fails with its own code (``corrupt_media``...) and would fail again the same way.
+RETRYABLE_ERRORS = frozenset({"retries_exhausted", "attempts_exhausted"})
+
+
+class SubmissionNotRetryable(Conflict):
+    code = "submission_not_retryable"
+    title = "This submission cannot be processed again"
+
+
+def retry_submission(ctx: SubmissionContext, submission_id: uuid.UUID, wallet: str) -> Submission:
+    """Process a paid submission that failed on transient errors again, as a new run, without paying
+    again; raise ``submission_not_retryable`` otherwise. The dispatcher starts the pipeline on the
+    ``submission.retried`` event."""
+    from shared.uploads.models import Upload
+
+    get_submission(ctx.db, submission_id, wallet)  # 404 / 403 first
+    with ctx.db.session() as session:
+        row = session.get(Submission, submission_id, with_for_update=True)
+        if row.status != S.FAILED.value or row.paid_at is None:
+            raise SubmissionNotRetryable(f"the submission is {row.status}; only a paid one that failed can be retried")
+        if row.error_code not in RETRYABLE_ERRORS:
+            raise SubmissionNotRetryable(f"it failed with {row.error_code}, which another run would not change")
+        if row.run >= ctx.settings.SUBMISSION_MAX_RUNS:
+            raise SubmissionNotRetryable(f"it was processed {row.run} times (SUBMISSION_MAX_RUNS)")
+        sources = [session.get(Upload, upload_id) for upload_id in (row.image_upload_id, row.video_upload_id)]
+        if any(upload is None or upload.deleted_at is not None for upload in sources):
+            raise SubmissionNotRetryable("its uploaded files are gone (kept SUBMISSION_RETRY_HOURS after a failure)")
+        row.status = S.PAID.value
+        row.run += 1
+        row.steps = {step: {"state": "pending", "deliveries": 0} for step in PIPELINE_STEPS}
+        row.error_code = row.error_message = None
+        touch(row)
+        record_status(session, row, "submission.retried")
+    log.info("submission %s: run %s requested by its owner", submission_id, row.run)
+    return row
 
 
 def _mark_failed(session, row: Submission, code: str, message: str) -> None:
