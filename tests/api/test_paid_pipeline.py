@@ -10,20 +10,13 @@ import av
 import pytest
 
 from shared.payments.devchain import ACCOUNTS, RECEIVER
-from tests.support.chain import Anvil, pay
+from tests.support.chain import pay
 from tests.support.media import h264_mp4, png_bytes
 from tests.support.profile_flow import PROFILE, Media, chain_app, submit
 from tests.support.runtime import pipeline_runtime, wait_for
 from tests.support.wallets import bearer, sign_in
 
 (WALLET, KEY), (OTHER, OTHER_KEY) = ACCOUNTS[0], ACCOUNTS[1]
-
-
-@pytest.fixture(scope="module")
-def anvil():
-    node = Anvil()
-    yield node
-    node.stop()
 
 
 @pytest.fixture(scope="module")

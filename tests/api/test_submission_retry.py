@@ -12,26 +12,12 @@ from shared.db import utcnow
 from shared.payments.devchain import ACCOUNTS, RECEIVER
 from shared.submissions import pipeline
 from shared.submissions.service import expire_stale_submissions
-from tests.support.chain import Anvil, pay
-from tests.support.media import h264_mp4, png_bytes
-from tests.support.profile_flow import Media, chain_app, submit
+from tests.support.chain import pay
+from tests.support.profile_flow import chain_app, submit
 from tests.support.runtime import pipeline_runtime, wait_for
 from tests.support.wallets import bearer, sign_in
 
 (WALLET, KEY), (OTHER, OTHER_KEY) = ACCOUNTS[0], ACCOUNTS[1]
-
-
-@pytest.fixture(scope="module")
-def anvil():
-    node = Anvil()
-    yield node
-    node.stop()
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory) -> Media:
-    path = h264_mp4(tmp_path_factory.mktemp("media") / "clip.mp4", seconds=1.0, size="160x120", audio=False)
-    return Media(png=png_bytes(96, 96), mp4=path.read_bytes())
 
 
 @pytest.fixture()
