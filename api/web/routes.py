@@ -45,7 +45,11 @@ def _page_headers(response):
 
 @blp.get("/")
 def submit_page():
-    return render_template("submit.html")
+    settings = current_app.config["SETTINGS"]
+    # The server's own limits, so the page can say them and refuse a too-big file before sending it.
+    limits = {"image_bytes": settings.MAX_IMAGE_BYTES, "video_bytes": settings.MAX_VIDEO_BYTES,
+              "video_seconds": settings.MAX_VIDEO_DURATION}
+    return render_template("submit.html", limits=limits)
 
 
 @blp.get("/p/<wallet>")
