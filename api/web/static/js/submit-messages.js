@@ -51,8 +51,9 @@ export const VISITOR_MESSAGES = {
   chain_unavailable: "We cannot reach the blockchain right now; we keep checking your payment.",
   too_many_streams: "Live updates are busy; we check your submission every few seconds instead.",
   // processing
-  attempts_exhausted: "Processing your video kept failing. Our team has been notified; your payment is recorded.",
-  retries_exhausted: "Processing your video kept failing. Our team has been notified; your payment is recorded.",
+  attempts_exhausted: "Processing your video kept failing. Your payment is recorded: you can have it processed again without paying again.",
+  retries_exhausted: "Processing your video kept failing. Your payment is recorded: you can have it processed again without paying again.",
+  submission_not_retryable: "This submission cannot be processed again. Your payment is recorded; please contact us.",
   transcode_failed: "Your video could not be converted. Our team has been notified; your payment is recorded.",
   upload_missing: "Your uploaded files were gone before processing. Our team has been notified; your payment is recorded.",
   // the wallet itself (EIP-1193)

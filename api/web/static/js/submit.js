@@ -338,10 +338,12 @@ function onTimeline(data) {
     $("published").hidden = false;
     forget();
   }
+  const retryable = data.status === "failed" && RETRYABLE_FAILURES.has(data.error && data.error.code);
+  $("retry-processing").hidden = !retryable;
   if (data.status === "failed") {
     $("published").hidden = false;
     $("profile-link").hidden = true;
-    forget();
+    if (!retryable) forget();
   }
   if (data.status === "rejected" || data.status === "expired") {
     // Keep what was typed: "start over" brings it back for a new submission (with new files).
@@ -351,6 +353,26 @@ function onTimeline(data) {
     store({ submission: null, pendingTx: null, uploads: {} });
   }
   refreshButtons();
+}
+
+// Failures another run may fix; the server decides (409 submission_not_retryable otherwise).
+const RETRYABLE_FAILURES = new Set(["retries_exhausted", "attempts_exhausted"]);
+
+async function onRetryProcessing() {
+  const button = $("retry-processing");
+  button.disabled = true;
+  try {
+    const row = await api(`/api/submissions/${encodeURIComponent(state.submission.id)}/retry/`, { method: "POST" });
+    button.hidden = true;
+    $("published").hidden = true;
+    $("profile-link").hidden = false;
+    timeline.render(row);
+    timeline.follow(row.id);
+  } catch (err) {
+    $("timeline-status").textContent = describe(err, VISITOR_MESSAGES);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 const timeline = new Timeline({ list: $("timeline"), status: $("timeline-status"), onUpdate: onTimeline });
@@ -442,6 +464,7 @@ async function start() {
   $("connect").addEventListener("click", onConnect);
   $("sign-in").addEventListener("click", onSignIn);
   $("pay").addEventListener("click", onPay);
+  $("retry-processing").addEventListener("click", onRetryProcessing);
   document.addEventListener("click", (event) => {
     // Starting over keeps the typed details; the files belong to the old submission.
     if (event.target.closest("[data-start-over]")) store({ submission: null, pendingTx: null, uploads: {} });
