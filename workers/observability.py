@@ -27,7 +27,7 @@ from shared.errors import PermanentError
 from shared.jobs import steps
 from shared.logs import bind_context, carried_context, reset_context
 from shared.media.errors import ProcessingCanceled
-from shared.storage import PROVIDERS
+from shared.storage import PROVIDERS, provider_class
 
 log = logging.getLogger("workers.tasks")
 
@@ -91,8 +91,8 @@ class ObservabilityMiddleware(Middleware):
 
 
 def provider_name(storage: Any) -> str:
-    for name, cls in PROVIDERS.items():
-        if isinstance(storage, cls):
+    for name in PROVIDERS:
+        if isinstance(storage, provider_class(name)):
             return name
     return type(storage).__name__.lower()
 

@@ -23,6 +23,10 @@ _PREVIEW_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "priva
                     "Content-Security-Policy": "default-src 'none'; sandbox"}
 
 
+# Bodies parsed as a form (a form without a file part is a 422 naming it); any other body is the file.
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
 def _deps():
     return current_app.extensions["showreel.db"], current_app.config["SETTINGS"]
 
@@ -42,22 +46,25 @@ def _quotas_before_the_body_is_read():
 
 @blp.route("/")
 class Uploads(MethodView):
-    @blp.arguments(schemas.UploadForm, location="form")
-    @blp.arguments(schemas.UploadFiles, location="files")
+    @blp.arguments(schemas.UploadQuery, location="query")
+    @blp.doc(requestBody=schemas.UPLOAD_REQUEST_BODY)
     @blp.response(201, schemas.Upload, description="Kept until expires_at for a submission to take")
     @blp.alt_response(413, description="file_too_large: over the limit of its kind or a whole day's quota")
     @blp.alt_response(415, description="unsupported_media_type, upload_kind_mismatch")
     @blp.alt_response(429, description="upload_quota_exceeded (with Retry-After)")
     @blp.alt_response(507, description="temp_storage_full (with Retry-After)")
-    def post(self, form, files):
-        """Upload an avatar image or a video; sniffed, probed and hashed on the way in."""
+    def post(self, query):
+        """Upload an avatar image or a video, as a form or as the raw body; sniffed, probed and hashed."""
         db, settings = _deps()
-        file = files["file"]
-        writer = file.stream
-        writer.close()
-        received = ReceivedFile(path=writer.path, size=writer.size, sha256=writer.sha256,
-                                file_name=file.filename or "")
-        upload = service.receive_upload(db, settings, received, _owner(), kind=form["kind"])
+        if request.mimetype in _FORM_TYPES:
+            form = blp.ARGUMENTS_PARSER.parse(schemas.UploadForm, location="form")
+            file = blp.ARGUMENTS_PARSER.parse(schemas.UploadFiles, location="files")["file"]
+            writer, kind, file_name = file.stream, form["kind"] or query["kind"], file.filename or ""
+            writer.close()
+        else:
+            writer, kind, file_name = request.receive_body(), query["kind"], query["filename"]
+        received = ReceivedFile(path=writer.path, size=writer.size, sha256=writer.sha256, file_name=file_name)
+        upload = service.receive_upload(db, settings, received, _owner(), kind=kind)
         location = url_for("uploads.UploadById", upload_id=upload.id)
         return service.upload_view(upload, settings), 201, {"Location": location}
 

@@ -15,6 +15,34 @@ class UploadFiles(Schema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
+class UploadQuery(Schema):
+    kind = fields.String(load_default=None, validate=validate.OneOf(KINDS),
+                         metadata={"description": "Optional: what the file must be; 415 when the bytes say "
+                                                  "otherwise (a form's own kind field wins)"})
+    filename = fields.String(load_default="", validate=validate.Length(max=1000),
+                             metadata={"description": "Raw body: the client's file name (a multipart form "
+                                                      "carries its own); only used for download names"})
+
+
+# Two ways to send the file (flask-smorest documents one requestBody per view; both are written here).
+UPLOAD_REQUEST_BODY = {
+    "required": True,
+    "description": "Either a multipart form (browsers) or the file itself as the whole body with any "
+                   "Content-Type but the two form types, e.g. application/octet-stream, and kind and "
+                   "filename in the query. The raw body is "
+                   "the fast way in (no multipart parsing; under gunicorn it goes from the socket to the "
+                   "disk without passing through Python). The type is always sniffed from the bytes.",
+    "content": {
+        "multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"},
+                           "kind": {"type": "string", "enum": list(KINDS)}},
+        }},
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+
+
 class Upload(Schema):
     id = fields.UUID()
     kind = fields.String(metadata={"enum": list(KINDS)})

@@ -10,9 +10,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
-
 from shared.auth.errors import InvalidSignature, InvalidSiweMessage
 
 _HEADER = re.compile(r"^(?:(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://)?(?P<domain>[^\s/?#]+) wants you to sign in with "
@@ -134,6 +131,11 @@ def recover_signer(text: str, signature: str) -> str:
     """The checksum address that signed ``text`` (EIP-191 personal_sign); raises InvalidSignature."""
     if not isinstance(signature, str) or not _SIGNATURE.match(signature):
         raise InvalidSignature("the signature must be 0x followed by 130 hex digits")
+    # Imported on first use (outside the try: a broken install must not read as a bad signature):
+    # the eth stack is ~30 MB resident that the web process needs only when someone signs in.
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
     try:
         return Account.recover_message(encode_defunct(text=text), signature=signature)
     except Exception:  # eth_keys raises several types for malformed v/r/s

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-
-from PIL import Image, ImageCms
+from typing import TYPE_CHECKING
 
 from shared.errors import ShowreelError
 from shared.media.errors import CorruptMedia, UnsupportedMedia
@@ -16,17 +16,23 @@ from shared.media.probe import OutputFile, exif_orientation, open_image
 from shared.media.sniff import HEAD_BYTES, sniff
 from shared.settings import Settings
 
+if TYPE_CHECKING:
+    from PIL import Image
+
+# Pillow is imported where pictures are decoded: importing the media engine (the web process does,
+# through the pipeline modules) costs nothing until an image is rendered.
+
 __all__ = ["OutputFile", "render_image_presets"]
 
-# EXIF orientation -> the transpose that shows the picture upright (what ImageOps.exif_transpose does).
+# EXIF orientation -> the Image.Transpose that shows the picture upright (what ImageOps.exif_transpose does).
 _UPRIGHT = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
+    2: "FLIP_LEFT_RIGHT",
+    3: "ROTATE_180",
+    4: "FLIP_TOP_BOTTOM",
+    5: "TRANSPOSE",
+    6: "ROTATE_270",
+    7: "TRANSVERSE",
+    8: "ROTATE_90",
 }
 # Shrinking by more than this factor first reduces by whole-pixel boxes, then resamples (Pillow's
 # reducing_gap): close to a full Lanczos, several times faster on big ratios.
@@ -37,7 +43,13 @@ _THREADS = 2
 # Below this many output rows splitting the first resize costs more than it saves.
 _SPLIT_MIN_ROWS = 256
 _BACKGROUND = (255, 255, 255)
-_SRGB = ImageCms.createProfile("sRGB")
+
+
+@functools.cache
+def _srgb_profile():
+    from PIL import ImageCms
+
+    return ImageCms.createProfile("sRGB")
 
 
 def render_image_presets(
@@ -90,6 +102,8 @@ def _decode_upright(
 
     Returns it with the width x height of each preset. Raises ImageTooLarge, CorruptMedia.
     """
+    from PIL import Image
+
     with open_image(src_path, fmt, limits) as image:
         try:
             orientation = exif_orientation(image)
@@ -104,7 +118,7 @@ def _decode_upright(
             image.load()
             if orientation in _UPRIGHT:
                 # After draft: rotating the reduced image is a fraction of rotating the full one.
-                upright = image.transpose(_UPRIGHT[orientation])
+                upright = image.transpose(Image.Transpose[_UPRIGHT[orientation]])
             else:
                 upright = image
             current = _to_srgb(upright)
@@ -125,6 +139,8 @@ def _resize(image: Image.Image, target: tuple[int, int], pool: ThreadPoolExecuto
     the box only places the output rows (identical bytes when no reducing_gap pre-reduction applies, else
     a few values differ by one).
     """
+    from PIL import Image
+
     width, height = target
     if pool is None or height < _SPLIT_MIN_ROWS:
         return image.resize(target, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
@@ -157,6 +173,8 @@ def _fit(width: int, height: int, long_side: int) -> tuple[int, int]:
 
 def _to_srgb(image: Image.Image) -> Image.Image:
     """Return an 8-bit RGB image in sRGB: first frame, alpha flattened on white, ICC profile applied."""
+    from PIL import Image, ImageCms
+
     icc = image.info.get("icc_profile")
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         # 16-bit greyscale PNGs: scale to 8 bits rather than clip at 255.
@@ -174,7 +192,7 @@ def _to_srgb(image: Image.Image) -> Image.Image:
         try:
             # Outputs carry no profile, so colours from Display P3, Adobe RGB or CMYK are converted now.
             profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            converted = ImageCms.profileToProfile(image, profile, _SRGB, outputMode="RGB")
+            converted = ImageCms.profileToProfile(image, profile, _srgb_profile(), outputMode="RGB")
             if converted is not None:
                 image = converted
         except (ImageCms.PyCMSError, OSError, ValueError):

@@ -13,17 +13,23 @@ import os
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
-
-import av
-from PIL import ExifTags, Image
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import ShowreelError
 from shared.media.errors import CorruptMedia, EmptyFile, ImageTooLarge, UnsupportedMedia
 from shared.media.ffmpeg import FORMAT_WHITELISTS
 from shared.media.limits import MediaLimits
+from shared.media.probe_process import probe_video
 from shared.media.sniff import HEAD_BYTES, Sniffed, sniff
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    import av
+    from PIL import Image
+
+# Pillow and PyAV (with the FFmpeg libraries its wheel bundles, ~30 MB resident) are imported where
+# a file is opened: the web process imports this module for the intake, whose video probe runs in a
+# child process (shared.media.probe_process), and so never loads PyAV.
 
 # Packets decoded at most while looking for the first video frame (decoders with delay need a few).
 _FIRST_FRAME_PACKETS = 300
@@ -65,7 +71,11 @@ class OutputFile:
 
 
 def inspect(path: str | os.PathLike[str], settings: Settings) -> MediaInfo:
-    """Identify and probe the upload at ``path`` within limits; raises the errors of shared.media.errors."""
+    """Identify and probe the upload at ``path`` within limits; raises the errors of shared.media.errors.
+
+    Images are probed here (Pillow reads the header); videos in a child process that is given
+    ``PROBE_TIMEOUT`` seconds (MediaTimeout after that).
+    """
     limits = MediaLimits.from_settings(settings)
     size = os.stat(path).st_size
     if size == 0:
@@ -78,11 +88,13 @@ def inspect(path: str | os.PathLike[str], settings: Settings) -> MediaInfo:
     limits.check_bytes(sniffed.kind, size)
     if sniffed.kind == "image":
         return _inspect_image(path, sniffed, limits)
-    return _inspect_video(path, sniffed, limits)
+    return probe_video(path, sniffed, limits, settings.PROBE_TIMEOUT)
 
 
 def open_image(path: str | os.PathLike[str], fmt: str, limits: MediaLimits) -> Image.Image:
     """Open (headers only) an image with the one Pillow plugin ``fmt``; raises ImageTooLarge, CorruptMedia."""
+    from PIL import Image
+
     _refuse_decompression_bombs(limits.image_pixels)
     try:
         image = Image.open(path, formats=[fmt])
@@ -100,6 +112,8 @@ def open_image(path: str | os.PathLike[str], fmt: str, limits: MediaLimits) -> I
 
 def exif_orientation(image: Image.Image) -> int:
     """Return the EXIF orientation 1-8 of an opened image, 1 when absent or unreadable."""
+    from PIL import ExifTags
+
     try:
         value = image.getexif().get(ExifTags.Base.Orientation)
     except Exception:  # A broken EXIF block should not reject an otherwise good picture.
@@ -111,6 +125,8 @@ def _refuse_decompression_bombs(limit: int) -> None:
     # Pillow's bomb guard is process-wide: make it follow MAX_IMAGE_PIXELS (settings are process-wide
     # too) and turn its warning into an error. A filter is added only when missing, because
     # warnings.catch_warnings() is not thread-safe and test runners reset the filters between tests.
+    from PIL import Image
+
     Image.MAX_IMAGE_PIXELS = limit
     for action, message, category, module, _lineno in warnings.filters:
         # The first filter that catches every DecompressionBombWarning is the one that applies.
@@ -141,6 +157,8 @@ def _inspect_image(path: str | os.PathLike[str], sniffed: Sniffed, limits: Media
 
 def open_video(path: str | os.PathLike[str], fmt: str, limits: MediaLimits) -> av.container.InputContainer:
     """Open a video with the one demuxer ``fmt``, whitelisted, local files only; raises CorruptMedia."""
+    import av
+
     try:
         return av.open(
             os.fspath(path),
@@ -211,6 +229,8 @@ def _probe_video(
 
 
 def _main_video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+    import av
+
     for stream in container.streams.video:
         # Cover art in audio files shows up as a one-picture "video" stream.
         if not stream.disposition & av.stream.Disposition.attached_pic:
@@ -219,6 +239,8 @@ def _main_video_stream(container: av.container.InputContainer) -> av.video.strea
 
 
 def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float | None:
+    import av
+
     if container.duration is not None and container.duration > 0:
         return container.duration / av.time_base
     if stream.duration is not None and stream.duration > 0 and stream.time_base:

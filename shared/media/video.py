@@ -13,9 +13,6 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import av
-from PIL import Image
-
 from shared.media.errors import FFmpegFailed
 from shared.media.ffmpeg import GLOBAL_ARGS, ffmpeg_path, input_args, job_path, run_ffmpeg
 from shared.media.limits import MediaLimits
@@ -126,6 +123,8 @@ def extract_poster(
         # No keyframe follows the time (the last GOP of a clip): take the exact frame,
         # decoding up to it.
         path = _run(args, work_dir, POSTER_FILE, settings, should_stop)
+    from PIL import Image  # imported on use: the web process imports this module but makes no posters
+
     with Image.open(path, formats=["JPEG"]) as image:
         width, height = image.size
     return OutputFile(
@@ -252,6 +251,8 @@ def _run(
 
 def _describe_video(path: Path, name: str) -> OutputFile:
     """Describe a WebM we just wrote: its size, frame size and duration."""
+    import av  # ~30 MB resident: loaded by the workers that transcode, never by the web process
+
     try:
         with av.open(str(path), format="matroska") as container:
             stream = container.streams.video[0]

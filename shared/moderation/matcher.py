@@ -19,8 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-import ahocorasick
-
 from shared.moderation import normalize as nz
 from shared.moderation.dictionaries import Dictionaries, default_dictionaries
 
@@ -131,6 +129,8 @@ class Matcher:
         self.version = version
         self.terms: list[Term] = []
         self.dictionaries = dictionaries or default_dictionaries()
+        import ahocorasick  # only processes that check hashtags build an automaton
+
         self._automaton = ahocorasick.Automaton()
         self._cache: dict[str, Result] = {}
         patterns: dict[str, list[_Pattern]] = {}

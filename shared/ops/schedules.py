@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, select
 
 from shared.db import Database, utcnow
@@ -20,6 +19,9 @@ from shared.errors import NotFound, Unprocessable
 from shared.ops.models import OpsRun, OpsSchedule
 from shared.ops.tasks import TASKS, Task
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ def build_trigger(cron: str, timezone: str) -> CronTrigger:
     if not isinstance(cron, str) or len(cron.split()) != 5 or len(cron) > 100:
         raise Unprocessable("a cron expression has five fields: minute hour day month weekday",
                             code="invalid_cron", errors={"cron": [f"{cron!r} is not a five-field cron expression"]})
+    from apscheduler.triggers.cron import CronTrigger  # only the scheduler and schedule edits need it
+
     try:
         return CronTrigger.from_crontab(cron, timezone=zone)
     except (ValueError, TypeError, KeyError) as exc:

@@ -13,14 +13,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
-import requests
-from web3 import Web3
-from web3.exceptions import BlockNotFound, TransactionNotFound, Web3Exception
-
 from shared.payments.errors import ChainUnavailable, PaymentsNotConfigured
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# web3 and requests (~50 MB resident together) are imported when a chain is first used, not when
+# the web process starts: most requests never touch a chain.
 
 T = TypeVar("T")
 
@@ -66,6 +65,8 @@ def _hex(value: Any) -> str:
 
 
 def _address(value: Any) -> str | None:
+    from web3 import Web3
+
     return Web3.to_checksum_address(value) if value else None
 
 
@@ -73,9 +74,14 @@ class Chain:
     """Read-only facts about transactions and blocks of one chain."""
 
     def __init__(self, provider: Any):
+        from web3 import Web3
+
         self.web3 = Web3(provider)
 
     def _call(self, what: str, function: Callable[[], T]) -> T:
+        import requests
+        from web3.exceptions import Web3Exception
+
         try:
             return function()
         except (Web3Exception, requests.RequestException, OSError, ValueError, KeyError, TypeError) as exc:
@@ -91,6 +97,8 @@ class Chain:
 
     def transaction(self, tx_hash: str) -> Tx | None:
         def read() -> Tx | None:
+            from web3.exceptions import TransactionNotFound
+
             try:
                 tx = self.web3.eth.get_transaction(tx_hash)
             except TransactionNotFound:
@@ -107,6 +115,8 @@ class Chain:
 
     def receipt(self, tx_hash: str) -> Receipt | None:
         def read() -> Receipt | None:
+            from web3.exceptions import TransactionNotFound
+
             try:
                 receipt = self.web3.eth.get_transaction_receipt(tx_hash)
             except TransactionNotFound:
@@ -124,6 +134,8 @@ class Chain:
     def block(self, number: int) -> Block | None:
         """The canonical block at ``number`` (None when the chain is not that long)."""
         def read() -> Block | None:
+            from web3.exceptions import BlockNotFound
+
             try:
                 block = self.web3.eth.get_block(number)
             except BlockNotFound:
@@ -139,6 +151,8 @@ def chain_from_settings(settings: Settings) -> Chain:
     """The chain at ``ETH_RPC_URL``; raises :class:`PaymentsNotConfigured` when it is unset."""
     if not settings.ETH_RPC_URL:
         raise PaymentsNotConfigured("ETH_RPC_URL is not set; `make run` starts a local dev chain and sets it")
+    from web3 import Web3
+
     # No retries inside web3: a pending payment is checked again by the light queue.
     provider = Web3.HTTPProvider(settings.ETH_RPC_URL, request_kwargs={"timeout": settings.ETH_RPC_TIMEOUT},
                                  exception_retry_configuration=None)

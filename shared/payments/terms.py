@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from web3 import Web3
-
 from shared.errors import InvalidInput
 from shared.payments.errors import PaymentsNotConfigured
+from shared.profiles.wallet import checksum_of, is_address
 from shared.settings import Settings
 
 
@@ -28,9 +27,9 @@ def parse_tokens(raw: str) -> dict[str, int]:
         if not item:
             continue
         address, _, price = item.partition(":")
-        if not Web3.is_address(address.strip()) or not price.strip().isdigit() or int(price) <= 0:
+        if not is_address(address.strip()) or not price.strip().isdigit() or int(price) <= 0:
             raise InvalidInput(f"PAYMENT_TOKENS entry {item!r} is not 'contract:price'", code="invalid_settings")
-        tokens[Web3.to_checksum_address(address.strip())] = int(price)
+        tokens[checksum_of(address.strip())] = int(price)
     return tokens
 
 
@@ -43,8 +42,8 @@ def terms_from_settings(settings: Settings) -> PaymentTerms:
         from shared.payments.devchain import RECEIVER
 
         receiver = RECEIVER
-    if not Web3.is_address(receiver):
+    if not is_address(receiver):
         raise PaymentsNotConfigured("PAYMENT_RECEIVER is not an address")
-    return PaymentTerms(receiver=Web3.to_checksum_address(receiver), price_wei=settings.PAYMENT_PRICE_WEI,
+    return PaymentTerms(receiver=checksum_of(receiver), price_wei=settings.PAYMENT_PRICE_WEI,
                         chain_id=settings.PAYMENT_CHAIN_ID, confirmations=max(1, settings.PAYMENT_CONFIRMATIONS),
                         tokens=parse_tokens(settings.PAYMENT_TOKENS))

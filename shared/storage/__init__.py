@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 import threading
@@ -21,23 +22,27 @@ from shared.storage.errors import (
     StorageError,
     StorageUnavailable,
 )
-from shared.storage.providers.local import LocalStorage
-from shared.storage.providers.memory import MemoryStorage
-from shared.storage.providers.s3 import S3Storage
-from shared.storage.providers.yandex_disk import YandexDiskStorage
 
 __all__ = [
     "PROVIDERS", "InvalidKey", "InvalidSignature", "LinkExpired", "ObjectNotFound", "StorageError",
     "StorageProvider", "StorageUnavailable", "StoredObject", "build_storage", "get_default_storage",
-    "signing_secret",
+    "provider_class", "signing_secret",
 ]
 
-PROVIDERS: dict[str, type[StorageProvider]] = {
-    "memory": MemoryStorage,
-    "local": LocalStorage,
-    "s3": S3Storage,
-    "yandex_disk": YandexDiskStorage,
+# Name -> "module:class". A provider's module is imported when a storage of it is first built, so
+# a process that uses local storage never loads minio or requests (the web process stays small).
+PROVIDERS: dict[str, str] = {
+    "memory": "shared.storage.providers.memory:MemoryStorage",
+    "local": "shared.storage.providers.local:LocalStorage",
+    "s3": "shared.storage.providers.s3:S3Storage",
+    "yandex_disk": "shared.storage.providers.yandex_disk:YandexDiskStorage",
 }
+
+
+def provider_class(provider: str) -> type[StorageProvider]:
+    """Return the class of ``provider`` (a key of PROVIDERS), importing its module; raises KeyError."""
+    module, _, name = PROVIDERS[provider].partition(":")
+    return getattr(importlib.import_module(module), name)
 
 _SECRET_FILE = "secret_key"
 
@@ -57,6 +62,7 @@ def build_storage(settings: Settings, *, name: str = "default", prefix: str | No
     provider = str(options.pop("provider", "")).lower()
     if provider not in PROVIDERS:
         raise SettingsError(f"unknown storage provider {provider!r}; use one of {', '.join(PROVIDERS)}")
+    cls = provider_class(provider)
     configured_prefix = str(options.pop("prefix", "") or "")
     common: dict[str, Any] = {
         "name": name,
@@ -65,7 +71,7 @@ def build_storage(settings: Settings, *, name: str = "default", prefix: str | No
     }
     try:
         if provider == "s3":
-            return S3Storage(
+            return cls(
                 endpoint=options["endpoint"], bucket=options["bucket"],
                 access_key=options.get("access_key", ""), secret_key=options.get("secret_key", ""),
                 region=options.get("region", "us-east-1"), secure=bool(options.get("secure", False)),
@@ -73,12 +79,11 @@ def build_storage(settings: Settings, *, name: str = "default", prefix: str | No
             )
         signed = {"public_base_url": settings.PUBLIC_BASE_URL, "secret": signing_secret(settings)}
         if provider == "local":
-            return LocalStorage(options["root"], **signed, **common)
+            return cls(options["root"], **signed, **common)
         if provider == "yandex_disk":
-            return YandexDiskStorage(token=options["token"], root=options.get("root") or "app:/showreel",
-                                     base_url=options.get("base_url") or "https://cloud-api.yandex.net",
-                                     **signed, **common)
-        return MemoryStorage(**signed, **common)
+            return cls(token=options["token"], root=options.get("root") or "app:/showreel",
+                       base_url=options.get("base_url") or "https://cloud-api.yandex.net", **signed, **common)
+        return cls(**signed, **common)
     except KeyError as missing:
         raise SettingsError(f"{provider} storage {name!r} needs the option {missing.args[0]!r}") from None
 

@@ -170,6 +170,44 @@ def test_bad_files_are_the_media_api_problems_and_leave_nothing(client, settings
         assert session.query(Upload).count() == 0
 
 
+def incoming(settings) -> list[str]:
+    folder = Path(settings.TEMP_DIR) / "incoming"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def raw_upload(client, data: bytes, query: str = "", content_type: str = "application/octet-stream"):
+    return client.post(f"/api/uploads/{query}", data=data, content_type=content_type)
+
+
+def test_a_raw_body_upload_is_the_same_upload_as_a_form(client, settings, small_video):
+    response = raw_upload(client, small_video, "?kind=video&filename=holiday%20clip.mp4")
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["kind"] == "video" and body["content_type"] == "video/mp4"
+    assert body["size"] == len(small_video) and body["sha256"] == hashlib.sha256(small_video).hexdigest()
+    assert (body["width"], body["height"]) == (320, 240)
+    assert upload_folders(settings) == [body["id"]] and incoming(settings) == []
+    with client.application.extensions["showreel.db"].session() as session:
+        assert session.get(Upload, body["id"]).file_name == "holiday-clip.mp4"
+
+
+def test_a_raw_body_type_is_sniffed_whatever_its_content_type_says(client, settings):
+    response = raw_upload(client, png_bytes(40, 30), content_type="video/mp4")
+    assert response.status_code == 201 and response.get_json()["content_type"] == "image/png"
+    response = raw_upload(client, png_bytes(40, 30), "?kind=video")
+    assert response.status_code == 415 and response.get_json()["code"] == "upload_kind_mismatch"
+    response = raw_upload(client, b"hello, this is not a picture\n" * 20)
+    assert response.status_code == 415 and response.get_json()["code"] == "unsupported_media_type"
+    assert len(upload_folders(settings)) == 1 and incoming(settings) == []
+
+
+def test_a_raw_body_over_the_limit_is_refused_and_leaves_nothing(make_client, settings):
+    client = make_client(MAX_IMAGE_BYTES=1000, MAX_VIDEO_BYTES=1000)
+    response = raw_upload(client, png_bytes(200, 200) + b"\0" * 4000)
+    assert response.status_code == 413, response.get_json()
+    assert upload_folders(settings) == [] and leftovers(settings) == []
+
+
 def test_a_missing_file_is_a_422_naming_the_field(client):
     response = client.post("/api/uploads/", data={"kind": "image"})
     assert response.status_code == 422 and "file" in response.get_json()["errors"]
