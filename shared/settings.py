@@ -121,6 +121,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("RELAY_POLL_INTERVAL", float, 0.05, "Seconds the outbox relay sleeps when the outbox is empty"),
     Option("RELAY_BATCH_SIZE", int, 200, "Outbox rows the relay publishes per round"),
     Option("STREAM_MAXLEN", int, 1_000_000, "Approximate length each event stream is trimmed to"),
+    Option("WATCH_STREAM_TTL", int, 86_400,
+           "Seconds the short event stream of one submission (live status) is kept after its last event"),
     Option("DISPATCHER_BLOCK_MS", int, 1000, "How long the dispatcher blocks waiting for events"),
     Option("DISPATCHER_CLAIM_IDLE_MS", int, 30_000, "Pending events idle this long are reclaimed from dead consumers"),
     Option("DISPATCHER_MAX_DELIVERIES", int, 5, "Deliveries of one event before it is dead-lettered"),

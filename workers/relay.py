@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from shared.db import Database, utcnow
 from shared.events.models import OutboxEvent
-from shared.events.streams import Event
+from shared.events.streams import WATCH_MAXLEN, Event, watch_stream_for
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,10 @@ def publish_pending(db: Database, client: redis.Redis, settings: Settings) -> in
             event = Event(str(row.event_id), row.type, row.aggregate_id, row.payload, row.created_at.isoformat(),
                           row.log_context or {})
             pipe.xadd(row.stream, event.to_fields(), maxlen=settings.STREAM_MAXLEN, approximate=True)
+            watch = watch_stream_for(row.type, row.aggregate_id)
+            if watch is not None:  # live watchers read only their aggregate's events
+                pipe.xadd(watch, event.to_fields(), maxlen=WATCH_MAXLEN, approximate=True)
+                pipe.expire(watch, settings.WATCH_STREAM_TTL)
         pipe.execute()
         now = utcnow()
         for row in rows:

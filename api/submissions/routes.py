@@ -120,7 +120,7 @@ class Events(MethodView):
             first: list[str] = []
             if resume_after is None:
                 # Where the stream is now, then the row: nothing between the two is missed.
-                resume_after = live.newest_entry_id(client)
+                resume_after = live.newest_entry_id(client, submission_id)
                 row = service.get_submission(ctx.db, submission_id)
                 first.append(live.sse("status", {"type": "snapshot", **service.status_payload(row)}, resume_after))
         except BaseException:

@@ -24,6 +24,22 @@ _STREAMS = {
 }
 
 
+# Families whose events are also copied to a short stream of their own aggregate, for live
+# watchers (Server-Sent Events) that must not read every other aggregate's events to find theirs.
+WATCHED_FAMILIES = frozenset({"submission"})
+WATCH_MAXLEN = 200
+
+
+def watch_stream(family: str, aggregate_id: str) -> str:
+    """The short stream of one aggregate's events (``watch:submission:<id>``)."""
+    return f"watch:{family}:{aggregate_id}"
+
+
+def watch_stream_for(event_type: str, aggregate_id: str) -> str | None:
+    family = event_type.split(".", 1)[0]
+    return watch_stream(family, aggregate_id) if family in WATCHED_FAMILIES else None
+
+
 def stream_for(event_type: str) -> str:
     family = event_type.split(".", 1)[0]
     try:
