@@ -81,14 +81,14 @@ def record_status(session: Session, row: Submission, event_type: str = "submissi
     record_event(session, event_type, row.id, status_payload(row))
 
 
+# Kept in ``Submission.payment`` for the light queue, not shown to anyone.
+_INTERNAL_PAYMENT_KEYS = frozenset({"checker"})
+
+
 def _payment_brief(row: Submission) -> dict[str, Any] | None:
     if not row.tx_hash and not row.payment:
         return None
     return {"tx_hash": row.tx_hash, **{k: v for k, v in (row.payment or {}).items() if k not in _INTERNAL_PAYMENT_KEYS}}
-
-
-# Kept in ``Submission.payment`` for the light queue, not shown to anyone.
-_INTERNAL_PAYMENT_KEYS = frozenset({"checker"})
 
 
 # -- creating ---------------------------------------------------------------------------------

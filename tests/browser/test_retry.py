@@ -11,11 +11,11 @@ import requests
 from playwright.sync_api import expect
 
 from shared.db import get_database
-from shared.payments.devwallet import login, pay
+from shared.payments.devwallet import pay
 from shared.submissions import pipeline
 from shared.submissions.service import SubmissionContext
+from tests.browser.flows import new_submission
 from tests.browser.wallet import InjectedWallet
-from tests.support.media import h264_mp4, png_bytes
 from tests.support.runtime import wait_for
 
 RETRY_ACCOUNT = 5  # others in this folder pay from 6, 7 and 8
@@ -40,24 +40,19 @@ def _paid_then_failed(system, chain: dict, settings, folder: Path) -> str:
     """A submission paid on the dev chain whose pipeline failed as the workers fail it when a step
     keeps failing through every retry; its id."""
     key = chain["accounts"][RETRY_ACCOUNT]["private_key"]
-    token = login(system.base, key)
+    token, submission_id = new_submission(system.base, chain, account=RETRY_ACCOUNT, folder=folder,
+                                          profile={"name": "Bo Retry", "hashtags": "#film"})
     auth = {"Authorization": f"Bearer {token}"}
-    clip = h264_mp4(folder / "clip.mp4", seconds=1.0, size="160x120", audio=False)
-    ids = [requests.post(f"{system.base}/api/uploads/", headers=auth, files={"file": (name, data)}, timeout=30)
-           .json()["id"] for name, data in (("me.png", png_bytes(160, 120)), ("me.mp4", clip.read_bytes()))]
-    created = requests.post(f"{system.base}/api/submissions/", headers=auth, timeout=30, json={
-        "profile_data": {"name": "Bo Retry", "hashtags": "#film"}, "image_upload_id": ids[0],
-        "video_upload_id": ids[1]}).json()
     data_dir = system.env["DATA_DIR"]
     embedded = settings.replace(DATABASE_URL=f"sqlite:///{data_dir}/showreel.db", TEMP_DIR=f"{data_dir}/tmp")
     context = SubmissionContext(db=get_database(embedded), settings=embedded, chain=None, storage=None)
     with paused_worker(system, "video"):
-        assert pay(system.base, chain["rpc_url"], key, token, created["id"])["status_code"] == 202
-        wait_for(lambda: requests.get(f"{system.base}/api/submissions/{created['id']}/", headers=auth, timeout=10)
+        assert pay(system.base, chain["rpc_url"], key, token, submission_id)["status_code"] == 202
+        wait_for(lambda: requests.get(f"{system.base}/api/submissions/{submission_id}/", headers=auth, timeout=10)
                  .json()["status"] == "paid", timeout=30, message="the payment to count")
-        assert pipeline.fail_submission(context, created["id"], "retries_exhausted", "convert failed 20 times",
+        assert pipeline.fail_submission(context, submission_id, "retries_exhausted", "convert failed 20 times",
                                         run=1)
-    return created["id"]
+    return submission_id
 
 
 def test_a_visitor_has_a_failed_paid_submission_processed_again_without_paying_again(

@@ -15,7 +15,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, MODERATOR_TOKEN, OPS_TOKEN, PHONE
-from tests.browser.staff_flows import check_hashtag, old_temp_files, publish_profile
+from tests.browser.flows import check_hashtag, old_temp_files, publish_profile
 
 STAFF_ACCOUNT = 8  # the visitor tests pay with accounts 6 and 7 of the same dev chain
 APPROVED_TAG = "damnfine"  # profanity of low severity: needs_review

@@ -1,6 +1,7 @@
-"""What the staff-page tests need the system to hold first, made over HTTP as users make it.
+"""What the browser tests need the system to hold first, made over HTTP as users make it.
 
-``publish_profile`` runs the paid profile flow (sign in with a dev-chain wallet, upload an avatar
+``new_submission`` signs in with a dev-chain wallet, uploads an avatar and a clip and submits;
+``publish_profile`` runs the whole paid profile flow (sign in with a dev-chain wallet, upload an avatar
 and a clip, submit, pay the quote on the dev chain, follow the live status until ``published``);
 ``old_temp_files`` leaves files in TEMP_DIR that the nightly purge must remove.
 """
@@ -25,11 +26,10 @@ def check_hashtag(base: str, tag: str) -> str:
     return response.json()["hashtags"][0]["verdict"]
 
 
-def publish_profile(base: str, chain: dict, *, account: int, profile: dict, folder: Path,
-                    timeout: float = 90) -> str:
-    """Publish ``profile`` as dev-chain ``account`` through the paid flow; return the profile's wallet."""
-    private_key = chain["accounts"][account]["private_key"]
-    token = login(base, private_key)
+def new_submission(base: str, chain: dict, *, account: int, profile: dict, folder: Path) -> tuple[str, str]:
+    """Sign in as dev-chain ``account``, upload an avatar and a 1 s clip, submit ``profile``;
+    return (wallet token, submission id)."""
+    token = login(base, chain["accounts"][account]["private_key"])
     auth = {"Authorization": f"Bearer {token}"}
     image = requests.post(f"{base}/api/uploads/", headers=auth, timeout=30,
                           files={"file": ("avatar.png", png_bytes(160, 120))})
@@ -40,8 +40,14 @@ def publish_profile(base: str, chain: dict, *, account: int, profile: dict, fold
     created = requests.post(f"{base}/api/submissions/", headers=auth, timeout=30, json={
         "profile_data": profile, "image_upload_id": image.json()["id"], "video_upload_id": video.json()["id"]})
     assert created.status_code == 201, created.text
-    submission_id = created.json()["id"]
-    paid = pay(base, chain["rpc_url"], private_key, token, submission_id)
+    return token, created.json()["id"]
+
+
+def publish_profile(base: str, chain: dict, *, account: int, profile: dict, folder: Path,
+                    timeout: float = 90) -> str:
+    """Publish ``profile`` as dev-chain ``account`` through the paid flow; return the profile's wallet."""
+    token, submission_id = new_submission(base, chain, account=account, profile=profile, folder=folder)
+    paid = pay(base, chain["rpc_url"], chain["accounts"][account]["private_key"], token, submission_id)
     assert paid["status_code"] == 202, paid
     status = _follow_until_final(f"{base}/api/submissions/{submission_id}/events/", token, timeout)
     assert status == "published", f"submission {submission_id} ended {status}"
