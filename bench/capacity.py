@@ -123,7 +123,7 @@ def _measure(folder: Path, options) -> dict:
             started = time.perf_counter()
             created = client.post("/api/media/", data={"file": (io.BytesIO(path.read_bytes()), path.name)})
             job_id = created.get_json()["job_id"]
-            wait_for(lambda: client.get(f"/api/media/{job_id}/").get_json()["status"] in ("done", "failed"),
+            wait_for(lambda job_id=job_id: client.get(f"/api/media/{job_id}/").get_json()["status"] in ("done", "failed"),
                      timeout=600, interval=0.05)
             wall = time.perf_counter() - started
             time.sleep(1.0)  # the relay publishes job.done and the dispatcher hands it on

@@ -166,10 +166,10 @@ def report(results: ImageResults) -> str:
     lines = [
         "## Image presets (24 MP JPEG)",
         "",
-        f"Source: 6000x4000 photo-like JPEG, quality 90, {results.photo_bytes / 1e6:.1f} MB, "
-        "EXIF orientation 6 (so every output is portrait). Outputs: the default preset "
-        f"{dict(SIZES)} as JPEG q85 + WebP q80 method 0, no metadata. Each run is a fresh Python "
-        "process that first renders a small JPEG the same way (warm-up, untimed).",
+        (f"Source: 6000x4000 photo-like JPEG, quality 90, {results.photo_bytes / 1e6:.1f} MB, "
+         "EXIF orientation 6 (so every output is portrait). Outputs: the default preset "
+         f"{dict(SIZES)} as JPEG q85 + WebP q80 method 0, no metadata. Each run is a fresh Python "
+         "process that first renders a small JPEG the same way (warm-up, untimed)."),
         "",
         markdown_table(CONTENDER_HEADERS, contender_rows(results.contenders, ours_)),
         "",
@@ -183,17 +183,17 @@ def report(results: ImageResults) -> str:
             ],
         ),
         "",
-        "- *ours* decodes once with `draft()` (DCT scaling to 3000x2000 here), rotates after the draft, "
-        "resizes largest first (Lanczos) and each smaller size from the previous one; the JPEG+WebP "
-        "encodes of one size run on a second thread while the next size is resized.",
-        "- *naive Pillow* opens, fully decodes, `exif_transpose`s and `thumbnail`s (Pillow's defaults: "
-        "bicubic, reducing_gap 2.0) once per size.",
-        "- *pyvips* calls `Image.thumbnail(path, size)` per size (shrink-on-load, autorotate) with "
-        "libvips' default thread pool, then `jpegsave`/`webpsave` with `keep='none'`.",
-        f"- CPU time, which is what counts when every core already has a job: naive / ours "
-        f"{naive.cpu_seconds / ours_.cpu_seconds:.2f}x, "
-        f"pyvips / ours {vips.cpu_seconds / ours_.cpu_seconds:.2f}x "
-        "(the wall-clock targets above also profit from ours using the second core).",
+        ("- *ours* decodes once with `draft()` (DCT scaling to 3000x2000 here), rotates after the draft, "
+         "resizes largest first (Lanczos) and each smaller size from the previous one; the JPEG+WebP "
+         "encodes of one size run on a second thread while the next size is resized."),
+        ("- *naive Pillow* opens, fully decodes, `exif_transpose`s and `thumbnail`s (Pillow's defaults: "
+         "bicubic, reducing_gap 2.0) once per size."),
+        ("- *pyvips* calls `Image.thumbnail(path, size)` per size (shrink-on-load, autorotate) with "
+         "libvips' default thread pool, then `jpegsave`/`webpsave` with `keep='none'`."),
+        (f"- CPU time, which is what counts when every core already has a job: naive / ours "
+         f"{naive.cpu_seconds / ours_.cpu_seconds:.2f}x, "
+         f"pyvips / ours {vips.cpu_seconds / ours_.cpu_seconds:.2f}x "
+         "(the wall-clock targets above also profit from ours using the second core)."),
     ]
     return "\n".join(lines)
 

@@ -41,7 +41,7 @@ def machine_info() -> dict[str, str]:
         [ffmpeg, "-hide_banner", "-version"], capture_output=True, text=True, check=True
     ).stdout.splitlines()[0].split(" Copyright")[0]
     return {
-        "Date (UTC)": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "Date (UTC)": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M"),
         "CPU": cpu,
         "Cores (usable / online)": f"{len(os.sched_getaffinity(0))} / {os.cpu_count()}",
         "Memory": memory,
@@ -78,21 +78,21 @@ def document(
     lines = [
         "# Benchmarks",
         "",
-        "Written by `python -m bench` (`make bench`); do not edit by hand, run it again. The numbers below "
-        "come from one run on the machine described here; every ratio compares contenders of that same run.",
+        ("Written by `python -m bench` (`make bench`); do not edit by hand, run it again. The numbers below "
+         "come from one run on the machine described here; every ratio compares contenders of that same run."),
         "",
         markdown_table(["machine", ""], [[k, v] for k, v in machine.items()]),
         "",
-        f"Load average before / after the run: {', '.join(f'{x:.2f}' for x in before)} / "
-        f"{', '.join(f'{x:.2f}' for x in after)}; the run took {elapsed / 60:.1f} min. {background}",
+        (f"Load average before / after the run: {', '.join(f'{x:.2f}' for x in before)} / "
+         f"{', '.join(f'{x:.2f}' for x in after)}; the run took {elapsed / 60:.1f} min. {background}"),
         "",
         "## Targets",
         "",
         targets_table(verdicts),
         "",
-        "*missed, within noise*: the median misses the goal by less than 10% and some runs are on the "
-        "other side of it. "
-        "*spread*: the range of per-round ratios (contenders of a round run back to back) or of run times.",
+        ("*missed, within noise*: the median misses the goal by less than 10% and some runs are on the "
+         "other side of it. "
+         "*spread*: the range of per-round ratios (contenders of a round run back to back) or of run times."),
         "",
         "## Method",
         "",

@@ -325,12 +325,12 @@ def report(results: VideoResults) -> str:
         "(plus `audio_fps=48000`, which libopus needs), `get_frame(t)` + Pillow save for posters, "
         "`subclipped(0, 5).resized(height=480)` for previews.",
         "",
-        f"Realtime factor of the default convert: {results.clip_seconds:g} s of video in "
-        f"{results.clip_seconds / results.realtime_factor:.2f} s = "
-        f"**{results.realtime_factor:.2f}x realtime**.",
+        (f"Realtime factor of the default convert: {results.clip_seconds:g} s of video in "
+         f"{results.clip_seconds / results.realtime_factor:.2f} s = "
+         f"**{results.realtime_factor:.2f}x realtime**."),
         "",
-        "- `-deadline realtime` lets libvpx adapt its effort to the clock, so even the same arguments give "
-        "slightly different file sizes from run to run.",
+        ("- `-deadline realtime` lets libvpx adapt its effort to the clock, so even the same arguments give "
+         "slightly different file sizes from run to run."),
         "- A poster costs the decode from the keyframe before the requested time up to that frame. Keyframes "
         "of the 60 s clip: " + ", ".join(f"{t:.2f}" for t in results.long_clip_keyframes) + " s. "
         "`poster_time()` keeps the poster at most in the middle of the video, so POSTER_SECOND=45 takes the "

@@ -6,11 +6,11 @@ import logging
 import signal
 import threading
 
+from scheduler.service import SchedulerService
 from shared.db import get_database
 from shared.logs import configure_logging
 from shared.redis_client import get_redis
 from shared.settings import get_settings
-from scheduler.service import SchedulerService
 
 log = logging.getLogger("scheduler")
 

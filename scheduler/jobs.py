@@ -6,8 +6,8 @@ Firing only records the run and its outbox event; the work happens on the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from shared.db import get_database, utcnow
 from shared.logs import log_context

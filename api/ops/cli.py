@@ -41,7 +41,7 @@ def _print(value: Any) -> None:
 def _caller() -> str:
     try:
         return f"cli:{getpass.getuser()}"[:100]
-    except Exception:
+    except Exception:  # noqa: BLE001 - getuser raises KeyError/OSError/ImportError by platform; fall back
         return "cli"
 
 

@@ -5,13 +5,14 @@ Revises:
 Create Date: 2026-11-21 19:23:56.116611
 """
 
-from alembic import op
-import sqlalchemy as sa
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import shared.db.base
-from sqlalchemy.dialects import postgresql
 
 revision = '0001'
 down_revision = None
@@ -58,7 +59,7 @@ def upgrade() -> None:
                        sa.column("limits", sa.JSON()), sa.column("created_at", shared.db.base.UTCDateTime()))
     # The default tenant: anonymous calls use it in the embedded default (SPEC 4.1).
     op.bulk_insert(tenants, [{"id": DEFAULT_TENANT_ID, "name": "default", "limits": {},
-                              "created_at": datetime.now(timezone.utc)}])
+                              "created_at": datetime.now(UTC)}])
     op.create_table('api_keys',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('tenant_id', sa.Uuid(), nullable=False),

@@ -5,10 +5,11 @@ Revises: 0001
 Create Date: 2026-11-21 19:52:49.405048
 """
 
-from alembic import op
 import sqlalchemy as sa
-import shared.db.base
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import shared.db.base
 
 revision = '0002_moderation'
 down_revision = '0001'

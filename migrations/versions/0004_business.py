@@ -4,8 +4,8 @@ Revision ID: 0004_business
 Revises: 0001
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 import shared.db.base

@@ -5,10 +5,11 @@ Revises: 0005_merge
 Create Date: 2026-11-21 20:14:42.453486
 """
 
-from alembic import op
 import sqlalchemy as sa
-import shared.db.base
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import shared.db.base
 
 revision = '0006_uploads'
 down_revision = '0005_merge'

@@ -5,10 +5,11 @@ Revises: 0006_uploads
 Create Date: 2026-11-21 20:20:15.493890
 """
 
-from alembic import op
 import sqlalchemy as sa
-import shared.db.base
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import shared.db.base
 
 revision = '0007_submissions'
 down_revision = '0006_uploads'

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from shared.auth.errors import InvalidSignature, InvalidSiweMessage
 
@@ -61,17 +61,17 @@ class SiweMessage:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _parse_time(value: str, name: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidSiweMessage(f"{name} is not an RFC 3339 date-time") from None
     if moment.tzinfo is None:
         raise InvalidSiweMessage(f"{name} has no time zone")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def parse_message(text: str) -> SiweMessage:
@@ -138,5 +138,5 @@ def recover_signer(text: str, signature: str) -> str:
 
     try:
         return Account.recover_message(encode_defunct(text=text), signature=signature)
-    except Exception:  # eth_keys raises several types for malformed v/r/s
+    except Exception:  # noqa: BLE001 - eth_keys raises several types for malformed v/r/s
         raise InvalidSignature("the signature does not recover to any wallet") from None

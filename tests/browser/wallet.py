@@ -68,7 +68,7 @@ class InjectedWallet:
             return {"error": {"code": 4001, "message": "User rejected the request."}}
         try:
             return self._handle(method, params)
-        except Exception as exc:  # what MetaMask reports as an internal JSON-RPC error
+        except Exception as exc:  # noqa: BLE001 - what MetaMask reports as an internal JSON-RPC error
             return {"error": {"code": -32603, "message": str(exc)}}
 
     def _handle(self, method: str, params: list[Any]) -> dict[str, Any]:

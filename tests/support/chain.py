@@ -62,7 +62,7 @@ class Anvil:
             try:
                 if self.web3.is_connected():
                     return
-            except Exception:
+            except Exception:  # noqa: BLE001, S110 - anvil still starting: retried until the deadline
                 pass
             time.sleep(0.05)
         self.stop()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from typing import Self
 
 
 @dataclass
@@ -36,7 +37,7 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 got = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length),
                                time.monotonic())
@@ -79,7 +80,7 @@ class WebhookReceiver:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "WebhookReceiver":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -114,7 +115,7 @@ class CountingListener:
         self._thread.join()
         self._sock.close()
 
-    def __enter__(self) -> "CountingListener":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -69,8 +69,12 @@ def test_a_retry_right_after_a_cancel_stops_the_old_run_and_finishes_once(client
         retried = client.post(f"/api/media/{job_id}/retry/")
         assert retried.status_code == 200 and retried.get_json()["attempts"] == 2
         wait_for(lambda: not first.is_running(), timeout=10, message="the first run's ffmpeg to stop")
-        job = wait_for(lambda: (lambda j: j if j["status"] in {"done", "failed"} else None)(
-            client.get(f"/api/media/{job_id}/").get_json()), timeout=120, message="the second run to finish")
+
+        def finished():
+            job = client.get(f"/api/media/{job_id}/").get_json()
+            return job if job["status"] in {"done", "failed"} else None
+
+        job = wait_for(finished, timeout=120, message="the second run to finish")
     assert job["status"] == "done" and job["attempts"] == 2, (job["error"], job["steps"])
     from sqlalchemy import func, select
 

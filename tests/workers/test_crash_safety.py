@@ -64,8 +64,12 @@ def test_sigkilled_video_worker_still_finishes_the_job_once(client, settings, db
             wait_for(lambda: not ffmpeg_processes_in(directory), timeout=10, message="orphan ffmpeg to die")
 
             replacement = start_video_worker()
-            job = wait_for(lambda: (lambda j: j if j["status"] in {"done", "failed"} else None)(
-                client.get(f"/api/media/{job_id}/").get_json()), timeout=90, message="job to finish")
+
+            def finished():
+                job = client.get(f"/api/media/{job_id}/").get_json()
+                return job if job["status"] in {"done", "failed"} else None
+
+            job = wait_for(finished, timeout=90, message="job to finish")
             recovered_in = time.monotonic() - killed_at
     finally:
         for process in (worker, replacement):

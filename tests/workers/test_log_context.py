@@ -11,14 +11,13 @@ from tests.support.runtime import pipeline_runtime, wait_for
 
 
 def test_a_requests_request_id_appears_in_the_log_lines_of_the_actors_that_processed_its_job(client, db, settings):
-    with captured_logs(settings) as logs:
-        with pipeline_runtime(settings, queues=("media", "light"), worker_threads=2):
-            created = client.post("/api/media/", data={"file": (io.BytesIO(png_bytes(320, 240)), "a.png")},
-                                  headers={"X-Request-ID": "req-4f2a9c"})
-            assert created.status_code == 201
-            job_id = created.get_json()["job_id"]
-            wait_for(lambda: client.get(f"/api/media/{job_id}/").get_json()["status"] == "done", timeout=30,
-                     message="the job to finish")
+    with captured_logs(settings) as logs, pipeline_runtime(settings, queues=("media", "light"), worker_threads=2):
+        created = client.post("/api/media/", data={"file": (io.BytesIO(png_bytes(320, 240)), "a.png")},
+                              headers={"X-Request-ID": "req-4f2a9c"})
+        assert created.status_code == 201
+        job_id = created.get_json()["job_id"]
+        wait_for(lambda: client.get(f"/api/media/{job_id}/").get_json()["status"] == "done", timeout=30,
+                 message="the job to finish")
 
     assert created.headers["X-Request-ID"] == "req-4f2a9c"
     lines = logs.lines()

@@ -51,8 +51,12 @@ def test_job_accepted_during_a_redis_outage_runs_when_redis_returns(db, redis_cl
             assert client.get(f"/api/media/{job_id}/").get_json()["status"] == "queued"
 
             proxy.start()
-            job = wait_for(lambda: (lambda j: j if j["status"] == "done" else None)(
-                client.get(f"/api/media/{job_id}/").get_json()), timeout=30, message="job to finish")
+
+            def done():
+                job = client.get(f"/api/media/{job_id}/").get_json()
+                return job if job["status"] == "done" else None
+
+            job = wait_for(done, timeout=30, message="job to finish")
             wait_for(lambda: outbox_counts(db, job_id)[1] == 0, timeout=10, message="outbox to drain")
     finally:
         stop.set()

@@ -129,7 +129,7 @@ def test_an_animated_gif_keeps_its_first_frame(
 
     with Image.open(outputs["large"].path) as written:
         assert written.size == (60, 40)
-        red, green, blue = written.convert("RGB").getpixel((30, 20))
+        red, _green, blue = written.convert("RGB").getpixel((30, 20))
     assert red > 200 and blue < 60
 
 
