@@ -14,8 +14,14 @@ from shared.payments.verify import Pending
 from shared.settings import get_settings
 from shared.storage import get_default_storage
 from shared.submissions import pipeline
-from shared.submissions.service import (SubmissionContext, check_payment, claim_payment_checker,
-                                        is_payment_checker, unchecked_payments)
+from shared.submissions.service import (
+    SubmissionContext,
+    check_payment,
+    claim_payment_checker,
+    is_payment_checker,
+    next_check_delay,
+    unchecked_payments,
+)
 from workers.broker import broker
 
 log = logging.getLogger(__name__)
@@ -63,8 +69,8 @@ def submission_step_exhausted(message: dict[str, Any], retry_info: dict[str, Any
 
 @dramatiq.actor(broker=broker, queue_name="light", max_retries=3)
 def check_submission_payment(submission_id: str, checker: str | None = None) -> None:
-    """Check a pending payment; while it stays pending, look again after PAYMENT_RECHECK_SECONDS.
-    A message of a replaced checker (see ``claim_payment_checker``) stops its chain."""
+    """Check a pending payment; while it stays pending, look again later (PAYMENT_RECHECK_SECONDS, doubling
+    while nothing changes, up to PAYMENT_RECHECK_MAX_SECONDS). A message of a replaced checker (see ``claim_payment_checker``) stops its chain."""
     ctx = submission_context()
     if checker is not None and not is_payment_checker(ctx.db, submission_id, checker):
         return
@@ -74,8 +80,8 @@ def check_submission_payment(submission_id: str, checker: str | None = None) -> 
 
 
 def _check_later(ctx: SubmissionContext, submission_id: str, checker: str | None) -> None:
-    check_submission_payment.send_with_options(
-        args=(submission_id, checker), delay=int(ctx.settings.PAYMENT_RECHECK_SECONDS * 1000))
+    delay = next_check_delay(ctx, submission_id)
+    check_submission_payment.send_with_options(args=(submission_id, checker), delay=int(delay * 1000))
 
 
 def recheck_lost_payments(_ctx: Any, _params: dict[str, Any]) -> dict[str, Any]:

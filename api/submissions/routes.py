@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
 from typing import Any
 
+import redis
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -22,6 +24,7 @@ from shared.submissions.models import PIPELINE_STEPS, Submission
 blp = Blueprint("submissions", __name__, url_prefix="/api/submissions", description="Paid profile submissions")
 
 _slots_lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 class TooManyStreams(ServiceUnavailable):
@@ -85,8 +88,11 @@ class SubmissionView(MethodView):
 class Payment(MethodView):
     @blp.arguments(schemas.PaymentBody)
     @blp.response(202, schemas.PaymentAccepted)
+    @blp.alt_response(402, description="payment_underpaid, payment_wrong_sender, ... : the transaction cannot pay")
+    @blp.alt_response(409, description="tx_already_used, payment_not_expected")
+    @blp.alt_response(429, description="too_many_pending_payments (with Retry-After): post the same hash again later")
     def post(self, body, submission_id: uuid.UUID):
-        """Post the tx hash of the payment; it is verified on chain (402/409 when refused)."""
+        """Post the tx hash of the payment; it is read on chain before it is claimed (402/409/429 when refused)."""
         row = service.post_payment(context(), submission_id, current_wallet(), body["tx_hash"])
         return {"id": row.id, "status": row.status, "payment": service.status_payload(row)["payment"]}
 
@@ -108,12 +114,23 @@ class Events(MethodView):
     def get(self, submission_id: uuid.UUID):
         """Live status changes of the caller's submission, from the event stream."""
         ctx = context()
-        row = service.get_submission(ctx.db, submission_id, current_wallet())  # the session is closed here
+        wallet = current_wallet()
+        row = service.get_submission(ctx.db, submission_id, wallet)  # the session is closed here
         settings = ctx.settings
         client = get_redis(settings)
         slots = _stream_slots(settings.SSE_MAX_STREAMS)
         if not slots.acquire(blocking=False):
             raise TooManyStreams("try again shortly, or poll GET /api/submissions/{id}/", retry_after=5)
+        try:
+            _take_wallet_stream(client, wallet, settings)
+        except BaseException:
+            slots.release()
+            raise
+
+        def release() -> None:
+            slots.release()
+            _give_back_wallet_stream(client, wallet)
+
         try:
             resume_after = live.valid_entry_id(request.headers.get("Last-Event-ID")
                                                or request.args.get("last_event_id"))
@@ -124,7 +141,7 @@ class Events(MethodView):
                 row = service.get_submission(ctx.db, submission_id)
                 first.append(live.sse("status", {"type": "snapshot", **service.status_payload(row)}, resume_after))
         except BaseException:
-            slots.release()
+            release()
             raise
 
         def generate():
@@ -136,10 +153,41 @@ class Events(MethodView):
                 yield from live.follow(client, submission_id, resume_after,
                                        until=time.monotonic() + settings.SSE_MAX_SECONDS)
             finally:
-                slots.release()
+                release()
 
         return Response(generate(), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _wallet_streams_key(wallet: str) -> str:
+    return f"showreel:sse-streams:{wallet}"
+
+
+def _take_wallet_stream(client, wallet: str, settings) -> None:
+    """Count one more open stream of ``wallet`` over every web process; refuse past the cap.
+
+    The count expires a while after the longest a stream stays open, so a process that dies
+    with streams open does not hold the wallet's slots for good.
+    """
+    key = _wallet_streams_key(wallet)
+    try:
+        with client.pipeline() as pipe:
+            open_now, _ = pipe.incr(key).expire(key, settings.SSE_MAX_SECONDS + 60).execute()
+    except redis.RedisError as exc:
+        raise ServiceUnavailable(f"Redis is unreachable ({type(exc).__name__}); try again") from None
+    if open_now > settings.SSE_MAX_STREAMS_PER_WALLET:
+        client.decr(key)
+        raise TooManyStreams(f"this wallet has {settings.SSE_MAX_STREAMS_PER_WALLET} live-status streams open; "
+                             "close one, or poll GET /api/submissions/{id}/", retry_after=5)
+
+
+def _give_back_wallet_stream(client, wallet: str) -> None:
+    key = _wallet_streams_key(wallet)
+    try:
+        if client.decr(key) < 0:  # the count expired while this stream was open
+            client.delete(key)
+    except redis.RedisError:  # the key expires anyway
+        log.warning("could not release a live-status stream of %s", wallet, exc_info=True)
 
 
 def _stream_slots(size: int) -> threading.BoundedSemaphore:

@@ -1,6 +1,8 @@
 """Schemas of submissions and payments."""
 
-from marshmallow import Schema, fields
+from marshmallow import fields
+
+from api.schemas import Schema
 
 
 class CreateSubmission(Schema):
@@ -36,7 +38,7 @@ class PaymentBody(Schema):
 
 class PaymentAccepted(Schema):
     id = fields.UUID()
-    status = fields.String(metadata={"description": "payment_pending (checked until confirmed) or paid"})
+    status = fields.String(metadata={"description": "payment_pending (checked until its block is final) or paid"})
     payment = fields.Dict(allow_none=True)
 
 

@@ -10,8 +10,9 @@ transient error (the payment is checked again later). Any web3 provider works:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from shared.payments.errors import ChainUnavailable, PaymentsNotConfigured
 from shared.settings import Settings
@@ -145,6 +146,19 @@ class Chain:
             return Block(number=int(block["number"]), hash=_hex(block["hash"]), timestamp=int(block["timestamp"]))
 
         return self._call("eth_getBlockByNumber", read)
+
+    def finalized(self) -> int | None:
+        """The number of the node's ``finalized`` block; None when the node has no such tag."""
+        def read() -> int | None:
+            from web3.exceptions import BlockNotFound, Web3RPCError
+
+            try:
+                block = self.web3.eth.get_block("finalized")
+            except (BlockNotFound, Web3RPCError):  # the node answered, but knows no finalized tag
+                return None
+            return int(block["number"]) if block is not None else None
+
+        return self._call("eth_getBlockByNumber(finalized)", read)
 
 
 def chain_from_settings(settings: Settings) -> Chain:

@@ -16,8 +16,8 @@ import argparse
 import json
 import logging
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 CHAIN_ID = 31337
@@ -99,7 +99,7 @@ class DevChain:
 
 def _handler(chain: DevChain):
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's naming
+        def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
             try:
                 body = json.loads(self.rfile.read(length) or b"null")
@@ -109,7 +109,7 @@ def _handler(chain: DevChain):
                 return self._send([self._answer(item) for item in body])
             return self._send(self._answer(body))
 
-        def do_OPTIONS(self):  # noqa: N802 - browser wallets send a CORS preflight
+        def do_OPTIONS(self):
             self.send_response(204)
             self._cors()
             self.end_headers()
@@ -119,7 +119,7 @@ def _handler(chain: DevChain):
                 return {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "invalid request"}}
             try:
                 result = chain.call(request["method"], list(request.get("params") or []))
-            except Exception as exc:  # a JSON-RPC error, as real nodes answer
+            except Exception as exc:  # noqa: BLE001 - boundary: any error becomes a JSON-RPC error, as real nodes answer
                 message = str(exc.args[0]) if getattr(exc, "args", None) else type(exc).__name__
                 if isinstance(exc.args[0] if exc.args else None, dict):
                     message = exc.args[0].get("message", message)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import Conflict, PaymentRequired, ServiceUnavailable
+from shared.errors import Conflict, PaymentRequired, RateLimited, ServiceUnavailable
 
 
 class PaymentRefused(PaymentRequired):
@@ -62,3 +62,8 @@ class ChainUnavailable(ServiceUnavailable):
 class PaymentsNotConfigured(ServiceUnavailable):
     code = "payments_not_configured"
     title = "Payments are not configured"
+
+
+class TooManyPendingPayments(RateLimited):
+    code = "too_many_pending_payments"
+    title = "This wallet has too many payments waiting for the chain"

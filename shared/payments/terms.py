@@ -9,6 +9,8 @@ from shared.payments.errors import PaymentsNotConfigured
 from shared.profiles.wallet import checksum_of, is_address
 from shared.settings import Settings
 
+DEV_CHAIN_ID = 31337  # the local dev chain of `make run` and anvil (shared/payments/devchain.py)
+
 
 @dataclass(frozen=True)
 class PaymentTerms:
@@ -47,3 +49,11 @@ def terms_from_settings(settings: Settings) -> PaymentTerms:
     return PaymentTerms(receiver=checksum_of(receiver), price_wei=settings.PAYMENT_PRICE_WEI,
                         chain_id=settings.PAYMENT_CHAIN_ID, confirmations=max(1, settings.PAYMENT_CONFIRMATIONS),
                         tokens=parse_tokens(settings.PAYMENT_TOKENS))
+
+
+def uses_finalized_tag(settings: Settings, chain_id: int) -> bool:
+    """Whether a payment on ``chain_id`` is final by the node's finalized block (else by confirmations)."""
+    if settings.PAYMENT_FINALITY == "auto":
+        # A dev node has no consensus: its "finalized" is a fiction (anvil: head - 64, web3's tester: head).
+        return chain_id != DEV_CHAIN_ID
+    return settings.PAYMENT_FINALITY == "finalized"

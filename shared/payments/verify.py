@@ -27,9 +27,10 @@ class Expectation:
     receiver: str
     amount_wei: int
     chain_id: int
-    confirmations: int
+    confirmations: int        # blocks needed when finality comes from confirmations
     expires_at: datetime
     tokens: dict[str, int] = field(default_factory=dict)  # allow-listed contract -> price
+    finalized_tag: bool = False  # final by the node's finalized block where it reports a useful one
 
 
 @dataclass(frozen=True)
@@ -39,15 +40,17 @@ class Confirmed:
     confirmations: int
     asset: str        # "ETH" or the token contract address
     amount: int
+    final_by: str = "confirmations"  # or "finalized": the node's finalized block covers it
 
     def as_dict(self) -> dict:
         return {"block_number": self.block_number, "block_hash": self.block_hash,
-                "confirmations": self.confirmations, "asset": self.asset, "amount": str(self.amount)}
+                "confirmations": self.confirmations, "asset": self.asset, "amount": str(self.amount),
+                "final_by": self.final_by}
 
 
 @dataclass(frozen=True)
 class Pending:
-    reason: str             # not_found | in_mempool | confirmations | not_canonical
+    reason: str             # not_found | in_mempool | confirmations | finality | not_canonical
     confirmations: int = 0
     needed: int = 0
 
@@ -84,10 +87,23 @@ def verify_payment(chain: Chain, expect: Expectation, tx_hash: str) -> Verificat
     if block.timestamp > int(expect.expires_at.timestamp()):
         raise errors.PaymentQuoteExpired(f"the transaction was mined after the quote expired "
                                          f"({expect.expires_at.isoformat()}); ask for a new quote")
-    confirmations = chain.head() - receipt.block_number + 1
+    head = chain.head()
+    confirmations = head - receipt.block_number + 1
+    finalized = _useful_finalized(chain, head) if expect.finalized_tag else None
+    if finalized is not None:
+        if receipt.block_number > finalized:
+            return Pending("finality", confirmations, confirmations + receipt.block_number - finalized)
+        return Confirmed(receipt.block_number, receipt.block_hash, confirmations, asset, amount, "finalized")
     if confirmations < expect.confirmations:
         return Pending("confirmations", confirmations, expect.confirmations)
     return Confirmed(receipt.block_number, receipt.block_hash, confirmations, asset, amount)
+
+
+def _useful_finalized(chain: Chain, head: int) -> int | None:
+    """The node's finalized block if it says something: past genesis (anvil's first 64 blocks report
+    genesis) and behind the head (a node calling its head final, like web3's tester chain, has no consensus)."""
+    finalized = chain.finalized()
+    return finalized if finalized is not None and 0 < finalized < head else None
 
 
 def _check_envelope(tx: Tx, expect: Expectation) -> None:

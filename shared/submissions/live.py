@@ -14,7 +14,8 @@ import json
 import re
 import time
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import redis
 

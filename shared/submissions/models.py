@@ -53,6 +53,9 @@ class Submission(Base):
     quote_expires_at: Mapped[datetime] = mapped_column()
     # Claimed atomically: one transaction pays for one submission, ever.
     tx_hash: Mapped[str | None] = mapped_column(String(66), unique=True, default=None)
+    # The hash the owner posted. It is claimed (copied to tx_hash) only once the node shows the
+    # transaction sent from the owner's wallet, so a stranger posting it cannot hold it.
+    posted_tx_hash: Mapped[str | None] = mapped_column(String(66), default=None)
     payment_posted_at: Mapped[datetime | None] = mapped_column(default=None)
     # What the last check saw: {state, reason, confirmations, block_number, block_hash, asset, amount, checks}
     payment: Mapped[dict[str, Any] | None] = mapped_column(default=None)

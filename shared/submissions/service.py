@@ -1,9 +1,10 @@
 """Submission use cases: create with a quote, accept a payment, check it until it counts.
 
 The API and the light queue call the same functions. Chain reads never happen
-inside a database transaction: a row is read (or the tx hash claimed) and
-committed, the chain is asked, then the outcome is written with a conditional
-update, so two checks racing make one transition.
+inside a database transaction: a row is read and committed, the chain is asked,
+then the outcome (the tx hash claimed only once the node showed it sent by the
+submission's wallet) is written with a conditional update, so two checks racing
+make one transition.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,12 +23,18 @@ from sqlalchemy.orm import Session
 
 from shared.auth.errors import WalletNotOwner
 from shared.db import Database, utcnow
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound, ShowreelError
 from shared.events.outbox import record_event
 from shared.payments.chain import Chain
-from shared.payments.errors import (ChainUnavailable, PaymentNotFound, PaymentQuoteExpired, PaymentRefused,
-                                    TxAlreadyUsed)
-from shared.payments.terms import terms_from_settings
+from shared.payments.errors import (
+    ChainUnavailable,
+    PaymentNotFound,
+    PaymentQuoteExpired,
+    PaymentRefused,
+    TooManyPendingPayments,
+    TxAlreadyUsed,
+)
+from shared.payments.terms import terms_from_settings, uses_finalized_tag
 from shared.payments.verify import Confirmed, Expectation, Pending, verify_payment
 from shared.profiles.validation import validate_profile_data
 from shared.profiles.wallet import to_checksum_address
@@ -86,9 +94,10 @@ _INTERNAL_PAYMENT_KEYS = frozenset({"checker"})
 
 
 def _payment_brief(row: Submission) -> dict[str, Any] | None:
-    if not row.tx_hash and not row.payment:
+    if not row.posted_tx_hash and not row.payment:
         return None
-    return {"tx_hash": row.tx_hash, **{k: v for k, v in (row.payment or {}).items() if k not in _INTERNAL_PAYMENT_KEYS}}
+    # The posted hash, claimed or not yet: the owner sees what they sent.
+    return {"tx_hash": row.posted_tx_hash or row.tx_hash, **{k: v for k, v in (row.payment or {}).items() if k not in _INTERNAL_PAYMENT_KEYS}}
 
 
 # -- creating ---------------------------------------------------------------------------------
@@ -157,64 +166,113 @@ def expectation(row: Submission, settings: Settings) -> Expectation:
     return Expectation(wallet=row.wallet, receiver=row.quote_to, amount_wei=int(row.quote_amount_wei),
                        chain_id=row.quote_chain_id, confirmations=max(1, settings.PAYMENT_CONFIRMATIONS),
                        expires_at=row.quote_expires_at,
-                       tokens={token: int(price) for token, price in (row.quote_tokens or {}).items()})
+                       tokens={token: int(price) for token, price in (row.quote_tokens or {}).items()},
+                       finalized_tag=uses_finalized_tag(settings, row.quote_chain_id))
 
 
 def post_payment(ctx: SubmissionContext, submission_id: uuid.UUID, wallet: str, tx_hash: str, *,
                  now: datetime | None = None) -> Submission:
-    """Claim ``tx_hash`` for the submission and check it once.
+    """Read ``tx_hash`` on chain, then claim it for the submission.
 
-    Returns the submission (``paid`` or ``payment_pending``: a worker keeps checking).
-    Raises ``tx_already_used`` (409) when another submission holds the hash, and the
-    402 refusals of :mod:`shared.payments.errors`; a refused hash is released again.
+    Nothing is claimed before the node shows the transaction sent from the submission's wallet:
+    a stranger posting a victim's public hash is refused without ever holding it. A hash the
+    node does not know yet is kept unclaimed (``payment_pending``); the light queue claims it
+    once seen. Raises ``tx_already_used`` (409), ``too_many_pending_payments`` (429) and the
+    402 refusals of :mod:`shared.payments.errors`.
     """
     if not isinstance(tx_hash, str) or not _TX_HASH.match(tx_hash):
         raise InvalidTxHash("tx_hash must be 0x followed by 64 hex digits", errors={"tx_hash": ["not a tx hash"]})
     tx_hash = tx_hash.lower()
     now = now or utcnow()
     row = get_submission(ctx.db, submission_id, wallet)
-    ctx.chain()  # payments_not_configured (503) before anything is claimed
-    if row.tx_hash == tx_hash:
+    chain = ctx.chain()  # payments_not_configured (503) before anything else
+    if tx_hash in (row.tx_hash, row.posted_tx_hash):
         return row  # the same request again: answer with where it stands
     expire_if_stale(ctx.db, ctx.settings, row.id, now=now)
+    row = get_submission(ctx.db, submission_id)
+    if row.status != S.AWAITING_PAYMENT.value:
+        raise PaymentNotExpected(f"the submission is {row.status}")
     try:
-        with ctx.db.session() as session:
-            row = session.get(Submission, submission_id, with_for_update=True)
-            if row.status != S.AWAITING_PAYMENT.value or row.tx_hash is not None:
-                raise PaymentNotExpected(f"the submission is {row.status}")
-            row.tx_hash = tx_hash
-            row.status = S.PAYMENT_PENDING.value
-            row.payment_posted_at = now
-            row.payment = {"state": "pending", "reason": "posted", "checks": 0}
-            row.payment_error = None
-            touch(row, now)
-            session.flush()
-            record_status(session, row)
+        verdict = verify_payment(chain, expectation(row, ctx.settings), tx_hash)
+    except PaymentRefused as refusal:
+        _note_refusal(ctx, submission_id, tx_hash, refusal, now=now)
+        raise
+    except ChainUnavailable as exc:
+        verdict = Pending("chain_unavailable")
+        log.warning("payment of submission %s: %s", submission_id, exc.detail)
+    try:
+        _accept(ctx, submission_id, tx_hash, verdict, now=now)
     except IntegrityError:
         raise TxAlreadyUsed("this transaction already paid for a submission") from None
-    outcome = check_payment(ctx, submission_id, now=now)
-    if isinstance(outcome, PaymentRefused):
-        raise outcome
-    row = get_submission(ctx.db, submission_id)
-    if row.status == S.PAYMENT_PENDING.value:
+    return get_submission(ctx.db, submission_id)
+
+
+def _seen(verdict: Confirmed | Pending) -> bool:
+    """Whether the node showed the transaction (so its sender was checked): only then is it claimed."""
+    return not isinstance(verdict, Pending) or verdict.reason not in ("not_found", "chain_unavailable")
+
+
+def _accept(ctx: SubmissionContext, submission_id: uuid.UUID, tx_hash: str, verdict: Confirmed | Pending, *,
+            now: datetime) -> None:
+    """Record the posted hash (claimed when seen); raises IntegrityError when another submission holds it."""
+    with ctx.db.session() as session:
+        row = session.get(Submission, submission_id)
+        # The wallet's open submissions, locked: two posts of one wallet count its pending payments in turn.
+        open_rows = session.scalars(
+            select(Submission).where(Submission.wallet == row.wallet,
+                                     Submission.status.in_((S.AWAITING_PAYMENT.value, S.PAYMENT_PENDING.value)))
+            .order_by(Submission.id).with_for_update()).all()
+        row = next((r for r in open_rows if r.id == submission_id), None)
+        if row is None or row.status != S.AWAITING_PAYMENT.value or row.posted_tx_hash is not None:
+            raise PaymentNotExpected(f"the submission is {row.status if row else 'gone'}")
+        pending = sum(r.status == S.PAYMENT_PENDING.value for r in open_rows)
+        if not isinstance(verdict, Confirmed) and pending >= ctx.settings.PAYMENT_MAX_PENDING_PER_WALLET:
+            raise TooManyPendingPayments(
+                f"this wallet already has {pending} payments waiting for the chain; post this one when one of "
+                "them is confirmed", retry_after=int(ctx.settings.PAYMENT_RECHECK_MAX_SECONDS))
+        row.posted_tx_hash = tx_hash
+        row.tx_hash = tx_hash if _seen(verdict) else None
+        row.status = S.PAYMENT_PENDING.value
+        row.payment_posted_at = now
+        row.payment_error = None
+        row.payment = {"state": "pending", "reason": "posted", "checks": 0}
+        touch(row, now)
+        session.flush()  # the unique tx_hash: IntegrityError here when another submission holds it
+        record_status(session, row)  # "payment sent", also when it is final already: the live page shows both
+        if isinstance(verdict, Confirmed):
+            _mark_confirmed(session, row, tx_hash, verdict, now=now)
+            return
+        row.payment = {"state": "pending", **verdict.as_dict(), "checks": 1, "checked_at": now.isoformat()}
         # The API never enqueues: the outbox event makes the dispatcher start the re-checks.
-        with ctx.db.session() as session:
-            record_event(session, "payment.pending", row.id, {"submission_id": str(row.id), "tx_hash": tx_hash})
-    return row
+        record_event(session, "payment.pending", row.id, {"submission_id": str(row.id), "tx_hash": tx_hash})
 
 
-Outcome = Confirmed | Pending | PaymentRefused | None
+def _note_refusal(ctx: SubmissionContext, submission_id: uuid.UUID, tx_hash: str, refusal: ShowreelError, *,
+                  now: datetime) -> None:
+    """Show a refused post on the submission (still waiting for a payment; nothing was claimed)."""
+    with ctx.db.session() as session:
+        row = session.get(Submission, submission_id, with_for_update=True)
+        if row is None or row.status != S.AWAITING_PAYMENT.value:
+            return
+        row.payment_error = {"code": refusal.code, "message": refusal.detail, "tx_hash": tx_hash}
+        touch(row, now)
+        record_status(session, row)
+
+
+Outcome = Confirmed | Pending | ShowreelError | None
 
 
 def check_payment(ctx: SubmissionContext, submission_id: uuid.UUID | str, *,
                   now: datetime | None = None) -> Outcome:
-    """Check a pending payment once and record what happened; None when nothing is pending."""
+    """Check a pending payment once and record what happened; None when nothing is pending.
+
+    Returns the verdict, or the refusal (a PaymentRefused, or tx_already_used) that ended it."""
     submission_id = uuid.UUID(str(submission_id))
     with ctx.db.session() as session:
         row = session.get(Submission, submission_id)
-    if row is None or row.status != S.PAYMENT_PENDING.value or not row.tx_hash:
+    if row is None or row.status != S.PAYMENT_PENDING.value or not row.posted_tx_hash:
         return None
-    tx_hash = row.tx_hash
+    tx_hash = row.posted_tx_hash
     try:
         verdict = verify_payment(ctx.chain(), expectation(row, ctx.settings), tx_hash)
     except PaymentRefused as refusal:
@@ -224,20 +282,46 @@ def check_payment(ctx: SubmissionContext, submission_id: uuid.UUID | str, *,
         verdict = Pending("chain_unavailable")
         log.warning("payment of submission %s: %s", submission_id, exc.detail)
     now = now or utcnow()
+    if row.tx_hash is None and _seen(verdict) and not _claim(ctx, submission_id, tx_hash):
+        refusal = TxAlreadyUsed("this transaction already paid for another submission")
+        _refuse(ctx, submission_id, tx_hash, refusal, now=now)
+        return refusal
     if isinstance(verdict, Confirmed):
         _confirm(ctx, submission_id, tx_hash, verdict, now=now)
         return verdict
-    waited = (now - row.payment_posted_at).total_seconds() if row.payment_posted_at else 0
-    if waited > ctx.settings.PAYMENT_PENDING_TIMEOUT:
-        refusal = PaymentNotFound(f"the transaction did not confirm within {ctx.settings.PAYMENT_PENDING_TIMEOUT} s")
-        _refuse(ctx, submission_id, tx_hash, refusal, now=now)
-        return refusal
-    if verdict.reason in ("not_found", "in_mempool") and now > row.quote_expires_at:
-        refusal = PaymentQuoteExpired("the transaction was not mined before the quote expired")
+    refusal = _gave_up(ctx.settings, row, verdict, now)
+    if refusal is not None:
         _refuse(ctx, submission_id, tx_hash, refusal, now=now)
         return refusal
     _still_pending(ctx, submission_id, tx_hash, verdict, now=now)
     return verdict
+
+
+def _gave_up(settings: Settings, row: Submission, verdict: Pending, now: datetime) -> PaymentRefused | None:
+    """The refusal that ends a payment waiting too long, if it does."""
+    waited = (now - row.payment_posted_at).total_seconds() if row.payment_posted_at else 0
+    if waited > settings.PAYMENT_PENDING_TIMEOUT:
+        return PaymentNotFound(f"the transaction did not confirm within {settings.PAYMENT_PENDING_TIMEOUT} s")
+    if verdict.reason == "not_found" and row.tx_hash is None and waited > settings.PAYMENT_NOT_FOUND_TIMEOUT:
+        # Never seen at all: most likely a made-up hash; polling it until the quote expires costs the node.
+        return PaymentNotFound(f"the node never saw the transaction within {settings.PAYMENT_NOT_FOUND_TIMEOUT} s")
+    if verdict.reason in ("not_found", "in_mempool") and now > row.quote_expires_at:
+        return PaymentQuoteExpired("the transaction was not mined before the quote expired")
+    return None
+
+
+def _claim(ctx: SubmissionContext, submission_id: uuid.UUID, tx_hash: str) -> bool:
+    """Claim the posted hash now that the node showed it from the wallet; False when another submission holds it."""
+    try:
+        with ctx.db.session() as session:
+            row = session.get(Submission, submission_id, with_for_update=True)
+            if row is None or row.status != S.PAYMENT_PENDING.value or row.posted_tx_hash != tx_hash:
+                return True  # moved on meanwhile: the conditional updates after this find nothing to do
+            row.tx_hash = tx_hash
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 def _confirm(ctx: SubmissionContext, submission_id: uuid.UUID, tx_hash: str, verdict: Confirmed, *,
@@ -246,42 +330,61 @@ def _confirm(ctx: SubmissionContext, submission_id: uuid.UUID, tx_hash: str, ver
         row = session.get(Submission, submission_id, with_for_update=True)
         if row is None or row.status != S.PAYMENT_PENDING.value or row.tx_hash != tx_hash:
             return
-        row.status = S.PAID.value
-        row.payment = {"state": "confirmed", **verdict.as_dict(), "checks": _checks(row) + 1}
-        row.paid_at = row.paid_at or now
-        row.run += 1
-        row.steps = {step: {"state": "pending", "deliveries": 0} for step in PIPELINE_STEPS}
-        touch(row, now)
-        record_event(session, "payment.confirmed", row.id,
-                     {"submission_id": str(row.id), "run": row.run, "tx_hash": tx_hash, **verdict.as_dict()})
-        record_status(session, row)
+        _mark_confirmed(session, row, tx_hash, verdict, now=now)
+
+
+def _mark_confirmed(session: Session, row: Submission, tx_hash: str, verdict: Confirmed, *, now: datetime) -> None:
+    """Paid: the block is final (``paid_at`` is when, the start of SPEC 11's "confirmed -> published")."""
+    row.status = S.PAID.value
+    row.payment = {"state": "confirmed", **verdict.as_dict(), "checks": _checks(row) + 1}
+    row.paid_at = row.paid_at or now
+    row.run += 1
+    row.steps = {step: {"state": "pending", "deliveries": 0} for step in PIPELINE_STEPS}
+    touch(row, now)
+    record_event(session, "payment.confirmed", row.id,
+                 {"submission_id": str(row.id), "run": row.run, "tx_hash": tx_hash, **verdict.as_dict()})
+    record_status(session, row)
 
 
 def _still_pending(ctx: SubmissionContext, submission_id: uuid.UUID, tx_hash: str, verdict: Pending, *,
                    now: datetime) -> None:
     with ctx.db.session() as session:
         row = session.get(Submission, submission_id, with_for_update=True)
-        if row is None or row.status != S.PAYMENT_PENDING.value or row.tx_hash != tx_hash:
+        if row is None or row.status != S.PAYMENT_PENDING.value or row.posted_tx_hash != tx_hash:
             return
         before = dict(row.payment or {})
-        after = {"state": "pending", **verdict.as_dict(), "checks": _checks(row) + 1,
-                 "checked_at": now.isoformat(), "checker": before.get("checker")}
-        row.payment = after
-        if {k: before.get(k) for k in ("reason", "confirmations")} != {k: after[k] for k in ("reason", "confirmations")}:
+        progress = {k: before.get(k) for k in ("reason", "confirmations")} != \
+            {"reason": verdict.reason, "confirmations": verdict.confirmations}
+        row.payment = {"state": "pending", **verdict.as_dict(), "checks": _checks(row) + 1,
+                       "checked_at": now.isoformat(), "checker": before.get("checker"),
+                       "idle": 0 if progress else int(before.get("idle", 0)) + 1}
+        if progress:
             touch(row, now)
             record_status(session, row)  # progress worth showing: "1 of 2 confirmations"
 
 
-def _refuse(ctx: SubmissionContext, submission_id: uuid.UUID, tx_hash: str, refusal: PaymentRefused, *,
+def recheck_delay(settings: Settings, payment: dict[str, Any] | None) -> float:
+    """Seconds until a pending payment's next check: doubling while nothing changes, capped."""
+    idle = min(int((payment or {}).get("idle", 0)), 20)
+    return min(settings.PAYMENT_RECHECK_MAX_SECONDS, settings.PAYMENT_RECHECK_SECONDS * 2 ** idle)
+
+
+def next_check_delay(ctx: SubmissionContext, submission_id: uuid.UUID | str) -> float:
+    with ctx.db.session() as session:
+        row = session.get(Submission, uuid.UUID(str(submission_id)))
+        return recheck_delay(ctx.settings, row.payment if row is not None else None)
+
+
+def _refuse(ctx: SubmissionContext, submission_id: uuid.UUID, tx_hash: str, refusal: ShowreelError, *,
             now: datetime | None) -> None:
     """Release the hash; the submission waits for another payment, or is rejected once its quote expired."""
     now = now or utcnow()
     with ctx.db.session() as session:
         row = session.get(Submission, submission_id, with_for_update=True)
-        if row is None or row.tx_hash != tx_hash or row.status not in (S.PAYMENT_PENDING.value, S.PAID.value,
-                                                                       S.PROCESSING.value):
+        if row is None or row.posted_tx_hash != tx_hash or row.status not in (
+                S.PAYMENT_PENDING.value, S.PAID.value, S.PROCESSING.value):
             return
-        row.tx_hash = None
+        row.tx_hash = row.posted_tx_hash = None
         row.payment = None
         row.payment_error = {"code": refusal.code, "message": refusal.detail, "tx_hash": tx_hash}
         if now > row.quote_expires_at:
@@ -352,7 +455,8 @@ def _checks(row: Submission) -> int:
 
 
 def reverify_payment(ctx: SubmissionContext, submission_id: uuid.UUID, run: int) -> bool:
-    """Before the expensive convert: is the payment still on the canonical chain?
+    """Before the expensive convert, and again before publishing: is the payment still final on the
+    canonical chain?
 
     True: go on. False: it is not (a reorg dropped it, or it no longer passes); the
     submission went back to ``payment_pending`` (checked again by the light queue) or

@@ -73,7 +73,7 @@ def _outbox_published(client) -> bool:
 
 
 def test_a_paid_submission_is_processed_and_publishes_the_profile(client, published):
-    token, state = published
+    _token, state = published
     assert state["status"] == "published", state
     assert {step: value["state"] for step, value in state["steps"].items()} == {
         "convert": "done", "preview": "done", "upload": "done", "persist": "done"}

@@ -9,7 +9,7 @@ import requests
 from web3 import Web3
 
 from shared.payments.chain import Chain
-from shared.payments.devchain import ACCOUNTS, CHAIN_ID, DevChain, RECEIVER, serve
+from shared.payments.devchain import ACCOUNTS, CHAIN_ID, RECEIVER, DevChain, serve
 from tests.support.chain import free_port, pay
 
 

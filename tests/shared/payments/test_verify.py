@@ -27,8 +27,8 @@ def tester():
 
 
 def expect(**changes) -> Expectation:
-    values = dict(wallet=PAYER, receiver=RECEIVER, amount_wei=PRICE, chain_id=CHAIN_ID, confirmations=1,
-                  expires_at=utcnow() + timedelta(days=3650))
+    values = {"wallet": PAYER, "receiver": RECEIVER, "amount_wei": PRICE, "chain_id": CHAIN_ID, "confirmations": 1,
+              "expires_at": utcnow() + timedelta(days=3650)}
     values.update(changes)
     return Expectation(**values)
 
@@ -117,3 +117,12 @@ def test_web3_failures_become_chain_unavailable():
     with pytest.raises(errors.ChainUnavailable) as unavailable:
         verify_payment(chain, expect(), "0x" + "ab" * 32)
     assert unavailable.value.transient
+
+
+def test_finality_a_node_that_calls_its_head_final_falls_back_to_confirmations(tester):
+    provider, web3, chain = tester
+    tx = pay(web3, PAYER_KEY, RECEIVER, PRICE)
+    assert chain.finalized() == chain.head()  # web3's tester chain: no consensus, its head is "finalized"
+    assert verify_payment(chain, expect(confirmations=3, finalized_tag=True), tx) == Pending("confirmations", 1, 3)
+    provider.ethereum_tester.mine_blocks(2)
+    assert verify_payment(chain, expect(confirmations=3, finalized_tag=True), tx).final_by == "confirmations"

@@ -38,6 +38,7 @@ export const VISITOR_MESSAGES = {
   invalid_tx_hash: "Your wallet returned something that is not a transaction. Nothing was recorded; please try again.",
   payment_not_expected: "This submission is not waiting for a payment any more.",
   tx_already_used: "That transaction already paid for another submission. Please send a new payment.",
+  too_many_pending_payments: "You have several payments still waiting for the chain. Your payment is kept: press Pay again in a minute to record it (you will not pay twice).",
   payment_underpaid: "The payment was less than the price. Please pay the full amount shown.",
   payment_wrong_recipient: "The payment went to another address than Showreel's. Please pay to the address shown.",
   payment_wrong_sender: "The payment was sent from another account than the one you signed in with. Pay from the signed-in account.",

@@ -5,6 +5,7 @@
 import { api, describe, el, formatTime } from "./api.js";
 import { VISITOR_MESSAGES } from "./submit-messages.js";
 import { MediaPicker } from "./submit-media.js";
+import { keepsHash, postHash } from "./submit-payment.js";
 import { Timeline } from "./submit-timeline.js";
 import * as wallet from "./wallet.js";
 
@@ -288,14 +289,17 @@ function adoptSubmission(submission) {
 async function postPayment(hash) {
   walletStatus.textContent = "Payment sent. Recording it…";
   try {
-    const answer = await api(`/api/submissions/${state.submission.id}/payment/`, { method: "POST", body: { tx_hash: hash } });
+    const post = (txHash) => api(`/api/submissions/${state.submission.id}/payment/`, { method: "POST", body: { tx_hash: txHash } });
+    const answer = await postHash(post, hash, {
+      onRepost: () => { walletStatus.textContent = "Payment sent. The server is busy recording it; trying again…"; },
+    });
     store({ pendingTx: null });
     state.submission.status = answer.status;
     walletStatus.textContent = "Payment received. Follow your submission below.";
     $("timeline-title").focus();
   } catch (err) {
-    // A refusal released the hash (pay again); anything else may not have recorded it: keep it to post again.
-    if (err.status >= 400 && err.status < 500) store({ pendingTx: null });
+    // A refusal means pay again; anything else may not have recorded the payment: keep it to post again.
+    if (!keepsHash(err)) store({ pendingTx: null });
     throw err;
   }
 }
