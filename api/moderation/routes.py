@@ -12,7 +12,7 @@ from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.auth import bearer_token
+from api.auth import bearer_token, current_wallet
 from api.moderation import schemas
 from shared.errors import Unprocessable
 from shared.moderation import service
@@ -185,7 +185,7 @@ class AppealDecision(MethodView):
     @blp.arguments(schemas.AppealDecision)
     @blp.response(200, schemas.Appeal)
     def post(self, body, appeal_id: uuid.UUID):
-        """Uphold or overturn a rejection; 403 for the moderator who rejected the tag."""
+        """Uphold or overturn a rejection; 403 inside the minting chain of the moderator who decided."""
         return service.decide_appeal(_db(), appeal_id, _moderator(), body["decision"], body["note"])
 
 
@@ -199,9 +199,9 @@ class Moderators(MethodView):
     @blp.arguments(schemas.NewModerator)
     @blp.response(201, schemas.IssuedModerator)
     def post(self, body):
-        """Issue a moderator token; the response is the only time it is shown."""
-        row, token = service.issue_moderator(_db(), body["name"], _moderator())
-        fields = ("id", "name", "token_prefix", "is_bootstrap", "created_by", "created_at", "revoked_at")
+        """Issue a moderator token (admins only); the response is the only time it is shown."""
+        row, token = service.issue_moderator(_db(), body["name"], _moderator(), admin=body["admin"])
+        fields = ("id", "name", "token_prefix", "is_bootstrap", "role", "created_by", "created_at", "revoked_at")
         return {**{name: getattr(row, name) for name in fields}, "token": token}
 
 
@@ -209,7 +209,7 @@ class Moderators(MethodView):
 class ModeratorById(MethodView):
     @blp.response(200, schemas.Moderator)
     def delete(self, moderator_id: uuid.UUID):
-        """Revoke a moderator's token."""
+        """Revoke a moderator's token and every token minted under it (admins only)."""
         return service.revoke_moderator(_db(), moderator_id, _moderator())
 
 
@@ -234,8 +234,8 @@ class NewAppeal(MethodView):
     @hashtags_blp.response(201, schemas.Appeal)
     @hashtags_blp.alt_response(200, schema=schemas.Appeal, description="An open appeal of this tag exists")
     def post(self, body):
-        """Appeal the rejection of a hashtag; another moderator than the one who rejected it decides."""
-        appeal, created = service.create_appeal(_db(), body["tag"], body["message"], body["wallet"])
+        """Appeal the rejection of a hashtag as the signed-in wallet; a moderator outside the decider's chain decides."""
+        appeal, created = service.create_appeal(_db(), body["tag"], body["message"], current_wallet())
         return appeal, 201 if created else 200
 
 

@@ -1,7 +1,9 @@
 """Request and response schemas of the moderation API."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from api.openapi import MAX_ID
+from api.schemas import Schema
 from shared.moderation.matcher import MODES, SEVERITIES
 
 _NOTE = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
@@ -129,7 +131,7 @@ class Lexicon(Schema):
 
 
 class AuditQuery(Page):
-    hashtag_id = fields.Integer(load_default=None)
+    hashtag_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
     moderator_id = fields.UUID(load_default=None)
     action = fields.String(load_default=None, validate=validate.Length(max=40))
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
@@ -194,11 +196,12 @@ class AppealDecision(Schema):
 class NewAppeal(Schema):
     tag = fields.String(required=True, validate=validate.Length(min=1, max=101))
     message = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    wallet = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=42))
 
 
 class NewModerator(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    admin = fields.Boolean(load_default=False, metadata={
+        "description": "An admin issues and revokes tokens; only an admin may issue one"})
 
 
 class Moderator(Schema):
@@ -206,6 +209,8 @@ class Moderator(Schema):
     name = fields.String()
     token_prefix = fields.String()
     is_bootstrap = fields.Boolean()
+    role = fields.String(metadata={"enum": ["admin", "moderator"],
+                                   "description": "admin: the bootstrap moderator or one issued as admin"})
     created_by = fields.UUID(allow_none=True)
     created_at = fields.DateTime()
     revoked_at = fields.DateTime(allow_none=True)

@@ -1,7 +1,7 @@
 """moderation hardening: an admin role for moderators; revocations reach the tokens a moderator minted
 
 Revision ID: 0009_moderation_hardening
-Revises: 0007_submissions
+Revises: 0008_payment_hardening
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import shared.db.base
 
 revision = '0009_moderation_hardening'
-down_revision = '0007_submissions'
+down_revision = '0008_payment_hardening'
 branch_labels = None
 depends_on = None
 
@@ -19,8 +19,9 @@ _moderators = sa.table('moderators', sa.column('id', sa.Uuid()), sa.column('crea
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('moderators', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('is_admin', sa.Boolean(), nullable=False, server_default=sa.false()))
+    # A plain ALTER TABLE, not a batch: SQLite's batch copies the table and drops the old one,
+    # and that drop nulls every foreign key pointing at a moderator (ON DELETE SET NULL).
+    op.add_column('moderators', sa.Column('is_admin', sa.Boolean(), nullable=False, server_default=sa.false()))
     _cascade_old_revocations()
 
 
@@ -43,5 +44,4 @@ def _cascade_old_revocations() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('moderators', schema=None) as batch_op:
-        batch_op.drop_column('is_admin')
+    op.drop_column('moderators', 'is_admin')

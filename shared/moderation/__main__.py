@@ -1,7 +1,7 @@
 """Moderation from the command line.
 
     python -m shared.moderation check "#tag1 #tag2"   verdicts under the current lexicon
-    python -m shared.moderation moderator NAME        issue a moderator token (shown once)
+    python -m shared.moderation moderator NAME [--admin]  issue a moderator token (shown once)
     python -m shared.moderation recheck               re-check stored hashtags now
 """
 
@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("hashtags")
     moderator = commands.add_parser("moderator", help="issue a moderator token")
     moderator.add_argument("name")
+    moderator.add_argument("--admin", action="store_true", help="may issue and revoke tokens")
     commands.add_parser("recheck", help="re-check stored hashtags under the current lexicon")
     args = parser.parse_args(argv)
     db = get_database(get_settings())
@@ -29,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         for verdict in service.check_hashtags(service.parse_hashtags(args.hashtags), db):
             print(json.dumps(verdict.as_dict(), ensure_ascii=False))
     elif args.command == "moderator":
-        row, token = service.issue_moderator(db, args.name, None)
-        print(f"moderator {row.name} ({row.id}); token (shown once): {token}")
+        row, token = service.issue_moderator(db, args.name, None, admin=args.admin)
+        print(f"{row.role} {row.name} ({row.id}); token (shown once): {token}")
     else:
         print(service.recheck_hashtags(db))
     return 0

@@ -70,6 +70,11 @@ class AppealNotAllowed(Conflict):
     title = "Only rejected hashtags can be appealed"
 
 
+class AppealAlreadyOpen(Conflict):
+    code = "appeal_already_open"
+    title = "Another wallet's appeal of this hashtag is open"
+
+
 class AppealAlreadyDecided(Conflict):
     code = "appeal_already_decided"
     title = "The appeal was already decided"
@@ -77,7 +82,17 @@ class AppealAlreadyDecided(Conflict):
 
 class AppealNeedsAnotherModerator(Forbidden):
     code = "appeal_needs_another_moderator"
-    title = "An appeal is reviewed by someone other than the moderator who decided"
+    title = "An appeal is reviewed by a moderator outside the deciding moderator's minting chain"
+
+
+class DecisionNeedsAnotherModerator(Forbidden):
+    code = "decision_needs_another_moderator"
+    title = "An appealed hashtag is decided again only by a moderator outside the appealed decider's chain"
+
+
+class ModeratorAdminRequired(Forbidden):
+    code = "moderator_admin_required"
+    title = "Only an admin moderator issues and revokes moderator tokens"
 
 
 class InvalidHashtag(InvalidInput):

@@ -76,6 +76,7 @@ def new_version(session: Session, *, note: str, moderator_id=None) -> LexiconVer
     The outbox event makes the workers re-check stored hashtags once this commits.
     """
     session.flush()
+    _lock_versions(session)
     current = session.scalar(select(func.max(LexiconVersion.version))) or 0
     row = LexiconVersion(version=current + 1, checksum=lexicon_checksum(session), note=note[:500],
                          created_by=moderator_id, created_at=utcnow())
@@ -83,6 +84,20 @@ def new_version(session: Session, *, note: str, moderator_id=None) -> LexiconVer
     session.flush()
     record_event(session, LEXICON_CHANGED, str(row.version), {"version": row.version})
     return row
+
+
+def _lock_versions(session: Session) -> None:
+    """Serialize lexicon changes on the latest version row until this transaction ends.
+
+    Two edits that both read max(version) would both write max+1 (one then failed as a
+    409 or 500). The statements after the lock start a fresh snapshot (READ COMMITTED), so
+    the number and the checksum include the edit that held the lock before. SQLite's
+    BEGIN IMMEDIATE already lets one writer in at a time.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    session.execute(select(LexiconVersion.version).order_by(LexiconVersion.version.desc()).limit(1)
+                    .with_for_update())
 
 
 def ensure_seeded(db: Database) -> None:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, event, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, utcnow
@@ -72,10 +72,16 @@ class Moderator(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     token_prefix: Mapped[str] = mapped_column(String(16))
     is_bootstrap: Mapped[bool] = mapped_column(default=False)
+    # Admins (and the bootstrap moderator) issue and revoke tokens; plain moderators only moderate.
+    is_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("moderators.id", ondelete="SET NULL"),
                                                          default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    @property
+    def role(self) -> str:
+        return "admin" if self.is_bootstrap or self.is_admin else "moderator"
 
 
 class Hashtag(Base):

@@ -36,6 +36,14 @@ FIELDS = ("name", "url", "activity_hobbies", "hashtags", "is_incognito")
 # The separators parse_hashtags splits on, to name the pieces that are no hashtag at all.
 _TAG_SEPARATORS = re.compile(r"[\s,;]+")
 _LINE_BREAKS = {"\n", "\r", "\t"}
+# Bidi embeddings, overrides and isolates reorder the text around them (a name that reads
+# backwards, a link that shows another domain): refused in every text field.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Zero-width (non-)joiners belong to some words (ZWNJ in Persian, ZWJ in emoji sequences and
+# Indic scripts): kept between two visible characters, as IDNA's CONTEXTJ rule keeps them.
+_JOINERS = frozenset("\u200c\u200d")
+# Scripts one word may mix (UTS #39 "highly restrictive"): Japanese, Korean, Chinese with Bopomofo.
+_SCRIPT_MIXES = ({"CJK", "HIRAGANA", "KATAKANA"}, {"CJK", "HANGUL"}, {"CJK", "BOPOMOFO"})
 
 
 class InvalidProfileData(Unprocessable):
@@ -126,6 +134,9 @@ def _text(data: Mapping[str, Any], result: ProfileValidation, name: str, *, max_
         problems.append("must not contain control characters" if multiline else "must be one line of text")
     if any(unicodedata.category(ch) == "Cs" for ch in value):
         problems.append("must be valid Unicode text (a lone surrogate was sent)")
+    if _hidden_formatting(value, multiline=multiline):
+        problems.append("must not contain invisible formatting characters (zero-width spaces, direction "
+                        "overrides and the like)")
     if problems:
         result.errors[name] = problems
         return None
@@ -182,7 +193,29 @@ def _url_problem(value: str) -> str | None:
         return "the link needs a full host name such as example.com"
     if any(not (ch.isalnum() or ch == "-") for label in labels for ch in label):
         return "the host name has characters a host name cannot have"
+    return _host_script_problem(labels)
+
+
+def _host_script_problem(labels: list[str]) -> str | None:
+    """Refuse a host label that mixes alphabets: ``exаmple`` with a Cyrillic ``а`` looks like example."""
+    for label in labels:
+        if label.lower().startswith("xn--"):
+            try:
+                label = label[4:].encode("ascii").decode("punycode")
+            except UnicodeError:
+                return "the host name has a punycode label that does not decode"
+        scripts = {_script(ch) for ch in label if ch.isalpha()}
+        if len(scripts) > 1 and not any(scripts <= allowed for allowed in _SCRIPT_MIXES):
+            return "the host name mixes alphabets (such as Latin and Cyrillic look-alike letters)"
     return None
+
+
+def _script(letter: str) -> str:
+    """The script of a letter, from its Unicode name (``CYRILLIC SMALL LETTER A`` -> ``CYRILLIC``)."""
+    words = unicodedata.name(letter, "UNKNOWN").split()
+    if words[0] in ("FULLWIDTH", "HALFWIDTH") and len(words) > 1:
+        words = words[1:]
+    return words[0]
 
 
 def _activity_hobbies(data: Mapping[str, Any], result: ProfileValidation, partial: bool) -> None:
@@ -232,5 +265,28 @@ def _has_word(tag: str) -> bool:
 
 
 def _unprintable(text: str) -> bool:
-    """Control characters and lone surrogates: no database would store them as text."""
-    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
+    """Control characters and lone surrogates (no database stores them) and hidden formatting."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text) or _hidden_formatting(text)
+
+
+def _hidden_formatting(text: str, *, multiline: bool = False) -> bool:
+    """Format characters (Unicode Cf) that hide or reorder text.
+
+    One-line fields refuse them all but a joiner between two visible characters; text of
+    several lines refuses only the bidi controls (marks such as U+200F help right-to-left text).
+    """
+    for index, ch in enumerate(text):
+        if unicodedata.category(ch) != "Cf":
+            continue
+        if ch in _BIDI_CONTROLS:
+            return True
+        if multiline:
+            continue
+        inside = 0 < index < len(text) - 1 and _visible(text[index - 1]) and _visible(text[index + 1])
+        if not (ch in _JOINERS and inside):
+            return True
+    return False
+
+
+def _visible(ch: str) -> bool:
+    return unicodedata.category(ch)[0] not in "CZ"

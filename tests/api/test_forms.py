@@ -116,3 +116,38 @@ def test_nulls_are_absent_fields_and_unstorable_text_is_refused_not_a_500(client
                              "hashtags": ["ok", "bad\u0000tag"]})
     assert set(body["errors"]) == {"name", "url", "hashtags"}
     assert [v["tag"] for v in body["hashtags"]] == ["ok"]
+
+
+@pytest.mark.parametrize("name", ["Ann\u202eeeL", "Ann\u200bLee", "\ufeffAnn", "Ann\u2066Lee", "An\u00adn",
+                                  "Ann\u200d", "Ann \u200cLee"])
+def test_look_alike_and_invisible_characters_in_names_are_refused(client, name):
+    body = validate(client, {"name": name, "hashtags": [f"tag{name}"]})
+    assert set(body["errors"]) == {"name", "hashtags"}
+    assert "invisible formatting" in body["errors"]["name"][0]
+
+
+@pytest.mark.parametrize("name", ["Zoë Lee", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+                                  "Ann \U0001f469\u200d\U0001f4bb"])
+def test_joiners_inside_words_and_emoji_sequences_stay_allowed(client, name):
+    assert validate(client, {"name": name})["errors"] == {}
+
+
+def test_look_alike_and_invisible_characters_hidden_in_longer_text(client):
+    errors = validate(client, {"name": "Ann", "activity_hobbies": "film \u202eesrever"})["errors"]
+    assert list(errors) == ["activity_hobbies"] and "invisible formatting" in errors["activity_hobbies"][0]
+    assert validate(client, {"name": "Ann", "activity_hobbies": "\u05e9\u05dc\u05d5\u05dd\u200f!"})["errors"] == {}
+
+
+@pytest.mark.parametrize("url", [
+    "https://ex\u0430mple.com/", "https://g\u043e\u043egle.com", "https://xn--" + "ex\u0430mple".encode("punycode")
+    .decode() + ".com/", "https://paypa\u04cf.com", "https://ann.example/\u202egpj.exe", "https://ex\u200bample.com/",
+    "https://xn--zz-not-punycode\u00ff.com"])
+def test_look_alike_and_invisible_characters_in_links_are_refused(client, url):
+    body = validate(client, {"name": "Ann", "url": url})
+    assert list(body["errors"]) == ["url"], body
+
+
+@pytest.mark.parametrize("url", ["https://m\u00fcnchen.de/", "https://\u4f8b\u3048.jp/", "https://\u03b5\u03bb.gr",
+                                 "https://xn--e1afmkfd.xn--p1ai/", "https://\ud55c\uad6d\u8a9e.kr"])
+def test_single_script_international_hosts_still_pass(client, url):
+    assert validate(client, {"name": "Ann", "url": url})["errors"] == {}

@@ -7,19 +7,22 @@ import uuid
 
 import pytest
 
-from shared.moderation import service
-from shared.profiles.service import save_profile
 from shared.db import utcnow
+from shared.moderation import service
+from shared.payments.devchain import ACCOUNTS
+from shared.profiles.service import save_profile
+from tests.support.wallets import sign_in
 
-WALLET = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
-MOD_TOKEN = "bootstrap-moderator-token"
+(WALLET, KEY), (OTHER, OTHER_KEY) = ACCOUNTS[0], ACCOUNTS[1]
+MOD_TOKEN = "bootstrap-moderator-token-0123456789abcdef"
 
 
 @pytest.fixture()
 def mod_app(db, redis_client, settings):
     from api.app import create_app
 
-    app = create_app(settings.replace(MODERATOR_TOKEN=MOD_TOKEN))
+    # Tests here send many wrong tokens on purpose: the guessing limit is tested in test_limits_and_headers.py.
+    app = create_app(settings.replace(MODERATOR_TOKEN=MOD_TOKEN, RATE_LIMIT_STAFF_AUTH_FAILURES=10_000))
     app.config["TESTING"] = True
     return app
 
@@ -56,8 +59,9 @@ def moderation_routes(app):
 def test_every_moderator_endpoint_answers_401_without_a_valid_moderator_token(mod_app, mod_client, db):
     routes = list(moderation_routes(mod_app))
     assert len(routes) >= 18, routes
+    admin, _ = service.issue_moderator(db, "root", None, admin=True)
     revoked, token = service.issue_moderator(db, "gone", None)
-    service.revoke_moderator(db, revoked.id, revoked)
+    service.revoke_moderator(db, revoked.id, admin)
     for method, path in routes:
         for headers, code in (({}, "moderator_token_required"),
                               (bearer("not-a-token"), "invalid_moderator_token"),
@@ -134,19 +138,20 @@ def test_an_appeal_is_decided_by_another_moderator_than_the_one_who_rejected(mod
     nude = queue_entry(mod_client, "nude")
     mod_client.post(f"/api/moderation/hashtags/{nude['id']}/decision/", headers=bearer(MOD_TOKEN),
                     json={"decision": "reject", "note": "not here"})
-    appeal = mod_client.post("/api/hashtags/appeals/", json={"tag": "#nude", "message": "it is my art series",
-                                                              "wallet": WALLET})
-    assert appeal.status_code == 201
+    user = bearer(sign_in(mod_client, WALLET, KEY))
+    appeal = mod_client.post("/api/hashtags/appeals/", headers=user,
+                             json={"tag": "#nude", "message": "it is my art series"})
+    assert appeal.status_code == 201 and appeal.get_json()["wallet"] == WALLET
     appeal_id = appeal.get_json()["id"]
-    assert mod_client.post("/api/hashtags/appeals/", json={"tag": "nude", "message": "again"}).status_code == 200
+    assert mod_client.post("/api/hashtags/appeals/", headers=user,
+                           json={"tag": "nude", "message": "again"}).status_code == 200
 
     own = mod_client.post(f"/api/moderation/appeals/{appeal_id}/decision/", headers=bearer(MOD_TOKEN),
                           json={"decision": "overturn"})
     assert own.status_code == 403 and own.get_json()["code"] == "appeal_needs_another_moderator"
 
-    issued = mod_client.post("/api/moderation/moderators/", headers=bearer(MOD_TOKEN), json={"name": "Bea"})
-    assert issued.status_code == 201
-    bea = issued.get_json()["token"]
+    # Bea was issued from the command line: the bootstrap holder never saw her token.
+    _, bea = service.issue_moderator(db, "Bea", None)
     listed = mod_client.get("/api/moderation/appeals/", headers=bearer(bea)).get_json()["items"]
     assert [a["id"] for a in listed] == [appeal_id]
     decided = mod_client.post(f"/api/moderation/appeals/{appeal_id}/decision/", headers=bearer(bea),
@@ -162,9 +167,10 @@ def test_an_appeal_is_decided_by_another_moderator_than_the_one_who_rejected(mod
 
 def test_only_rejected_tags_can_be_appealed(client, db):
     publish(db, tags="#travel")
-    response = client.post("/api/hashtags/appeals/", json={"tag": "travel", "message": "why"})
+    user = bearer(sign_in(client, WALLET, KEY))
+    response = client.post("/api/hashtags/appeals/", headers=user, json={"tag": "travel", "message": "why"})
     assert response.status_code == 409 and response.get_json()["code"] == "appeal_not_allowed"
-    response = client.post("/api/hashtags/appeals/", json={"tag": "never-seen", "message": "why"})
+    response = client.post("/api/hashtags/appeals/", headers=user, json={"tag": "never-seen", "message": "why"})
     assert response.status_code == 404 and response.get_json()["code"] == "hashtag_not_found"
 
 
@@ -200,9 +206,10 @@ def test_terms_and_allowlist_can_be_listed_added_changed_and_removed(mod_client)
 
 
 def test_a_new_lexicon_version_rechecks_stored_hashtags_in_the_background(mod_client, db, settings):
-    from tests.support.runtime import pipeline_runtime, wait_for
-    from shared.moderation.models import Hashtag
     from sqlalchemy import select
+
+    from shared.moderation.models import Hashtag
+    from tests.support.runtime import pipeline_runtime, wait_for
 
     publish(db, tags="#travel #zorbing")
     with pipeline_runtime(settings, queues=("light",), worker_threads=1):
@@ -222,8 +229,9 @@ def test_a_new_lexicon_version_rechecks_stored_hashtags_in_the_background(mod_cl
 
 
 def test_moderator_tokens_are_stored_hashed_and_can_be_revoked(mod_client, db):
-    from shared.moderation.models import Moderator
     from sqlalchemy import select
+
+    from shared.moderation.models import Moderator
 
     issued = mod_client.post("/api/moderation/moderators/", headers=bearer(MOD_TOKEN), json={"name": "Cy"}).get_json()
     with db.session() as session:
@@ -239,10 +247,114 @@ def test_moderator_tokens_are_stored_hashed_and_can_be_revoked(mod_client, db):
 
 
 def test_an_old_bootstrap_token_stops_working_when_moderator_token_changes(db, settings):
-    assert service.authenticate(db, settings.replace(MODERATOR_TOKEN="first"), "first").is_bootstrap
+    FIRST, SECOND = "first-moderator-token-0123456789ab", "second-moderator-token-0123456789a"
+    assert service.authenticate(db, settings.replace(MODERATOR_TOKEN=FIRST), FIRST).is_bootstrap
     with pytest.raises(service.errors.InvalidModeratorToken):
-        service.authenticate(db, settings.replace(MODERATOR_TOKEN="second"), "first")
+        service.authenticate(db, settings.replace(MODERATOR_TOKEN=SECOND), FIRST)
     with pytest.raises(service.errors.InvalidModeratorToken):
-        service.authenticate(db, settings.replace(MODERATOR_TOKEN=""), "first")
-    same = service.authenticate(db, settings.replace(MODERATOR_TOKEN="second"), "second")
+        service.authenticate(db, settings.replace(MODERATOR_TOKEN=""), FIRST)
+    same = service.authenticate(db, settings.replace(MODERATOR_TOKEN=SECOND), SECOND)
     assert same.is_bootstrap and same.name == "bootstrap"
+
+
+def issue(client, name, token=MOD_TOKEN, **extra):
+    response = client.post("/api/moderation/moderators/", headers=bearer(token), json={"name": name, **extra})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def reject_and_appeal(client, tag, token, wallet_key=(WALLET, KEY)):
+    entry = queue_entry(client, tag)
+    decided = client.post(f"/api/moderation/hashtags/{entry['id']}/decision/", headers=bearer(token),
+                          json={"decision": "reject", "note": "not here"})
+    assert decided.status_code == 200, decided.get_json()
+    appeal = client.post("/api/hashtags/appeals/", headers=bearer(sign_in(client, *wallet_key)),
+                         json={"tag": tag, "message": "please look again"})
+    assert appeal.status_code == 201, appeal.get_json()
+    return entry["id"], appeal.get_json()["id"]
+
+
+def test_moderator_separation_a_plain_moderator_cannot_mint_a_token_to_decide_its_own_appeal(mod_client, db):
+    publish(db)
+    pat = issue(mod_client, "Pat")
+    minted = mod_client.post("/api/moderation/moderators/", headers=bearer(pat["token"]), json={"name": "Pat 2"})
+    assert minted.status_code == 403 and minted.get_json()["code"] == "moderator_admin_required"
+    assert pat["role"] == "moderator" and len(pat["token"]) >= 32
+    _, appeal_id = reject_and_appeal(mod_client, "nude", pat["token"])
+    own = mod_client.post(f"/api/moderation/appeals/{appeal_id}/decision/", headers=bearer(pat["token"]),
+                          json={"decision": "uphold"})
+    assert own.status_code == 403 and own.get_json()["code"] == "appeal_needs_another_moderator"
+
+
+def test_moderator_separation_revoking_a_moderator_revokes_the_tokens_it_minted(mod_client):
+    ada = issue(mod_client, "Ada", admin=True)
+    assert ada["role"] == "admin"
+    pat = issue(mod_client, "Pat", token=ada["token"])
+    quinn = issue(mod_client, "Quinn", token=ada["token"], admin=True)
+    kim = issue(mod_client, "Kim", token=quinn["token"])
+    by_plain = mod_client.delete(f"/api/moderation/moderators/{kim['id']}/", headers=bearer(pat["token"]))
+    assert by_plain.status_code == 403 and by_plain.get_json()["code"] == "moderator_admin_required"
+
+    assert mod_client.delete(f"/api/moderation/moderators/{ada['id']}/", headers=bearer(MOD_TOKEN)).status_code == 200
+    for holder in (ada, pat, quinn, kim):
+        response = mod_client.get("/api/moderation/queue/", headers=bearer(holder["token"]))
+        assert response.status_code == 401, holder["name"]
+    listed = {m["name"]: m for m in mod_client.get("/api/moderation/moderators/", headers=bearer(MOD_TOKEN)).json}
+    assert all(listed[name]["revoked_at"] for name in ("Ada", "Pat", "Quinn", "Kim"))
+    log = mod_client.get("/api/moderation/audit/?action=moderator_revoked", headers=bearer(MOD_TOKEN)).json
+    assert sorted(a["target"] for a in log["items"]) == ["Ada", "Kim", "Pat", "Quinn"]
+
+
+def test_moderator_separation_the_original_decider_cannot_redecide_an_appealed_tag(mod_client, db):
+    publish(db)
+    pat, quinn = issue(mod_client, "Pat"), issue(mod_client, "Quinn")
+    hashtag_id, appeal_id = reject_and_appeal(mod_client, "nude", pat["token"])
+    # The bootstrap moderator minted Pat but is the root of trust: it may review Pat's decision.
+    overturned = mod_client.post(f"/api/moderation/appeals/{appeal_id}/decision/", headers=bearer(MOD_TOKEN),
+                                 json={"decision": "overturn", "note": "art"})
+    assert overturned.status_code == 200 and overturned.get_json()["status"] == "overturned"
+
+    again = mod_client.post(f"/api/moderation/hashtags/{hashtag_id}/decision/", headers=bearer(pat["token"]),
+                            json={"decision": "reject"})
+    assert again.status_code == 403 and again.get_json()["code"] == "decision_needs_another_moderator"
+    assert mod_client.get("/api/hashtags/nude/").get_json()["status"] == "approved"
+    other = mod_client.post(f"/api/moderation/hashtags/{hashtag_id}/decision/", headers=bearer(quinn["token"]),
+                            json={"decision": "reject", "note": "second look"})
+    assert other.status_code == 200 and other.get_json()["status"] == "rejected"
+
+
+def test_every_decision_records_who_minted_the_decider(mod_client, db):
+    publish(db)
+    pat = issue(mod_client, "Pat")
+    bootstrap = service.authenticate(db, mod_client.application.config["SETTINGS"], MOD_TOKEN)
+    _, appeal_id = reject_and_appeal(mod_client, "nude", pat["token"])
+    mod_client.post(f"/api/moderation/appeals/{appeal_id}/decision/", headers=bearer(MOD_TOKEN),
+                    json={"decision": "uphold"})
+    log = mod_client.get("/api/moderation/audit/", headers=bearer(MOD_TOKEN)).json["items"]
+    details = {a["action"]: a["details"] for a in log if a["action"] in ("reject", "appeal_upheld")}
+    assert details["reject"]["decider_minted_by"] == str(bootstrap.id)
+    assert details["reject"]["decider_is_admin"] is False
+    assert details["appeal_upheld"]["decider_minted_by"] is None
+    assert details["appeal_upheld"]["decider_is_admin"] is True
+
+
+def test_anonymous_appeals_take_the_wallet_from_the_session(mod_client, db):
+    publish(db)
+    entry = queue_entry(mod_client, "nude")
+    mod_client.post(f"/api/moderation/hashtags/{entry['id']}/decision/", headers=bearer(MOD_TOKEN),
+                    json={"decision": "reject"})
+    body = {"tag": "nude", "message": "mine"}
+    anonymous = mod_client.post("/api/hashtags/appeals/", json=body)
+    assert anonymous.status_code == 401 and anonymous.get_json()["code"] == "wallet_token_required"
+    user = bearer(sign_in(mod_client, WALLET, KEY))
+    chosen = mod_client.post("/api/hashtags/appeals/", headers=user, json=body | {"wallet": OTHER})
+    assert chosen.status_code == 422 and "wallet" in chosen.get_json()["errors"]
+
+    created = mod_client.post("/api/hashtags/appeals/", headers=user, json=body)
+    assert created.status_code == 201 and created.get_json()["wallet"] == WALLET
+    other = mod_client.post("/api/hashtags/appeals/", headers=bearer(sign_in(mod_client, OTHER, OTHER_KEY)),
+                            json={"tag": "nude", "message": "me too"})
+    assert other.status_code == 409 and other.get_json()["code"] == "appeal_already_open"
+    assert WALLET not in other.get_data(as_text=True) and "mine" not in other.get_data(as_text=True)
+    listed = mod_client.get("/api/moderation/appeals/", headers=bearer(MOD_TOKEN)).json["items"]
+    assert [(a["wallet"], a["message"]) for a in listed] == [(WALLET, "mine")]

@@ -98,13 +98,132 @@ def test_recheck_updates_automatic_verdicts_once_and_leaves_moderator_decisions_
 def test_the_audit_log_refuses_changes(db):
     from shared.moderation.models import AuditLogIsAppendOnly
 
-    moderator, _ = service.issue_moderator(db, "m", None)
-    with pytest.raises(AuditLogIsAppendOnly):
-        with db.session() as session:
-            row = session.scalars(select(ModerationAction)).first()
-            row.note = "rewritten"
+    service.issue_moderator(db, "m", None)
+    with pytest.raises(AuditLogIsAppendOnly), db.session() as session:
+        row = session.scalars(select(ModerationAction)).first()
+        row.note = "rewritten"
 
 
 def test_a_check_of_more_than_100_hashtags_is_refused(db):
     with pytest.raises(errors.TooManyHashtags):
         service.check_hashtags([f"tag{i}" for i in range(101)], db)
+
+
+def test_lexicon_version_race_two_concurrent_edits_both_get_their_own_version(db, monkeypatch):
+    import threading
+
+    from shared.moderation import lexicon
+
+    ensure_seeded(db)
+    moderator, _ = service.issue_moderator(db, "m", None)
+    # Hold each edit between reading the latest version and writing the next one until the
+    # other edit got there too (or a second passed): the window where max+1 collided.
+    barrier = threading.Barrier(2)
+    checksum = lexicon.lexicon_checksum
+
+    def slow_checksum(session):
+        try:
+            barrier.wait(timeout=1)
+        except threading.BrokenBarrierError:
+            pass
+        return checksum(session)
+
+    monkeypatch.setattr(lexicon, "lexicon_checksum", slow_checksum)
+    outcomes: dict[str, object] = {}
+
+    def add(term):
+        try:
+            outcomes[term] = service.create_term(db, moderator, term=term, category="spam", severity="high",
+                                                 mode="word")
+        except Exception as exc:  # noqa: BLE001 - the test reports whatever the edit raised
+            outcomes[term] = exc
+
+    threads = [threading.Thread(target=add, args=(term,)) for term in ("zorbing", "flumpf")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert all(isinstance(v, dict) for v in outcomes.values()), outcomes
+    with db.session() as session:
+        versions = list(session.scalars(select(LexiconVersion.version).order_by(LexiconVersion.version)))
+        latest = session.scalars(select(LexiconVersion).order_by(LexiconVersion.version.desc())).first()
+        assert versions == [1, 2, 3]
+        # The last version's checksum covers both edits (it was computed after the first committed).
+        assert latest.checksum == checksum(session)
+    matcher = get_matcher(db)
+    assert matcher.check("zorbing").verdict == matcher.check("flumpf").verdict == "rejected"
+
+
+def _minted_before_the_fix(db, name: str, minter) -> tuple[object, str]:
+    """A token a plain moderator minted when any moderator could (a row as it was written then)."""
+    import secrets
+
+    from shared.moderation.models import Moderator
+
+    token = service.TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with db.session() as session:
+        row = Moderator(name=name, token_hash=service.hash_token(token), token_prefix=token[:12],
+                        created_by=minter.id, created_at=utcnow())
+        session.add(row)
+    return row, token
+
+
+def test_moderator_separation_revocation_reaches_tokens_minted_under_the_revoked_moderator(db, settings):
+    bootstrap = service.authenticate(db, settings.replace(MODERATOR_TOKEN="b" * 40), "b" * 40)
+    pat, _ = service.issue_moderator(db, "Pat", None)
+    kim, kim_token = _minted_before_the_fix(db, "Kim", pat)
+    _, lee_token = _minted_before_the_fix(db, "Lee", kim)
+    service.revoke_moderator(db, pat.id, bootstrap)
+    for token in (kim_token, lee_token):
+        with pytest.raises(errors.InvalidModeratorToken):
+            service.authenticate(db, settings, token)
+
+
+def test_moderator_separation_tokens_a_plain_moderator_minted_stay_in_its_chain(db):
+    with db.session() as session:
+        save_profile(session, db, "0x" + "d" * 40, hashtags=["nude"], published_at=utcnow())
+    pat, _ = service.issue_moderator(db, "Pat", None)
+    pat2, _ = _minted_before_the_fix(db, "Pat 2", pat)
+    sibling, _ = _minted_before_the_fix(db, "Pat 3", pat)
+    outsider, _ = service.issue_moderator(db, "Quinn", None)
+    hashtag_id = service.list_hashtags(db)[0][0]["id"]
+    service.decide(db, hashtag_id, pat2, "reject", None)
+    appeal, _ = service.create_appeal(db, "nude", "art", "0x" + "d" * 40)
+    # Pat saw Pat 2's token when minting it, and holds Pat 3's: none of them reviews.
+    for reviewer in (pat2, pat, sibling):
+        with pytest.raises(errors.AppealNeedsAnotherModerator):
+            service.decide_appeal(db, appeal["id"], reviewer, "overturn", None)
+    assert service.decide_appeal(db, appeal["id"], outsider, "overturn", None)["status"] == "overturned"
+
+
+def test_moderator_separation_the_migration_revokes_what_revoked_moderators_minted_before(tmp_path):
+    import uuid
+
+    from sqlalchemy import text
+
+    from shared.db import Database
+    from shared.db.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url, "0007_submissions")
+    gone, minted, under, other = (uuid.uuid4() for _ in range(4))
+    database = Database(url)
+    with database.engine.begin() as connection:
+        for name, row_id, minter, revoked in (("gone", gone, None, "2026-01-01 00:00:00"),
+                                              ("minted", minted, gone, None), ("under", under, minted, None),
+                                              ("other", other, None, None)):
+            connection.execute(text("INSERT INTO moderators (id, name, token_hash, token_prefix, is_bootstrap, "
+                                    "created_by, created_at, revoked_at) VALUES (:id, :name, :name, 'mod_', 0, "
+                                    ":minter, '2025-01-01 00:00:00', :revoked)"),
+                               {"id": row_id.hex, "name": name, "minter": minter.hex if minter else None,
+                                "revoked": revoked})
+    database.dispose()
+    upgrade(url)
+    database = Database(url)
+    with database.engine.connect() as connection:
+        rows = connection.execute(text("SELECT name, created_by IS NOT NULL, revoked_at IS NOT NULL, is_admin "
+                                       "FROM moderators ORDER BY name")).all()
+    database.dispose()
+    # The minting links survive the new column (no table copy that nulls foreign keys).
+    assert [tuple(row) for row in rows] == [("gone", 0, 1, 0), ("minted", 1, 1, 0), ("other", 0, 0, 0),
+                                            ("under", 1, 1, 0)]
