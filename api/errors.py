@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, current_app, json, request
+from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from shared import errors as e
+from shared.security import redact_server_paths
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,25 @@ CODE_BY_HTTP_STATUS = {
 }
 
 
+class Problem(Schema):
+    """RFC 9457 problem details: the body of every error response (documentation only)."""
+
+    class Meta:
+        # RFC 9457 3.2: problem types may add members; clients must ignore the ones they do not know.
+        unknown = INCLUDE
+
+    type = fields.String(required=True, metadata={"description": "/problems/<code>, described in docs/ERRORS.md"})
+    title = fields.String(required=True, metadata={"description": "Short summary for people; may change"})
+    status = fields.Integer(required=True, metadata={"minimum": 100, "maximum": 599})
+    detail = fields.String(required=True, metadata={"description": "This occurrence, for people; may change"})
+    code = fields.String(required=True, metadata={"description": "Stable machine code (docs/ERRORS.md)"})
+    instance = fields.String(allow_none=True, metadata={"description": "Path of the request"})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "Validation errors: {field: [messages]}"})
+    retry_after = fields.Integer(metadata={"description": "Seconds, as in the Retry-After header"})
+    limit = fields.Integer(metadata={"description": "The limit that was hit"})
+
+
 def status_for(error: e.ShowreelError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_BY_CATEGORY:
@@ -52,6 +73,9 @@ def status_for(error: e.ShowreelError) -> int:
 
 
 def problem(status: int, code: str, title: str, detail: str | None = None, **extra: Any) -> Response:
+    # A decoder or OS message may name a file under TEMP_DIR: clients never see server paths.
+    settings = current_app.config.get("SETTINGS") if current_app else None
+    detail = redact_server_paths(detail or title, settings) if settings is not None else detail
     body = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, "detail": detail or title,
             "code": code, "instance": request.path if request else None, **extra}
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
@@ -95,7 +119,8 @@ def _flatten_messages(messages: Any) -> dict[str, list[str]]:
     for location_messages in (messages or {}).values():
         if isinstance(location_messages, dict):
             for field, field_messages in location_messages.items():
-                flat.setdefault(field, []).extend(_as_list(field_messages))
+                # A multipart part without a name comes back as the key None; JSON keys must be strings.
+                flat.setdefault(str(field), []).extend(_as_list(field_messages))
         else:
             flat.setdefault("_schema", []).extend(_as_list(location_messages))
     return flat

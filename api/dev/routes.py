@@ -19,7 +19,7 @@ class Account(Schema):
 
 
 class DevChain(Schema):
-    rpc_url = fields.String()
+    rpc_url = fields.String(allow_none=True, metadata={"description": "null when ETH_RPC_URL is unset"})
     chain_id = fields.Integer()
     accounts = fields.List(fields.Nested(Account), metadata={"description": "funded test accounts (public keys!)"})
     receiver = fields.String(metadata={"description": "where payments go (PAYMENT_RECEIVER)"})

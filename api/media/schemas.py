@@ -1,6 +1,8 @@
 """Request and response schemas of the media-jobs API (they make the OpenAPI document)."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
+
+from api.schemas import Schema
 
 
 class CreateJobForm(Schema):

@@ -1,6 +1,8 @@
 """Request and response schemas of the ops API."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
+
+from api.schemas import Schema
 
 RUN_STATUSES = ["queued", "running", "succeeded", "failed"]
 

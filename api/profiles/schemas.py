@@ -1,6 +1,8 @@
 """Response schemas of the public profile API."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
+
+from api.schemas import Schema
 
 
 class PublicProfile(Schema):

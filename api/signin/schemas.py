@@ -1,6 +1,8 @@
 """Schemas of Sign-In with Ethereum."""
 
-from marshmallow import Schema, fields
+from marshmallow import fields
+
+from api.schemas import Schema
 
 
 class NonceQuery(Schema):

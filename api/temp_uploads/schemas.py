@@ -1,7 +1,8 @@
 """Request and response schemas of the temporary uploads API."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from api.schemas import Schema
 from shared.uploads.service import KINDS
 
 

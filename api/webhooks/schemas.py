@@ -1,6 +1,8 @@
 """Schemas of the webhook delivery log."""
 
-from marshmallow import Schema, fields
+from marshmallow import fields
+
+from api.schemas import Schema
 
 
 class Attempt(Schema):
@@ -18,7 +20,7 @@ class Delivery(Schema):
     id = fields.UUID()
     webhook_id = fields.String(metadata={"description": "The webhook-id header: the same on every attempt"})
     event_type = fields.String(metadata={"enum": ["job.done", "job.failed"]})
-    sequence = fields.Integer(metadata={"description": "1, 2, 3 ... per job"})
+    sequence = fields.Integer(metadata={"description": "1, 2, 3 ... per job, in the order its outcomes happened"})
     url = fields.String()
     status = fields.String(metadata={"enum": ["pending", "sending", "delivered", "failed", "disabled"]})
     round = fields.Integer(metadata={"description": "1, plus one per re-delivery"})
