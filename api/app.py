@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import swagger_ui_bundle
 from flask import Flask, request, send_from_directory
-from flask_smorest import Api
 
-from api.errors import handle_http_exception, register_error_handlers
+from api.edge import init_edge
+from api.errors import register_error_handlers
 from api.observability import init_observability
+from api.openapi import ProblemApi
 from api.ops import init_ops
 from api.ratelimit import init_rate_limits
 from api.uploads import StreamingRequest
 from shared.db import get_database
 from shared.logs import configure_logging
+from shared.production import GUNICORN_APP_LOAD_ERROR, require_production_settings
 from shared.settings import Settings, get_settings
 from shared.storage import get_default_storage
 from shared.tenants.storage import get_tenant_storages
-
-
-class ProblemApi(Api):
-    """flask-smorest Api whose HTTP errors (webargs 422s included) are problem+json."""
-
-    def handle_http_exception(self, error):
-        return handle_http_exception(error)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -51,17 +46,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["showreel.storages"] = get_tenant_storages(settings)
 
     api = ProblemApi(app, spec_kwargs={"info": {"description": "Media jobs and wallet video profiles"}})
+    from api.dev.routes import blp as dev_blp
     from api.files.routes import blp as files_blp
+    from api.forms.routes import blp as forms_blp
     from api.health.routes import blp as health_blp
     from api.media.routes import blp as media_blp
     from api.moderation.routes import blp as moderation_blp
     from api.moderation.routes import hashtags_blp
     from api.profiles.routes import blp as profiles_blp
-    from api.dev.routes import blp as dev_blp
     from api.signin.routes import blp as signin_blp
     from api.submissions.routes import blp as submissions_blp
     from api.temp_uploads.routes import blp as uploads_blp
-    from api.forms.routes import blp as forms_blp
     from api.tenants.cli import tenants_cli
     from api.tenants.routes import blp as tenants_blp
     from api.web.routes import blp as web_blp
@@ -78,14 +73,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(dev_blp)
     api.register_blueprint(uploads_blp)
     api.register_blueprint(forms_blp)
-    init_rate_limits(app, settings, [media_blp, webhooks_blp])
     app.cli.add_command(tenants_cli)
     app.register_blueprint(files_blp)
     app.register_blueprint(health_blp)
     app.register_blueprint(web_blp)
     init_ops(app, api)
+    # After every blueprint is registered: each gets a per-IP limit (tenant limits on the media API).
+    init_rate_limits(app, settings, [media_blp, webhooks_blp])
     init_observability(app, settings)
     register_error_handlers(app)
+    init_edge(app, settings)
 
     @app.get("/docs/assets/<path:name>")
     def swagger_assets(name: str):
@@ -102,5 +99,6 @@ def create_app(settings: Settings | None = None) -> Flask:
 def wsgi() -> Flask:
     """Entry point for gunicorn: ``gunicorn 'api.app:wsgi()'``."""
     settings = get_settings()
+    require_production_settings(settings, "web", exit_code=GUNICORN_APP_LOAD_ERROR)
     configure_logging(settings, process="web")
     return create_app(settings)

@@ -1,4 +1,10 @@
-"""Rate limits of the tenant-facing API: per tenant (its API key) and per client IP.
+"""Rate limits: per tenant (its API key) on the media API, per client IP on every blueprint.
+
+Every blueprint but the health probes is limited per client (an IPv4 address or an IPv6 /64,
+see shared/security.py), with tighter limits where a request costs more than it looks:
+sign-in (nonce rows), hashtag checks and form validation (the matcher), appeals (moderator
+work). Wrong staff tokens are counted per client too: past RATE_LIMIT_STAFF_AUTH_FAILURES an
+hour the staff APIs answer 429 whatever token comes.
 
 flask-limiter counts in Redis, so every API process shares one count. Responses carry
 ``RateLimit-Limit``, ``RateLimit-Remaining``, ``RateLimit-Reset`` (seconds) and
@@ -13,12 +19,13 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, json, request
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from limits import parse
 
 from api.auth import current_tenant_id
-from shared.errors import ShowreelError
+from shared.errors import RateLimited, ShowreelError
+from shared.security import address_group
 from shared.settings import Settings
 from shared.tenants.service import tenant_limit
 
@@ -26,13 +33,38 @@ log = logging.getLogger(__name__)
 
 KEY_PREFIX = "showreel-ratelimit"
 
+# Load balancers poll these; a limit there would take a healthy process out of rotation.
+UNLIMITED_BLUEPRINTS = {"health"}
+# endpoint -> (setting, period, scope): one scope is one count shared by its endpoints.
+ENDPOINT_LIMITS = {
+    "signin.NonceView": ("RATE_LIMIT_SIGNIN_PER_IP", "minute", "signin"),
+    "signin.LoginView": ("RATE_LIMIT_SIGNIN_PER_IP", "minute", "signin"),
+    "hashtags.Check": ("RATE_LIMIT_HASHTAG_CHECKS_PER_IP", "minute", "hashtag-checks"),
+    "forms.ValidateProfileForm": ("RATE_LIMIT_HASHTAG_CHECKS_PER_IP", "minute", "hashtag-checks"),
+    "hashtags.NewAppeal": ("RATE_LIMIT_APPEALS_PER_IP", "hour", "appeals"),
+}
+STAFF_BLUEPRINTS = {"ops", "moderation", "tenants"}
+STAFF_ENDPOINTS = {"metrics"}
+# Problem codes of a wrong token (a missing one is no guess).
+STAFF_TOKEN_FAILURES = {"invalid_ops_token", "invalid_moderator_token"}
+
+
+class TooManyStaffTokenFailures(RateLimited):
+    code = "too_many_staff_token_failures"
+    title = "Too many wrong staff tokens from this address"
+
+
+def client_address() -> str:
+    """The rate-limit key of the caller: its address, an IPv6 one grouped by /64."""
+    return address_group(request.remote_addr or "unknown")
+
 
 def _tenant_key() -> str:
     try:
         return f"tenant:{current_tenant_id()}"
     except ShowreelError:
         # No usable key: the view itself answers 401; count the caller by address meanwhile.
-        return f"unauthenticated:{get_remote_address()}"
+        return f"unauthenticated:{client_address()}"
 
 
 def _tenant_limit() -> str:
@@ -46,10 +78,13 @@ def _tenant_limit() -> str:
 
 
 def init_rate_limits(app: Flask, settings: Settings, blueprints) -> Limiter:
-    """Limit the given blueprints per tenant and per IP, and add the RateLimit-* headers."""
+    """Limit ``blueprints`` per tenant, every blueprint per IP, and add the RateLimit-* headers.
+
+    Call it once every blueprint is registered.
+    """
     per_ip = f"{settings.RATE_LIMIT_PER_IP}/minute"
     limiter = Limiter(
-        key_func=get_remote_address,
+        key_func=client_address,
         app=app,
         storage_uri=settings.REDIS_URL or "memory://",
         storage_options={"socket_connect_timeout": 1, "socket_timeout": 1} if settings.REDIS_URL else {},
@@ -60,10 +95,14 @@ def init_rate_limits(app: Flask, settings: Settings, blueprints) -> Limiter:
         in_memory_fallback=[per_ip],
     )
     tenant_limit_ = limiter.shared_limit(_tenant_limit, scope="tenant", key_func=_tenant_key)
-    ip_limit = limiter.shared_limit(per_ip, scope="ip", key_func=get_remote_address)
+    ip_limit = limiter.shared_limit(per_ip, scope="ip", key_func=client_address)
     for blueprint in blueprints:
         tenant_limit_(blueprint)
-        ip_limit(blueprint)
+    for name, blueprint in app.blueprints.items():
+        if name not in UNLIMITED_BLUEPRINTS:
+            ip_limit(blueprint)
+    _limit_endpoints(app, limiter, settings)
+    _guard_staff_tokens(app, limiter, settings)
 
     @app.after_request
     def _rate_limit_headers(response: Response) -> Response:
@@ -77,10 +116,63 @@ def init_rate_limits(app: Flask, settings: Settings, blueprints) -> Limiter:
             response.headers["RateLimit-Reset"] = str(reset)
             response.headers["RateLimit-Policy"] = f"{current.limit.amount};w={current.limit.get_expiry()}"
             if response.status_code == 429:
-                response.headers["Retry-After"] = str(max(1, reset))
+                # A quota's own 429 (uploads) knows better when it frees up.
+                response.headers.setdefault("Retry-After", str(max(1, reset)))
         except Exception:  # the counts are unreadable (Redis went away): serve without the headers
             log.debug("no rate-limit headers for %s", request.path, exc_info=True)
         return response
 
     app.extensions["showreel.limiter"] = limiter
     return limiter
+
+
+def _limit_endpoints(app: Flask, limiter: Limiter, settings: Settings) -> None:
+    scopes = {}
+    for endpoint, (setting, period, scope) in ENDPOINT_LIMITS.items():
+        if scope not in scopes:
+            # override_defaults=False: the blueprint's per-IP limit still counts these requests.
+            scopes[scope] = limiter.shared_limit(f"{getattr(settings, setting)}/{period}", scope=scope,
+                                                 key_func=client_address, override_defaults=False)
+        # flask-limiter checks a decorated limit in the wrapper it returns: it must be the view.
+        app.view_functions[endpoint] = scopes[scope](app.view_functions[endpoint])
+
+
+def _guard_staff_tokens(app: Flask, limiter: Limiter, settings: Settings) -> None:
+    """Answer 429 to an address past its wrong staff tokens of the hour; count each wrong one."""
+    item = parse(f"{settings.RATE_LIMIT_STAFF_AUTH_FAILURES}/hour")
+
+    def is_staff() -> bool:
+        return request.blueprint in STAFF_BLUEPRINTS or request.endpoint in STAFF_ENDPOINTS
+
+    @app.before_request
+    def _refuse_guessers() -> None:
+        if not is_staff():
+            return
+        try:
+            if limiter.limiter.test(item, "staff-token-failures", client_address()):
+                return
+            reset = limiter.limiter.get_window_stats(item, "staff-token-failures", client_address()).reset_time
+        except Exception:  # counts unreadable (Redis went away): tokens are long enough to go on
+            log.warning("staff token failures not readable", exc_info=True)
+            return
+        raise TooManyStaffTokenFailures(
+            f"more than {item.amount} wrong staff tokens from this address in an hour; try again later",
+            retry_after=max(1, int(reset - time.time())), limit=item.amount)
+
+    @app.after_request
+    def _count_failures(response: Response) -> Response:
+        if is_staff() and response.status_code in (401, 403) and _problem_code(response) in STAFF_TOKEN_FAILURES:
+            try:
+                limiter.limiter.hit(item, "staff-token-failures", client_address())
+            except Exception:
+                log.warning("staff token failure not counted", exc_info=True)
+        return response
+
+
+def _problem_code(response: Response) -> str | None:
+    if response.mimetype != "application/problem+json":
+        return None
+    try:
+        return json.loads(response.get_data()).get("code")
+    except ValueError:
+        return None

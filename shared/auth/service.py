@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select, update
 
-from shared.security import hash_token
 from shared.auth import errors
 from shared.auth.models import SiweNonce, WalletSession
 from shared.auth.siwe import SiweMessage, parse_message, recover_signer
 from shared.db import Database, utcnow
 from shared.profiles.wallet import to_checksum_address
+from shared.security import hash_token
 from shared.settings import Settings
 
 TOKEN_PREFIX = "wlt_"

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import hmac
-import secrets
 import uuid
 
 from sqlalchemy import select
 
-from shared.security import hash_token
 from shared.db import Database, utcnow
 from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.ops.models import OpsToken
+from shared.security import STAFF_TOKEN_MIN_LENGTH, bootstrap_token, hash_token, new_staff_token
 from shared.settings import Settings
 
 TOKEN_PREFIX = "ops_"
-
-
 
 
 def authenticate(db: Database, settings: Settings, token: str | None) -> str:
@@ -24,18 +21,21 @@ def authenticate(db: Database, settings: Settings, token: str | None) -> str:
 
     Raises 403 ``ops_token_not_configured`` when there is no ops token at all (the
     ops API is off), 401 ``ops_token_required`` without a token and 403
-    ``invalid_ops_token`` for an unknown or revoked one.
+    ``invalid_ops_token`` for an unknown or revoked one. An OPS_TOKEN shorter than
+    STAFF_TOKEN_MIN_LENGTH counts as unset (shared.security.bootstrap_token).
     """
+    bootstrap = bootstrap_token(settings, "OPS_TOKEN")
     issued = None
     if token:
         with db.session() as session:
             issued = session.scalars(select(OpsToken).where(OpsToken.token_hash == hash_token(token),
                                                             OpsToken.revoked_at.is_(None))).one_or_none()
-    if not settings.OPS_TOKEN and issued is None and not _any_issued(db):
-        raise Forbidden("the ops API is off: set OPS_TOKEN", code="ops_token_not_configured")
+    if not bootstrap and issued is None and not _any_issued(db):
+        raise Forbidden(f"the ops API is off: set OPS_TOKEN (at least {STAFF_TOKEN_MIN_LENGTH} characters)",
+                        code="ops_token_not_configured")
     if not token:
         raise Unauthorized("the ops token is required: Authorization: Bearer <token>", code="ops_token_required")
-    if settings.OPS_TOKEN and hmac.compare_digest(token.encode(), settings.OPS_TOKEN.encode()):
+    if bootstrap and hmac.compare_digest(token.encode(), bootstrap.encode()):
         return "OPS_TOKEN"
     if issued is None:
         raise Forbidden("the ops token is not valid", code="invalid_ops_token")
@@ -49,7 +49,7 @@ def _any_issued(db: Database) -> bool:
 
 def issue(db: Database, name: str) -> tuple[OpsToken, str]:
     """Create a token; the token itself is returned once and only its hash is kept."""
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = new_staff_token(TOKEN_PREFIX)
     row = OpsToken(id=uuid.uuid4(), name=name[:100], token_hash=hash_token(token), prefix=token[:10], created_at=utcnow())
     with db.session() as session:
         session.add(row)

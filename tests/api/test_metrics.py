@@ -60,8 +60,8 @@ def test_metrics_show_generation_upload_and_task_samples_recorded_in_a_worker_pr
     for actor in ("convert_image", "upload_outputs", "persist_job"):
         assert grew("thumbnail_task_execution_total", actor=actor, status="success") == 1, actor
         assert grew("thumbnail_task_execution_duration_seconds_count", actor=actor, status="success") == 1
-    # The samples came from the child's own file in the shared folder.
-    assert list(Path(settings.PROMETHEUS_MULTIPROC_DIR).glob(f"*_{worker.pid}.db"))
+    # The samples came from the child's own file in the host's folder (named <host>-<pid>).
+    assert list(Path(settings.PROMETHEUS_MULTIPROC_DIR).glob(f"*-{worker.pid}.db"))
     assert grew("showreel_http_requests_total", method="POST", route="/api/media/", status="201") == 1
 
     # Read at scrape time from Redis and the database.
@@ -84,6 +84,6 @@ def test_metrics_stay_up_and_say_so_when_redis_is_down(db, redis_client, setting
 def test_metrics_can_require_the_ops_token(db, redis_client, settings):
     from api.app import create_app
 
-    client = create_app(settings.replace(METRICS_REQUIRE_TOKEN=True, OPS_TOKEN="metrics-ops-token")).test_client()
+    client = create_app(settings.replace(METRICS_REQUIRE_TOKEN=True, OPS_TOKEN="metrics-ops-token-0123456789abcdef")).test_client()
     assert client.get("/metrics").get_json()["code"] == "ops_token_required"
-    assert client.get("/metrics", headers={"Authorization": "Bearer metrics-ops-token"}).status_code == 200
+    assert client.get("/metrics", headers={"Authorization": "Bearer metrics-ops-token-0123456789abcdef"}).status_code == 200

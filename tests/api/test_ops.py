@@ -16,7 +16,7 @@ from shared.ops.tokens import issue, revoke
 from tests.support.ops import seed_temp
 from tests.support.runtime import pipeline_runtime, wait_for
 
-OPS_TOKEN = "ops-test-token-5d1c7f"
+OPS_TOKEN = "ops-test-token-5d1c7f0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {OPS_TOKEN}"}
 
 
@@ -119,8 +119,12 @@ def test_run_now_purges_temp_on_the_light_queue_and_the_run_report_counts_it(ops
         accepted = ops.post("/api/ops/schedules/purge-temp/run/", headers=AUTH)
         assert accepted.status_code == 202, accepted.get_json()
         run_id = accepted.get_json()["run_id"]
-        run = wait_for(lambda: (lambda r: r if r["status"] in ("succeeded", "failed") else None)(
-            ops.get(f"/api/ops/runs/{run_id}/", headers=AUTH).get_json()), timeout=30, message="run to finish")
+
+        def finished():
+            run = ops.get(f"/api/ops/runs/{run_id}/", headers=AUTH).get_json()
+            return run if run["status"] in ("succeeded", "failed") else None
+
+        run = wait_for(finished, timeout=30, message="run to finish")
 
     assert run["status"] == "succeeded", run
     assert run["trigger"] == "api" and run["requested_by"] == "OPS_TOKEN"

@@ -14,6 +14,7 @@ import requests
 
 from api.app import create_app
 from shared.tenants.service import create_tenant
+from tests.support.production import production_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,7 +84,7 @@ def test_the_limit_holds_across_two_api_processes(db, redis_client, settings):
     _, key = create_tenant(db, settings, "acme", limits={"requests_per_minute": 6})
     ports = [_free_port(), _free_port()]
     processes = [subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-                                   "api.app:wsgi()"], cwd=ROOT, env={**os.environ, "APP_ENV": "production"},
+                                   "api.app:wsgi()"], cwd=ROOT, env={**os.environ, **production_env()},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for port in ports]
     try:
         for port in ports:

@@ -11,13 +11,13 @@ import redis
 from sqlalchemy import select
 
 from api.app import create_app
+from scheduler import jobs
+from scheduler.service import LOCK_KEY, SchedulerService
 from shared.db import utcnow
 from shared.events.models import OutboxEvent
 from shared.ops.models import OpsRun
 from shared.ops.runs import request_scheduled_run
 from shared.ops.schedules import update_schedule
-from scheduler import jobs
-from scheduler.service import LOCK_KEY, SchedulerService
 from tests.support.runtime import wait_for
 
 
@@ -42,8 +42,8 @@ def run_in_thread(service: SchedulerService) -> tuple[threading.Thread, threadin
 @pytest.fixture()
 def simulated_clock(monkeypatch):
     """A clock that reads 23:59:58.5 UTC now and runs at real speed, for APScheduler and for firing."""
-    midnight = dt.datetime.combine(utcnow().date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone.utc)
-    offset = (midnight - dt.timedelta(seconds=1.5)) - dt.datetime.now(dt.timezone.utc)
+    midnight = dt.datetime.combine(utcnow().date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    offset = (midnight - dt.timedelta(seconds=1.5)) - dt.datetime.now(dt.UTC)
 
     class ShiftedDatetime(dt.datetime):
         @classmethod
@@ -55,7 +55,7 @@ def simulated_clock(monkeypatch):
 
     monkeypatch.setattr(apscheduler.schedulers.base, "datetime", ShiftedDatetime)
     monkeypatch.setattr(apscheduler.executors.base, "datetime", ShiftedDatetime)
-    monkeypatch.setattr(jobs, "clock", lambda: ShiftedDatetime.now(dt.timezone.utc))
+    monkeypatch.setattr(jobs, "clock", lambda: ShiftedDatetime.now(dt.UTC))
     return midnight
 
 
@@ -91,7 +91,7 @@ def _runs(db) -> list[OpsRun]:
 
 def test_the_same_cron_time_fired_by_two_schedulers_makes_one_run(db, settings):
     # The lock's second line of defence: a leader stalled past its lock and a new one fire the same midnight.
-    midnight = dt.datetime(2030, 5, 1, tzinfo=dt.timezone.utc)
+    midnight = dt.datetime(2030, 5, 1, tzinfo=dt.UTC)
     first = request_scheduled_run(db, settings, "purge-temp", now=midnight + dt.timedelta(seconds=0.2))
     second = request_scheduled_run(db, settings, "purge-temp", now=midnight + dt.timedelta(seconds=40))
     assert first is not None and first.scheduled_for == midnight
@@ -129,8 +129,9 @@ def test_a_leader_that_cannot_renew_pauses_and_the_lock_expires_for_the_next(db,
 
 
 def test_a_cron_changed_through_the_api_is_listed_and_survives_a_scheduler_restart(db, redis_client, fast):
-    ops = create_app(fast.replace(OPS_TOKEN="ops-token-for-scheduler-tests")).test_client()
-    auth = {"Authorization": "Bearer ops-token-for-scheduler-tests"}
+    token = "ops-token-for-scheduler-tests-0123"
+    ops = create_app(fast.replace(OPS_TOKEN=token)).test_client()
+    auth = {"Authorization": f"Bearer {token}"}
     assert ops.put("/api/ops/schedules/purge-temp/", json={"cron": "30 4 * * *"}, headers=auth).status_code == 200
     assert ops.put("/api/ops/schedules/dead-letters/", json={"enabled": False}, headers=auth).status_code == 200
     listed = {s["name"]: s for s in ops.get("/api/ops/schedules/", headers=auth).get_json()["schedules"]}

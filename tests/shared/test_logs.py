@@ -22,8 +22,8 @@ PRIVATE_KEY = "0x" + "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f
 
 def test_no_secret_or_private_key_reaches_the_logs(db, redis_client, settings):
     secret_settings = settings.replace(
-        OPS_TOKEN="ops-token-d41d8cd98f00", S3_SECRET_KEY="s3-secret-9e107d9d372bb6826bd81d35",
-        WEBHOOK_SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", MODERATOR_TOKEN="moderator-token-5eb63bbbe0",
+        OPS_TOKEN="ops-token-d41d8cd98f00b204e9800998ecf8", S3_SECRET_KEY="s3-secret-9e107d9d372bb6826bd81d35",
+        WEBHOOK_SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", MODERATOR_TOKEN="moderator-token-5eb63bbbe01eeed093cb",
         SENTRY_DSN="https://f0e1d2c3b4a5@o123.ingest.sentry.io/42",
         ETH_RPC_URL="https://rpcuser:rpc-password-77aa@node.example/v3/project-key")
     client = create_app(secret_settings).test_client()
