@@ -49,10 +49,11 @@ BOUNDARY = "showreel-bench-boundary-41c9"
 
 def make_video(folder: Path) -> Path:
     """A real 1-second H.264 MP4 padded by a top-level ``free`` box to exactly 1 GiB (written, not sparse)."""
-    import imageio_ffmpeg
+    from shared.media.ffmpeg import ffmpeg_path
+    from shared.settings import Settings
 
     clip_path = folder / "clip.mp4"
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+    subprocess.run([ffmpeg_path(Settings.from_env({})), "-hide_banner", "-loglevel", "error", "-y",
                     "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1",
                     "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
                     "-movflags", "+faststart", str(clip_path)], check=True, timeout=120)

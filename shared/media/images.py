@@ -127,7 +127,7 @@ def _decode_upright(
                 current = image.copy()
         except ShowreelError:
             raise
-        except Exception as exc:  # truncated data, bad Huffman tables, broken palettes, ...
+        except Exception as exc:  # noqa: BLE001 - any decoder error means corrupt media (truncated data, ...)
             raise CorruptMedia(f"The image could not be decoded: {exc}") from None
     return current, targets
 

@@ -3,11 +3,15 @@
 :func:`inspect` checks the byte size, sniffs the magic bytes, then parses the
 headers with the one decoder the sniffed type allows (Pillow for images, PyAV
 for videos) and applies the pixel, size, duration and frame limits to what the
-headers announce. Only a single video frame is ever decoded here.
+headers announce. Only a single video frame is decoded, unless the caller asks
+for ``playable`` media (profile uploads, which are paid for later): then every
+pixel of an image and the first and last second of a video are decoded too,
+within the limits, in the probe's child process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import warnings
@@ -19,7 +23,7 @@ from shared.errors import ShowreelError
 from shared.media.errors import CorruptMedia, EmptyFile, ImageTooLarge, UnsupportedMedia
 from shared.media.ffmpeg import FORMAT_WHITELISTS
 from shared.media.limits import MediaLimits
-from shared.media.probe_process import probe_video
+from shared.media.probe_process import probe_in_child
 from shared.media.sniff import HEAD_BYTES, Sniffed, sniff
 from shared.settings import Settings
 
@@ -33,6 +37,10 @@ if TYPE_CHECKING:
 
 # Packets decoded at most while looking for the first video frame (decoders with delay need a few).
 _FIRST_FRAME_PACKETS = 300
+# Seconds decoded at each end of a video that must prove playable.
+_END_SECONDS = 1.0
+# How far before the stream's announced end its last decoded frame may be (one frame, plus timing slack).
+_END_SLACK_SECONDS = 0.25
 
 
 @dataclass
@@ -70,11 +78,13 @@ class OutputFile:
         return dataclasses.asdict(self)
 
 
-def inspect(path: str | os.PathLike[str], settings: Settings) -> MediaInfo:
+def inspect(path: str | os.PathLike[str], settings: Settings, *, playable: bool = False) -> MediaInfo:
     """Identify and probe the upload at ``path`` within limits; raises the errors of shared.media.errors.
 
     Images are probed here (Pillow reads the header); videos in a child process that is given
-    ``PROBE_TIMEOUT`` seconds (MediaTimeout after that).
+    ``PROBE_TIMEOUT`` seconds (MediaTimeout after that). With ``playable``, the child also decodes
+    the whole image (JPEG at its smallest DCT scale) or the video's first and last second, and
+    CorruptMedia refuses what does not decode.
     """
     limits = MediaLimits.from_settings(settings)
     size = os.stat(path).st_size
@@ -86,9 +96,19 @@ def inspect(path: str | os.PathLike[str], settings: Settings) -> MediaInfo:
         head = fh.read(HEAD_BYTES)
     sniffed = sniff(head)
     limits.check_bytes(sniffed.kind, size)
-    if sniffed.kind == "image":
+    if sniffed.kind == "image" and not playable:
         return _inspect_image(path, sniffed, limits)
-    return probe_video(path, sniffed, limits, settings.PROBE_TIMEOUT)
+    return probe_in_child(path, sniffed, limits, settings.PROBE_TIMEOUT, playable=playable)
+
+
+def probe_here(path: str | os.PathLike[str], sniffed: Sniffed, limits: MediaLimits, *, playable: bool) -> MediaInfo:
+    """Probe in this process: the child's side of :func:`inspect`."""
+    if sniffed.kind != "image":
+        return _inspect_video(path, sniffed, limits, playable=playable)
+    info = _inspect_image(path, sniffed, limits)
+    if playable:
+        _decode_image(path, sniffed.format, limits)
+    return info
 
 
 def open_image(path: str | os.PathLike[str], fmt: str, limits: MediaLimits) -> Image.Image:
@@ -100,8 +120,8 @@ def open_image(path: str | os.PathLike[str], fmt: str, limits: MediaLimits) -> I
         image = Image.open(path, formats=[fmt])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLarge(str(exc), limit=limits.image_pixels) from None
-    except Exception as exc:  # Pillow raises OSError, SyntaxError, IndexError, struct.error, ...
-        raise CorruptMedia(f"The file is not a readable {fmt} image: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - Pillow raises OSError, SyntaxError, IndexError, struct.error, ...
+        raise CorruptMedia(f"The file is not a readable {fmt} image: {_without_path(exc, path)}") from None
     try:
         limits.check_image(*image.size)
     except ShowreelError:
@@ -116,9 +136,15 @@ def exif_orientation(image: Image.Image) -> int:
 
     try:
         value = image.getexif().get(ExifTags.Base.Orientation)
-    except Exception:  # A broken EXIF block should not reject an otherwise good picture.
+    except Exception:  # noqa: BLE001 - a broken EXIF block should not reject an otherwise good picture
         return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _without_path(exc: BaseException, path: str | os.PathLike[str]) -> str:
+    """The decoder's message without the file's server path (Pillow and PyAV quote it; clients see this)."""
+    where = os.fspath(path)
+    return str(exc).replace(f"'{where}'", "the file").replace(where, "the file")
 
 
 def _refuse_decompression_bombs(limit: int) -> None:
@@ -155,6 +181,19 @@ def _inspect_image(path: str | os.PathLike[str], sniffed: Sniffed, limits: Media
     )
 
 
+def _decode_image(path: str | os.PathLike[str], fmt: str, limits: MediaLimits) -> None:
+    """Decode every pixel once; raises CorruptMedia when the data behind the header does not decode."""
+    with open_image(path, fmt, limits) as image:
+        try:
+            # JPEG at 1/8 scale: every block is still entropy-decoded, at a 64th of the pixels.
+            image.draft("RGB", (1, 1))
+            image.load()
+        except ShowreelError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - truncated data, broken zlib streams, bad Huffman tables, ...
+            raise CorruptMedia(f"The image could not be decoded: {_without_path(exc, path)}") from None
+
+
 def open_video(path: str | os.PathLike[str], fmt: str, limits: MediaLimits) -> av.container.InputContainer:
     """Open a video with the one demuxer ``fmt``, whitelisted, local files only; raises CorruptMedia."""
     import av
@@ -167,18 +206,20 @@ def open_video(path: str | os.PathLike[str], fmt: str, limits: MediaLimits) -> a
             # Reaches the decoders avformat_find_stream_info opens: no oversized frame is decoded there.
             options={"max_pixels": str(limits.video_pixels)},
         )
-    except Exception as exc:  # PyAV raises FFmpegError subclasses, but also ValueError, OSError, ...
-        raise CorruptMedia(f"The file is not a readable video: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - PyAV raises FFmpegError subclasses, ValueError, OSError, ...
+        raise CorruptMedia(f"The file is not a readable video: {_without_path(exc, path)}") from None
 
 
-def _inspect_video(path: str | os.PathLike[str], sniffed: Sniffed, limits: MediaLimits) -> MediaInfo:
+def _inspect_video(
+    path: str | os.PathLike[str], sniffed: Sniffed, limits: MediaLimits, *, playable: bool = False
+) -> MediaInfo:
     with open_video(path, sniffed.format, limits) as container:
         try:
-            return _probe_video(path, container, sniffed, limits)
+            return _probe_video(path, container, sniffed, limits, playable=playable)
         except ShowreelError:
             raise
-        except Exception as exc:
-            raise CorruptMedia(f"The video could not be read: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - any decoder error means corrupt media
+            raise CorruptMedia(f"The video could not be read: {_without_path(exc, path)}") from None
 
 
 def _probe_video(
@@ -186,6 +227,8 @@ def _probe_video(
     container: av.container.InputContainer,
     sniffed: Sniffed,
     limits: MediaLimits,
+    *,
+    playable: bool = False,
 ) -> MediaInfo:
     stream = _main_video_stream(container)
     if stream is None:
@@ -210,6 +253,9 @@ def _probe_video(
     limits.check_video_length(duration, frames)
 
     frame = _first_frame(container, stream, limits)
+    if playable:
+        _decode_first_second(container, stream, frame)
+        _decode_last_second(container, stream, duration)
     if abs(frame.rotation) % 180 == 90:
         # Phones store portrait video as landscape plus a display rotation; report what is displayed.
         width, height = height, width
@@ -280,11 +326,52 @@ def _first_frame(
     context.options = {"max_pixels": str(limits.video_pixels)}
     # One thread: frame threading would make the decoder buffer several frames before returning one.
     context.thread_count = 1
-    packets = 0
-    for packet in container.demux(stream):
+    for packets, packet in enumerate(container.demux(stream), start=1):
         for frame in packet.decode():
             return frame
-        packets += 1
         if packets >= _FIRST_FRAME_PACKETS:
             break
     raise CorruptMedia("No frame of the video could be decoded")
+
+
+def _decode_first_second(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, first: av.VideoFrame
+) -> None:
+    """Go on decoding after the first frame until one second of the video has decoded."""
+    if first.time is None:
+        return
+    for packet in container.demux(stream):
+        for frame in packet.decode():
+            if frame.time is not None and frame.time >= first.time + _END_SECONDS:
+                return
+
+
+def _decode_last_second(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, duration: float
+) -> None:
+    """Decode the last second up to the stream's end; raises CorruptMedia when the decoding stops short.
+
+    An MP4 cut short still announces, in its index, samples past the end of the file: it demuxes to an
+    early end of file, or fails on the cut packet. Without a stream length (Matroska) the end is the
+    last packet the file holds, so only the decoding of the last second is checked there.
+    """
+    time_base = stream.time_base or Fraction(1, 1000)
+    start = float((stream.start_time or 0) * time_base)
+    announced = start + float(stream.duration * time_base) if stream.duration else None
+    target = (announced if announced is not None else start + duration) - _END_SECONDS
+    with contextlib.suppress(Exception):  # no index (some AVI, WebM without cues): read on from here
+        container.seek(max(0, int(target / time_base)), stream=stream, backward=True)
+    last_frame: float | None = None
+    last_packet = start
+    for packet in container.demux(stream):
+        if packet.pts is not None:
+            last_packet = max(last_packet, float((packet.pts + (packet.duration or 0)) * time_base))
+        for frame in packet.decode():
+            if frame.time is not None:
+                last_frame = frame.time if last_frame is None else max(last_frame, frame.time)
+    end = announced if announced is not None else last_packet
+    rate = stream.average_rate or stream.guessed_rate
+    slack = _END_SLACK_SECONDS + (float(1 / rate) if rate else 0.0)
+    if last_frame is None or last_frame < end - slack:
+        reached = "no frame" if last_frame is None else f"frames up to {last_frame - start:.2f} s"
+        raise CorruptMedia(f"The end of the video does not decode: {reached} of {end - start:.2f} s")

@@ -1,10 +1,12 @@
 """Probe an uploaded video in a child process, so the process that received it never loads PyAV.
 
 PyAV and the FFmpeg libraries its wheel bundles add ~30 MB to a process's resident memory,
-and demuxing plus decoding one frame of an untrusted file is the riskiest thing the intake
-does. The web process therefore runs :func:`shared.media.probe._inspect_video` in a short-lived
+and demuxing plus decoding frames of an untrusted file is the riskiest thing the intake
+does. The web process therefore runs :func:`shared.media.probe.probe_here` in a short-lived
 ``python -m shared.media.probe_process`` (about 0.2 s of start-up): a hang is ended by
 ``PROBE_TIMEOUT``, a crash of the decoder kills the child, not a web worker and its requests.
+Images come here too when they must prove ``playable``: a full decode holds every pixel
+(up to MAX_IMAGE_PIXELS), which the web process must never allocate.
 Limits travel with the request and results and errors come back as JSON, so the answer is the
 one an in-process probe gives: the same :class:`MediaInfo`, or the same error with its code.
 """
@@ -35,10 +37,10 @@ _ROOT = Path(__file__).resolve().parents[2]
 _STDERR_TAIL = 4000
 
 
-def probe_video(
-    path: str | os.PathLike[str], sniffed: Sniffed, limits: MediaLimits, timeout: float
+def probe_in_child(
+    path: str | os.PathLike[str], sniffed: Sniffed, limits: MediaLimits, timeout: float, *, playable: bool = False
 ) -> MediaInfo:
-    """Return the MediaInfo of the video at ``path``, probed by a child process.
+    """Return the MediaInfo of the file at ``path``, probed by a child process (``playable``: decoded too).
 
     Raises the media errors the probe raises in-process, MediaTimeout after ``timeout``
     seconds, CorruptMedia when the child dies of a signal, RuntimeError when it fails
@@ -47,24 +49,25 @@ def probe_video(
     from shared.media.probe import MediaInfo
 
     request = json.dumps({"path": os.fspath(path), "sniffed": dataclasses.asdict(sniffed),
-                          "limits": dataclasses.asdict(limits)})
+                          "limits": dataclasses.asdict(limits), "playable": playable})
     try:
         done = subprocess.run(
             [sys.executable, "-m", "shared.media.probe_process"], input=request.encode(), capture_output=True,
-            cwd=_ROOT, timeout=timeout, close_fds=True, preexec_fn=_die_with_parent(os.getpid()),
+            cwd=_ROOT, timeout=timeout, close_fds=True, preexec_fn=_die_with_parent(os.getpid()), check=False,
         )
     except subprocess.TimeoutExpired:
-        raise MediaTimeout(f"Probing the video took longer than {timeout:g} s") from None
+        raise MediaTimeout(f"Probing the {sniffed.kind} took longer than {timeout:g} s") from None
     if done.returncode < 0:
         name = signal.Signals(-done.returncode).name
-        raise CorruptMedia(f"The video could not be read: the probe died of {name}")
+        raise CorruptMedia(f"The {sniffed.kind} could not be read: the probe died of {name}")
     try:
         answer = json.loads(done.stdout) if done.returncode == 0 else None
     except ValueError:
         answer = None
     if not isinstance(answer, dict):
         stderr = done.stderr.decode(errors="replace")[-_STDERR_TAIL:]
-        raise RuntimeError(f"the video probe exited with status {done.returncode}: {stderr or 'no output'}")
+        raise RuntimeError(  # noqa: TRY004 - a failed probe, not a caller's type error; documented above
+            f"the media probe exited with status {done.returncode}: {stderr or 'no output'}")
     if "error" in answer:
         raise _error_from(answer["error"])
     return MediaInfo(**answer["info"])
@@ -73,18 +76,19 @@ def probe_video(
 def _error_from(data: dict[str, Any]) -> Exception:
     cls = getattr(media_errors, data.get("type", ""), None)
     if not (isinstance(cls, type) and issubclass(cls, ShowreelError)):
-        return RuntimeError(f"the video probe raised an unknown error: {data!r}")
+        return RuntimeError(f"the media probe raised an unknown error: {data!r}")
     return cls(data["detail"], code=data["code"], title=data["title"], **data.get("extra", {}))
 
 
 def _child() -> int:
-    from shared.media.probe import _inspect_video
+    from shared.media.probe import probe_here
 
     request = json.load(sys.stdin)
     sniffed = Sniffed(**request["sniffed"])
     limits = MediaLimits(**request["limits"])
     try:
-        answer: dict[str, Any] = {"info": _inspect_video(request["path"], sniffed, limits).as_dict()}
+        info = probe_here(request["path"], sniffed, limits, playable=request.get("playable", False))
+        answer: dict[str, Any] = {"info": info.as_dict()}
     except ShowreelError as exc:
         answer = {"error": {"type": type(exc).__name__, "detail": exc.detail, "code": exc.code,
                             "title": exc.title, "extra": exc.extra}}

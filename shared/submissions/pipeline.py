@@ -6,7 +6,8 @@ temporary names and renamed, objects go to deterministic keys
 (``profiles/<submission_id>/...``), and state changes are conditional updates under a
 row lock. Every step message carries ``(submission_id, run)``; a late message of an
 earlier run is ignored. ``convert`` first checks that the payment is still on the
-canonical chain (a reorg may have dropped it since it was confirmed).
+canonical chain (a reorg may have dropped it since it was confirmed), and ``persist``
+checks again right before publishing.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from shared.db import utcnow
 from shared.errors import Conflict, PermanentError
@@ -29,8 +31,14 @@ from shared.media import images, video
 from shared.media.probe import MediaInfo
 from shared.profiles.editing import save_in_session
 from shared.submissions.models import PIPELINE_STEPS, Submission, SubmissionStatus
-from shared.submissions.service import (SubmissionContext, get_submission, record_status, release_uploads,
-                                        reverify_payment, touch)
+from shared.submissions.service import (
+    SubmissionContext,
+    get_submission,
+    record_status,
+    release_uploads,
+    reverify_payment,
+    touch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,15 +93,17 @@ def begin_step(ctx: SubmissionContext, submission_id: uuid.UUID, step: str, run:
         state = count_delivery(row, step)
         if state is None:
             return None
-        if state["deliveries"] > ctx.settings.STEP_MAX_DELIVERIES:
-            _mark_failed(session, row, "attempts_exhausted",
-                         f"step {step!r} was delivered {state['deliveries'] - 1} times without finishing")
-            return None
-        row.status = S.PROCESSING.value
-        touch(row)
-        record_status(session, row)
-        return Snapshot(row.id, row.wallet, row.run, dict(row.profile_data), dict(row.source_info),
-                        {k: dict(v) for k, v in row.outputs.items()}, row.image_upload_id, row.video_upload_id)
+        if state["deliveries"] <= ctx.settings.STEP_MAX_DELIVERIES:
+            row.status = S.PROCESSING.value
+            touch(row)
+            record_status(session, row)
+            return Snapshot(row.id, row.wallet, row.run, dict(row.profile_data), dict(row.source_info),
+                            {k: dict(v) for k, v in row.outputs.items()}, row.image_upload_id, row.video_upload_id)
+        _mark_failed(session, row, "attempts_exhausted",
+                     f"step {step!r} was delivered {state['deliveries'] - 1} times without finishing")
+    # Failed, committed: its work folder goes, as on every final state.
+    shutil.rmtree(work_dir(ctx, submission_id), ignore_errors=True)
+    return None
 
 
 def finish_step(ctx: SubmissionContext, submission_id: uuid.UUID, step: str, run: int,
@@ -261,7 +271,11 @@ def _public(out: dict[str, Any]) -> dict[str, Any]:
 
 
 def persist(ctx: SubmissionContext, snapshot: Snapshot) -> dict[str, dict[str, Any]] | None:
-    """Create or update the wallet's profile and publish the submission (one transaction)."""
+    """Re-check the payment on the canonical chain, then create or update the wallet's profile and
+    publish the submission (one transaction)."""
+    # A reorg deeper than the confirmations may have dropped the payment since convert checked it.
+    if not reverify_payment(ctx, snapshot.id, snapshot.run):
+        return None
     data = snapshot.profile_data
     now = utcnow()
     with ctx.db.session() as session:

@@ -26,8 +26,8 @@ BAD_FILES = {
     "text named .jpg": (b"hello, this is not a picture\n" * 20, "photo.jpg", "unsupported_media_type"),
     "empty file": (b"", "empty.png", "empty_file"),
     "PNG header claiming 30000x30000": (png_header_claiming(30000, 30000), "bomb.png", "image_too_large"),
-    "HLS playlist named .mp4": (b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile:///etc/passwd\n"
-                                b"#EXT-X-ENDLIST\n", "clip.mp4", "unsupported_media_type"),
+    "HLS playlist named .mp4": ((b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile:///etc/passwd\n"
+                                 b"#EXT-X-ENDLIST\n"), "clip.mp4", "unsupported_media_type"),
     "ffconcat script named .mp4": (b"ffconcat version 1.0\nfile '/etc/passwd'\n", "clip.mp4",
                                    "unsupported_media_type"),
     "HTML named .png": (b"<!doctype html><html><body><script>alert(1)</script></body></html>", "x.png",
@@ -67,8 +67,12 @@ def test_truncated_jpeg_ends_as_a_failed_job_with_nothing_kept(client, settings)
             assert created.get_json()["code"] == "corrupt_media"
             return
         job_id = created.get_json()["job_id"]
-        job = wait_for(lambda: (lambda j: j if j["status"] in {"done", "failed"} else None)(
-            client.get(f"/api/media/{job_id}/").get_json()), timeout=30)
+
+        def finished():
+            job = client.get(f"/api/media/{job_id}/").get_json()
+            return job if job["status"] in {"done", "failed"} else None
+
+        job = wait_for(finished, timeout=30)
     assert job["status"] == "failed"
     assert job["error"]["code"] == "corrupt_media"
     assert leftovers(settings) == []

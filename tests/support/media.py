@@ -6,10 +6,13 @@ import io
 import subprocess
 from pathlib import Path
 
-import imageio_ffmpeg
 from PIL import Image
 
-FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+from shared.media.ffmpeg import ffmpeg_path
+from shared.settings import Settings
+
+# The engine's own ffmpeg, never whichever one is first on PATH (docs/ARCHITECTURE.md).
+FFMPEG = ffmpeg_path(Settings.from_env({}))
 
 
 def jpeg_with_orientation_and_gps(width: int = 1600, height: int = 1200, orientation: int = 6) -> bytes:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import struct
 import time
 from pathlib import Path
 
@@ -217,3 +218,70 @@ def test_limits_come_from_settings() -> None:
     limits.check_bytes("image", 7)
     with pytest.raises(FileTooLarge):
         limits.check_bytes("image", 8)
+
+
+# -- playable media: what profile uploads must prove before a quote -----------------------------
+
+GOOD_MEDIA = ["jpeg_rotated", "jpeg_large", "png_alpha", "gif_animated", "webp_image", "mp4_with_audio",
+              "mp4_without_audio", "mp4_rotated", "webm_without_duration"]
+
+
+@pytest.mark.parametrize("fixture", GOOD_MEDIA)
+def test_playable_good_media_decodes_and_probes_the_same(
+    fixture: str, request: pytest.FixtureRequest, settings: Settings
+) -> None:
+    path = request.getfixturevalue(fixture)
+
+    assert inspect(path, settings, playable=True) == inspect(path, settings)
+
+
+def test_playable_media_refuses_a_jpeg_whose_pixels_are_cut_short(truncated_jpeg: Path, settings: Settings) -> None:
+    assert inspect(truncated_jpeg, settings).kind == "image"  # the header alone is fine
+
+    with pytest.raises(CorruptMedia, match="could not be decoded"):
+        inspect(truncated_jpeg, settings, playable=True)
+
+
+def test_playable_media_refuses_a_png_whose_pixel_data_is_garbage(tmp_path: Path, settings: Settings) -> None:
+    from tests.shared.media.conftest import png_chunk
+
+    path = tmp_path / "garbage.png"
+    header = struct.pack(">IIBBBBB", 64, 48, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", bytes(range(256)) * 4)
+                     + png_chunk(b"IEND", b""))
+
+    with pytest.raises(CorruptMedia):
+        inspect(path, settings, playable=True)
+
+
+def faststart_cut(source: Path, target: Path, keep: float) -> Path:
+    """``source`` (index first) cut to its first ``keep`` share of bytes: the index announces the rest."""
+    data = source.read_bytes()
+    target.write_bytes(data[: int(len(data) * keep)])
+    return target
+
+
+def test_playable_media_refuses_an_mp4_cut_at_60_percent(tmp_path: Path, settings: Settings) -> None:
+    from tests.support.media import h264_mp4
+
+    whole = h264_mp4(tmp_path / "whole.mp4", seconds=5.0)
+    cut = faststart_cut(whole, tmp_path / "cut.mp4", 0.6)
+    assert inspect(cut, settings).duration == pytest.approx(5.0, abs=0.1)  # the headers promise 5 s
+
+    with pytest.raises(CorruptMedia):
+        inspect(cut, settings, playable=True)
+
+
+def test_playable_media_refuses_an_mp4_cut_between_two_frames(tmp_path: Path, settings: Settings) -> None:
+    import av
+
+    from tests.support.media import h264_mp4
+
+    whole = h264_mp4(tmp_path / "whole.mp4", seconds=2.0, audio=False)
+    with av.open(str(whole)) as container:
+        offsets = sorted(p.pos for p in container.demux(container.streams.video[0]) if p.pos and p.pos > 0)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: offsets[30]])  # every packet whole: nothing fails to decode
+
+    with pytest.raises(CorruptMedia, match="end of the video does not decode"):
+        inspect(cut, settings, playable=True)
