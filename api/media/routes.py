@@ -9,8 +9,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import current_tenant_id
-from api.uploads import allow_upload_body
 from api.media import schemas
+from api.uploads import allow_upload_body
 from shared.errors import InvalidInput
 from shared.jobs import service
 from shared.jobs.presets import PRESETS
@@ -67,7 +67,7 @@ class MediaJob(MethodView):
         headers = {"ETag": f'"{etag}"', "Cache-Control": "private, no-cache"}
         if request.if_none_match.contains(etag):
             return "", 304, headers
-        return service.job_view(job, storages(tenant_id), settings), 200, headers
+        return service.job_view(job, storages(job), settings), 200, headers
 
 
 @blp.route("/media/<uuid:job_id>/retry/")

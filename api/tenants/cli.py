@@ -44,7 +44,8 @@ def _echo_tenant(tenant) -> None:
     db, _ = _deps()
     click.echo(json.dumps({
         "id": str(tenant.id), "name": tenant.name, "storage": public_config(tenant.storage_config),
-        "limits": tenant.limits, "webhook_secrets": tenant.webhook_secrets,
+        "limits": tenant.limits,
+        "webhook_secrets": [service.secret_info(entry) for entry in tenant.webhook_secrets or []],
         "api_keys": [{"id": str(k.id), "prefix": k.prefix, "revoked": k.revoked_at is not None}
                      for k in service.list_keys(db, tenant.id)],
     }, indent=2))
@@ -72,7 +73,7 @@ def create_command(name: str, storage: str | None, limits: str | None) -> None:
                                         limits=_json_option(limits, "--limits") or {})
     click.echo(f"tenant {tenant.name} ({tenant.id})")
     click.echo(f"api key (shown once): {key}")
-    click.echo(f"webhook secret: {tenant.webhook_secrets[0]['secret']}")
+    click.echo(f"webhook secret (shown once): {tenant.webhook_secrets[0]['secret']}")
 
 
 @tenants_cli.command("show")
@@ -136,7 +137,7 @@ def add_secret_command(tenant: str, secret: str | None) -> None:
     """Add a webhook signing secret (deliveries are signed with every active one)."""
     db, _ = _deps()
     entry = service.add_webhook_secret(db, service.find_tenant(db, tenant).id, secret)
-    click.echo(f"webhook secret {entry['id']}: {entry['secret']}")
+    click.echo(f"webhook secret {entry['id']} (shown once): {entry['secret']}")
 
 
 @tenants_cli.command("remove-webhook-secret")

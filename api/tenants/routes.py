@@ -31,7 +31,7 @@ def tenant_view(tenant) -> dict:
         "limits": dict(tenant.limits or {}),
         "effective_limits": {name: tenant.limits.get(name) or service.tenant_limit(db, settings, tenant.id, name)
                              for name in service.LIMIT_NAMES},
-        "webhook_secrets": list(tenant.webhook_secrets or []),
+        "webhook_secrets": [service.secret_info(entry) for entry in tenant.webhook_secrets or []],
         "api_keys": service.list_keys(db, tenant.id),
         "created_at": tenant.created_at,
     }
@@ -52,7 +52,8 @@ class Tenants(MethodView):
         db, settings = _deps()
         tenant, key = service.create_tenant(db, settings, body["name"], storage=body["storage"],
                                             limits=body["limits"])
-        return {**tenant_view(tenant), "api_key": key}
+        # The only read of the first secret: later reads list ids and dates (rotate to get a new one).
+        return {**tenant_view(tenant), "api_key": key, "webhook_secrets": list(tenant.webhook_secrets)}
 
 
 @blp.route("/<uuid:tenant_id>/")
@@ -107,7 +108,7 @@ class WebhookSecrets(MethodView):
     @blp.arguments(schemas.AddWebhookSecret)
     @blp.response(201, schemas.WebhookSecret)
     def post(self, body, tenant_id: uuid.UUID):
-        """Add a webhook signing secret: deliveries carry a signature per active secret."""
+        """Add a webhook signing secret (shown this once): deliveries carry a signature per active secret."""
         db, _ = _deps()
         return service.add_webhook_secret(db, tenant_id, body["secret"])
 

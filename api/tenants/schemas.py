@@ -1,6 +1,8 @@
 """Request and response schemas of the ops tenants API."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
+
+from api.schemas import Schema
 
 
 class ApiKey(Schema):
@@ -14,10 +16,13 @@ class NewApiKey(ApiKey):
     key = fields.String(metadata={"description": "The key itself: shown this once, stored only as SHA-256"})
 
 
-class WebhookSecret(Schema):
+class WebhookSecretInfo(Schema):
     id = fields.String()
-    secret = fields.String(metadata={"description": "whsec_... signing secret"})
     created_at = fields.String()
+
+
+class WebhookSecret(WebhookSecretInfo):
+    secret = fields.String(metadata={"description": "whsec_... signing secret: shown this once"})
 
 
 class Tenant(Schema):
@@ -27,13 +32,17 @@ class Tenant(Schema):
         "description": "Storage connection (secrets masked); null: the platform default under tenants/<id>/"})
     limits = fields.Dict(metadata={"description": "The tenant's own limits"})
     effective_limits = fields.Dict(metadata={"description": "Limits in force (own or platform defaults)"})
-    webhook_secrets = fields.List(fields.Nested(WebhookSecret))
+    webhook_secrets = fields.List(fields.Nested(WebhookSecretInfo), metadata={
+        "description": "Active signing secrets, newest last (the secrets themselves are shown only on "
+                       "create and when added)"})
     api_keys = fields.List(fields.Nested(ApiKey))
     created_at = fields.DateTime()
 
 
 class CreatedTenant(Tenant):
     api_key = fields.String(metadata={"description": "The first API key: shown this once"})
+    webhook_secrets = fields.List(fields.Nested(WebhookSecret), metadata={
+        "description": "The first signing secret: shown this once"})
 
 
 class CreateTenant(Schema):

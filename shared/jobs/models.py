@@ -57,6 +57,12 @@ class MediaJob(Base):
     error_message: Mapped[str | None] = mapped_column(Text, default=None)
     retryable: Mapped[bool] = mapped_column(default=True)
     callback_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    # The storage connection the job was written to (storage_connections.id); None: the platform
+    # storage (under tenants/<id>/ for tenants other than the default). Never changes, so a
+    # tenant switching storage keeps its old links and in-flight jobs working.
+    storage_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    # Outcomes (done, failed, canceled) so far, counted when each is committed: the webhook sequence.
+    outcome_sequence: Mapped[int] = mapped_column(Integer, default=0)
     # Bumped on every change; the ETag of the job resource.
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.media.errors import UnsupportedMedia
 from shared.errors import InvalidInput
+from shared.media.errors import UnsupportedMedia
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +32,17 @@ from shared.netsafe import check_callback_url
 from shared.settings import Settings
 from shared.storage.base import StorageProvider
 
-StorageResolver = Callable[[uuid.UUID], StorageProvider]
+# ``storages(job)``: the storage a job (anything with ``tenant_id`` and ``storage_id``) was written to;
+# ``storages(tenant_id)``: the tenant's current one. shared.tenants.storage.TenantStorages is the real one.
+StorageResolver = Callable[[Any], StorageProvider]
+
+
+@dataclass(frozen=True)
+class StorageRef:
+    """Where a job's objects live: its tenant and the recorded storage connection (None: platform)."""
+
+    tenant_id: uuid.UUID
+    storage_id: uuid.UUID | None
 
 STEPS_BY_KIND: dict[str, tuple[str, ...]] = {
     # Image presets come out of one decode, so images have no separate preview step.
@@ -119,7 +130,9 @@ def _find_or_create(db: Database, storages: StorageResolver, settings: Settings,
 
     job_id = uuid.uuid4()
     source_key = f"{job_prefix(job_id)}source{info.extension}"
-    storage = storages(tenant_id)
+    # The connection is fixed here, before the first byte: every later step and link uses it.
+    where = StorageRef(tenant_id, storages.current_connection(tenant_id))
+    storage = storages(where)
     storage.put_file(source_key, received.path, info.content_type)
     kind_steps = STEPS_BY_KIND[info.kind]
     spec = get_preset(preset_name).spec_for(info.kind)
@@ -130,7 +143,7 @@ def _find_or_create(db: Database, storages: StorageResolver, settings: Settings,
         status=JobStatus.QUEUED.value, attempts=1, max_attempts=settings.JOB_MAX_ATTEMPTS,
         steps={step: {"state": "pending", "deliveries": 0} for step in kind_steps},
         outputs={name: {"state": "pending"} for name in spec.output_names()},
-        source_info=info.as_dict(), callback_url=callback_url,
+        source_info=info.as_dict(), callback_url=callback_url, storage_id=where.storage_id,
     )
     try:
         with db.session() as session:
@@ -307,8 +320,18 @@ def touch(job: MediaJob) -> None:
 
 
 def event_payload(job: MediaJob) -> dict[str, Any]:
-    return {"job_id": str(job.id), "tenant_id": str(job.tenant_id), "kind": job.kind,
-            "status": job.status, "run": job.attempts}
+    """The payload of an event about to be recorded for ``job`` (locked, in the event's transaction).
+
+    An outcome (the job is now done, failed or canceled) takes the job's next sequence
+    number here, in the transaction that commits it: webhooks carry it, so their order
+    is the order the outcomes happened, however late an event is handled.
+    """
+    payload = {"job_id": str(job.id), "tenant_id": str(job.tenant_id), "kind": job.kind,
+               "status": job.status, "run": job.attempts}
+    if is_final(job.status):
+        job.outcome_sequence = (job.outcome_sequence or 0) + 1
+        payload["sequence"] = job.outcome_sequence
+    return payload
 
 
 def remove_outputs(storage: StorageProvider, settings: Settings, job: MediaJob, *,

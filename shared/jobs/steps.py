@@ -15,17 +15,25 @@ import logging
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from shared.db import Database, utcnow
 from shared.errors import PermanentError
 from shared.events.outbox import record_event
 from shared.jobs.models import JobStatus, MediaJob
 from shared.jobs.presets import ImageSpec, VideoSpec, get_preset
-from shared.jobs.service import (StorageResolver, event_payload, job_prefix, remove_outputs, run_dir, touch,
-                                 work_dir)
+from shared.jobs.service import (
+    StorageResolver,
+    event_payload,
+    job_prefix,
+    remove_outputs,
+    run_dir,
+    touch,
+    work_dir,
+)
 from shared.media import images, video
 from shared.media.errors import ProcessingCanceled
 from shared.media.probe import MediaInfo, OutputFile
@@ -55,6 +63,7 @@ class JobSnapshot:
     source_info: dict[str, Any]
     outputs: dict[str, Any]
     run: int
+    storage_id: uuid.UUID | None = None  # the connection the job was written to (None: platform storage)
 
     @property
     def info(self) -> MediaInfo:
@@ -74,7 +83,7 @@ def run_step(ctx: StepContext, job_id: uuid.UUID | str, step: str, run: int | No
     try:
         outputs = STEP_FUNCTIONS[step](ctx, snapshot)
     except ProcessingCanceled:
-        shutil.rmtree(run_dir(ctx.settings, job_id, snapshot.run), ignore_errors=True)
+        remove_work_folder(ctx.settings, job_id, snapshot.run)
         return False
     except PermanentError as exc:
         fail_job(ctx, job_id, exc.code, exc.detail, retryable=False, run=snapshot.run)
@@ -107,7 +116,8 @@ def begin_step(ctx: StepContext, job_id: uuid.UUID, step: str, run: int | None) 
                 record_event(session, "job.processing", job.id, event_payload(job))
             touch(job)
             return JobSnapshot(job.id, job.tenant_id, job.kind, job.preset, job.source_key,
-                               dict(job.source_info), {k: dict(v) for k, v in job.outputs.items()}, job.attempts)
+                               dict(job.source_info), {k: dict(v) for k, v in job.outputs.items()}, job.attempts,
+                               job.storage_id)
     # After the commit: storage calls never run under the job's row lock.
     _cleanup_after(ctx, exhausted, keep_source=True)
     return None
@@ -184,10 +194,24 @@ def _mark_failed(session, job: MediaJob, code: str, message: str, *, retryable: 
 
 
 def _cleanup_after(ctx: StepContext, job: MediaJob, *, keep_source: bool) -> None:
+    remove_work_folder(ctx.settings, job.id, job.attempts)
     try:
-        remove_outputs(ctx.storages(job.tenant_id), ctx.settings, job, keep_source=keep_source)
+        remove_outputs(ctx.storages(job), ctx.settings, job, keep_source=keep_source)
     except Exception:  # the scheduler's orphan sweep catches what a failed cleanup leaves
         log.exception("cleanup of job %s failed", job.id)
+
+
+def remove_work_folder(settings: Settings, job_id: uuid.UUID, run: int) -> None:
+    """Remove the folders of runs up to ``run``, then the job's folder unless a newer run works in it."""
+    folder = work_dir(settings, job_id)
+    for path in folder.glob("run-*"):
+        number = path.name.removeprefix("run-")
+        if number.isdigit() and int(number) <= run:
+            shutil.rmtree(path, ignore_errors=True)
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # gone already, or a retry's run works in it: that run's final state removes it
 
 
 def cleanup_canceled(ctx: StepContext, job_id: uuid.UUID | str) -> int:
@@ -196,7 +220,8 @@ def cleanup_canceled(ctx: StepContext, job_id: uuid.UUID | str) -> int:
         job = session.get(MediaJob, uuid.UUID(str(job_id)))
     if job is None or job.status != JobStatus.CANCELED.value:
         return 0
-    return remove_outputs(ctx.storages(job.tenant_id), ctx.settings, job, keep_source=True)
+    remove_work_folder(ctx.settings, job.id, job.attempts)
+    return remove_outputs(ctx.storages(job), ctx.settings, job, keep_source=True)
 
 
 def job_status(ctx: StepContext, job_id: uuid.UUID) -> str | None:
@@ -240,7 +265,7 @@ def _local_source(ctx: StepContext, job: JobSnapshot) -> Path:
     path = directory / f"source{job.info.extension}"
     if not path.exists():
         partial = directory / f".source{job.info.extension}.part"
-        ctx.storages(job.tenant_id).get_to_file(job.source_key, partial)
+        ctx.storages(job).get_to_file(job.source_key, partial)
         partial.replace(path)
     return path
 
@@ -300,7 +325,7 @@ def upload(ctx: StepContext, job: JobSnapshot) -> dict[str, dict[str, Any]]:
         for producer in PRODUCERS[job.kind].values():
             for name, value in producer(ctx, job).items():
                 outputs.setdefault(name, {}).update(value)
-    storage = ctx.storages(job.tenant_id)
+    storage = ctx.storages(job)
     written: dict[str, dict[str, Any]] = {}
     for name, out in outputs.items():
         key = f"{job_prefix(job.id)}{out['file']}"

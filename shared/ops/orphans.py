@@ -1,7 +1,10 @@
 """The orphan sweep: storage objects that no row refers to.
 
-Only prefixes with a registered owner are looked at; an object under any other
-prefix is never touched. An owner says which of a batch of keys its rows still
+Every storage jobs may have written to is swept (:func:`sweep_every_storage`): the
+platform storage, each tenant's part of it (``tenants/<id>/``) and every storage
+connection a tenant has used (old ones too: their jobs' objects stay there). Only
+prefixes with a registered owner are looked at; an object under any other prefix is
+never touched. An owner says which of a batch of keys its rows still
 refer to. Objects younger than ``ORPHAN_MIN_AGE_HOURS`` are skipped, because
 writers put an object before the row that refers to it is committed (a job's
 source, an output uploaded before the step records it).
@@ -14,14 +17,16 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import select
 
 from shared.db import Database
 from shared.jobs.models import FINAL_STATUSES, MediaJob
+from shared.settings import Settings
 from shared.storage.base import StorageProvider, StoredObject
 
 MAX_LISTED = 100
@@ -121,6 +126,40 @@ OBJECT_OWNERS: tuple[ObjectOwner, ...] = (
 )
 
 
+MEDIA_OWNERS: tuple[ObjectOwner, ...] = (OBJECT_OWNERS[0],)
+REPORT_TOTALS = ("objects_scanned", "objects_too_young", "orphans_found", "orphan_bytes", "objects_removed",
+                 "bytes_removed")
+
+
+def sweep_every_storage(db: Database, settings: Settings, platform: StorageProvider, *, min_age: timedelta,
+                        now: datetime, dry_run: bool) -> dict[str, Any]:
+    """Sweep the platform storage and every tenant storage; return the totals and one report per storage.
+
+    Tenant storages only hold media jobs, so only that owner is looked at there. A storage
+    that cannot be built or listed is reported in ``errors`` and the sweep goes on.
+    """
+    from shared.tenants.storage import TenantStorages
+
+    total: dict[str, Any] = {"dry_run": dry_run, "min_age_hours": min_age.total_seconds() / 3600,
+                             **dict.fromkeys(REPORT_TOTALS, 0), "orphans": [], "errors": [], "storages": []}
+    swept = [(platform.name, lambda: platform, OBJECT_OWNERS)]
+    swept += [(name, build, MEDIA_OWNERS) for name, build in TenantStorages(settings, db).every_storage()]
+    for name, build, owners in swept:
+        try:
+            report = sweep_orphans(db, build(), min_age=min_age, now=now, dry_run=dry_run, owners=owners)
+        except Exception as exc:  # noqa: BLE001 - one unreachable tenant storage must not stop the sweep
+            report = {"storage": name, "orphans": [], "errors": [f"{name}: {type(exc).__name__}: {exc}"[:300]]}
+        total["storages"].append({key: value for key, value in report.items() if key not in ("dry_run",
+                                                                                              "min_age_hours")})
+        for key in REPORT_TOTALS:
+            total[key] += report.get(key, 0)
+        total["orphans"].extend(f"{name}:{key}" if name != platform.name else key for key in report["orphans"])
+        total["errors"].extend(report["errors"])
+    total["orphans"] = total["orphans"][:MAX_LISTED]
+    total["errors"] = total["errors"][:MAX_ERRORS]
+    return total
+
+
 def sweep_orphans(db: Database, storage: StorageProvider, *, min_age: timedelta, now: datetime, dry_run: bool,
                   owners: tuple[ObjectOwner, ...] = OBJECT_OWNERS) -> dict[str, Any]:
     """Find (and unless ``dry_run``, delete) objects no row refers to; return the report."""
@@ -159,7 +198,7 @@ def _sweep_batch(db: Database, storage: StorageProvider, owner: ObjectOwner, bat
             continue
         try:
             storage.delete(obj.key)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any provider error is recorded and the sweep goes on
             if len(report["errors"]) < MAX_ERRORS:
                 report["errors"].append(f"{obj.key}: {type(exc).__name__}")
             continue

@@ -7,10 +7,11 @@ with what it did). It must be idempotent: a run is delivered at least once.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import redis
 from sqlalchemy import delete, select
@@ -174,8 +175,9 @@ EXPIRERS: dict[str, Callable[[OpsContext, bool], dict[str, Any]]] = {
 
 
 def run_orphan_objects(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
-    return orphans.sweep_orphans(ctx.db, ctx.storage(), min_age=timedelta(hours=ctx.settings.ORPHAN_MIN_AGE_HOURS),
-                                 now=ctx.clock(), dry_run=params["dry_run"])
+    return orphans.sweep_every_storage(ctx.db, ctx.settings, ctx.storage(),
+                                       min_age=timedelta(hours=ctx.settings.ORPHAN_MIN_AGE_HOURS),
+                                       now=ctx.clock(), dry_run=params["dry_run"])
 
 
 def run_dead_letters(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:

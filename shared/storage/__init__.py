@@ -75,14 +75,15 @@ def build_storage(settings: Settings, *, name: str = "default", prefix: str | No
                 endpoint=options["endpoint"], bucket=options["bucket"],
                 access_key=options.get("access_key", ""), secret_key=options.get("secret_key", ""),
                 region=options.get("region", "us-east-1"), secure=bool(options.get("secure", False)),
-                **common,
+                public_url=str(options.get("public_url") or ""), **common,
             )
         signed = {"public_base_url": settings.PUBLIC_BASE_URL, "secret": signing_secret(settings)}
         if provider == "local":
             return cls(options["root"], **signed, **common)
         if provider == "yandex_disk":
             return cls(token=options["token"], root=options.get("root") or "app:/showreel",
-                       base_url=options.get("base_url") or "https://cloud-api.yandex.net", **signed, **common)
+                       base_url=options.get("base_url") or "https://cloud-api.yandex.net",
+                       allow_private=settings.WEBHOOK_ALLOW_PRIVATE_TARGETS, **signed, **common)
         return cls(**signed, **common)
     except KeyError as missing:
         raise SettingsError(f"{provider} storage {name!r} needs the option {missing.args[0]!r}") from None
@@ -126,6 +127,7 @@ def _platform_config(settings: Settings) -> dict[str, Any]:
         "bucket": settings.S3_BUCKET,
         "region": settings.S3_REGION,
         "secure": settings.S3_SECURE,
+        "public_url": settings.S3_PUBLIC_URL,
     }
 
 

@@ -1,4 +1,4 @@
-"""Tenants (business clients) and their API keys."""
+"""Tenants (business clients), their API keys and the storage connections their jobs use."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class Tenant(Base):
     webhook_secrets: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    api_keys: Mapped[list["ApiKey"]] = relationship(back_populates="tenant")
+    api_keys: Mapped[list[ApiKey]] = relationship(back_populates="tenant")
 
 
 class ApiKey(Base):
@@ -45,3 +45,18 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
     tenant: Mapped[Tenant] = relationship(back_populates="api_keys")
+
+
+class StorageConnection(Base):
+    """One storage connection a tenant has used, never changed: jobs keep the one they started with.
+
+    Its secrets (S3 keys, OAuth tokens) are kept like ``tenants.storage_config`` keeps them
+    and are masked wherever a connection is shown.
+    """
+
+    __tablename__ = "storage_connections"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    config: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

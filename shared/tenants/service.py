@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from shared.security import hash_token
 from shared.db import Database, utcnow
 from shared.db.session import READ_ONLY
 from shared.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from shared.security import hash_token
 from shared.settings import Settings
 from shared.tenants.models import DEFAULT_TENANT_ID, DEFAULT_TENANT_NAME, ApiKey, Tenant
 from shared.webhooks.signing import new_secret, parse_secrets, secret_key
@@ -211,6 +211,11 @@ def _secret_entry(secret: str) -> dict[str, Any]:
     return {"id": uuid.uuid4().hex[:12], "secret": secret, "created_at": utcnow().isoformat()}
 
 
+def secret_info(entry: dict[str, Any]) -> dict[str, Any]:
+    """A signing secret as reads show it: id and date, never the secret (shown on create and rotate only)."""
+    return {"id": entry.get("id"), "created_at": entry.get("created_at")}
+
+
 def add_webhook_secret(db: Database, tenant_id: uuid.UUID, secret: str | None = None) -> dict[str, Any]:
     """Add a signing secret (generated unless given); deliveries carry one signature per secret."""
     if secret is not None:
@@ -240,7 +245,8 @@ def signing_secrets(db: Database, settings: Settings, tenant_id: uuid.UUID) -> l
     """Every active secret of a tenant: the default tenant's come from WEBHOOK_SECRET first.
 
     A tenant without any secret (the default tenant when WEBHOOK_SECRET is unset) gets
-    one generated and stored, readable by ops, so a webhook is never sent unsigned.
+    one generated and stored, so a webhook is never sent unsigned; no read shows it, so
+    ops who need it add a secret (shown then) and remove this one.
     """
     configured = parse_secrets(settings.WEBHOOK_SECRET) if tenant_id == DEFAULT_TENANT_ID else []
     stored = [entry["secret"] for entry in tenant_info(db, settings, tenant_id).webhook_secrets]

@@ -16,7 +16,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from shared.netsafe import Target, UnsafeTarget, resolve_target
 
@@ -79,7 +79,7 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, allo
         excerpt = response.read(MAX_RESPONSE_EXCERPT).decode("utf-8", "replace")
         return SendResult(response.status, None, _ms(started), _retry_after(response.getheader("Retry-After")),
                           excerpt)
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return SendResult(None, "timeout", _ms(started))
     except (OSError, http.client.HTTPException):
         return SendResult(None, "timeout" if cut.is_set() else "bad_response", _ms(started))
@@ -127,8 +127,8 @@ def _retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _ms(started: float) -> int:

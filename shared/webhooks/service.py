@@ -1,6 +1,8 @@
 """Webhook deliveries: made from job events, sent from the light queue, retried for ~3 days.
 
 - One delivery per (event, callback URL); its id is the ``webhook-id`` of every attempt.
+- Its ``sequence`` is the one the job's outcome took when it was committed, so a late
+  ``job.failed`` of run 1 never outranks the ``job.done`` of run 2.
 - Attempts are claimed in a short transaction, sent outside any transaction, and their
   outcome recorded in another: a slow receiver never holds a database lock, and an
   attempt whose worker died mid-send is taken up again once its claim runs out.
@@ -18,15 +20,17 @@ import random
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import Database, utcnow
 from shared.errors import Conflict, NotFound
+from shared.events.models import OutboxEvent
 from shared.events.outbox import record_event
 from shared.jobs.models import JobStatus, MediaJob
 from shared.jobs.service import StorageResolver, job_view
@@ -93,7 +97,7 @@ def _make_delivery(ctx: WebhookContext, event_id: uuid.UUID, event_type: str,
         if found is None or not found.callback_url:
             return None
     # Resolved before the write transaction: on SQLite a second connection would wait for ours.
-    storage = ctx.storages(found.tenant_id)
+    storage = ctx.storages(found)
     with ctx.db.session() as session:
         existing = session.scalars(select(WebhookDelivery).where(WebhookDelivery.event_id == event_id)).one_or_none()
         if existing is not None:
@@ -102,8 +106,7 @@ def _make_delivery(ctx: WebhookContext, event_id: uuid.UUID, event_type: str,
         if job is None or not job.callback_url:
             return None
         endpoint = _endpoint(session, job.tenant_id, job.callback_url)
-        sequence = (session.scalar(select(func.max(WebhookDelivery.sequence))
-                                   .where(WebhookDelivery.job_id == job_id)) or 0) + 1
+        sequence = _event_sequence(session, event_id) or _late_sequence(session, job)
         snapshot = job_view(job, storage, ctx.settings)
         snapshot["result_urls"] = {}  # signed afresh at each attempt: links expire, retries last days
         status = _event_status(event_type)
@@ -118,6 +121,20 @@ def _make_delivery(ctx: WebhookContext, event_id: uuid.UUID, event_type: str,
             updated_at=now)
         session.add(delivery)
     return delivery
+
+
+def _event_sequence(session, event_id: uuid.UUID) -> int | None:
+    """The sequence the outcome took when it was committed (shared.jobs.service.event_payload)."""
+    payload = session.scalar(select(OutboxEvent.payload).where(OutboxEvent.event_id == event_id))
+    sequence = (payload or {}).get("sequence")
+    return sequence if isinstance(sequence, int) and sequence > 0 else None
+
+
+def _late_sequence(session, job: MediaJob) -> int:
+    """A sequence for an event that carries none (recorded before sequences did, or pruned): the next one."""
+    highest = session.scalar(select(func.max(WebhookDelivery.sequence)).where(WebhookDelivery.job_id == job.id))
+    job.outcome_sequence = max(highest or 0, job.outcome_sequence or 0) + 1
+    return job.outcome_sequence
 
 
 def _endpoint(session, tenant_id: uuid.UUID, url: str) -> WebhookEndpoint:
@@ -203,7 +220,7 @@ def _body(ctx: WebhookContext, delivery: WebhookDelivery, payload: dict[str, Any
         with ctx.db.session() as session:
             job = session.get(MediaJob, delivery.job_id)
         if job is not None and job.status == JobStatus.DONE.value:
-            job_snapshot["result_urls"] = job_view(job, ctx.storages(job.tenant_id), ctx.settings)["result_urls"]
+            job_snapshot["result_urls"] = job_view(job, ctx.storages(job), ctx.settings)["result_urls"]
     document = {"type": delivery.event_type, "timestamp": delivery.created_at.isoformat(),
                 **payload, "job": job_snapshot}
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()

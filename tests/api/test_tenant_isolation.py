@@ -23,14 +23,17 @@ def _auth(key: str) -> dict[str, str]:
 
 
 def _wait_done(client, job_id, key):
-    return wait_for(lambda: (lambda j: j if j["status"] in {"done", "failed"} else None)(
-        client.get(f"/api/media/{job_id}/", headers=_auth(key)).get_json()), timeout=60, message="job to finish")
+    def finished():
+        job = client.get(f"/api/media/{job_id}/", headers=_auth(key)).get_json()
+        return job if job["status"] in {"done", "failed"} else None
+
+    return wait_for(finished, timeout=60, message="job to finish")
 
 
 def test_outputs_land_in_each_tenants_storage_and_prefix_and_other_keys_cannot_touch_them(
         production_client, db, settings, tmp_path):
     acme_root = tmp_path / "acme-disk"
-    acme, acme_key = create_tenant(db, settings, "acme", storage={"provider": "local", "root": str(acme_root),
+    _acme, acme_key = create_tenant(db, settings, "acme", storage={"provider": "local", "root": str(acme_root),
                                                                  "prefix": "showreel-out"})
     globex, globex_key = create_tenant(db, settings, "globex")
     image = png_bytes(90, 60)

@@ -10,12 +10,13 @@ from api.app import create_app
 from shared.tenants.service import hash_key
 from tests.support.media import png_bytes
 
-OPS = {"Authorization": "Bearer ops-secret-token"}
+OPS_TOKEN = "ops-secret-token-0123456789abcdef"
+OPS = {"Authorization": f"Bearer {OPS_TOKEN}"}
 
 
 @pytest.fixture()
 def ops_client(db, redis_client, settings):
-    return create_app(settings.replace(OPS_TOKEN="ops-secret-token")).test_client()
+    return create_app(settings.replace(OPS_TOKEN=OPS_TOKEN)).test_client()
 
 
 @pytest.fixture()
@@ -59,11 +60,11 @@ def test_keys_rotate_two_at_once_and_a_revoked_key_stops_at_once(ops_client, pro
     tenant = _create(ops_client)
     old = tenant["api_key"]
     new = ops_client.post(f"/api/tenants/{tenant['id']}/keys/", headers=OPS).get_json()
-    presets = lambda key: production_client.get("/api/presets/", headers={"Authorization": f"Bearer {key}"})  # noqa: E731
+    presets = lambda key: production_client.get("/api/presets/", headers={"Authorization": f"Bearer {key}"})
 
     assert presets(old).status_code == presets(new["key"]).status_code == 200
-    old_id = [k["id"] for k in ops_client.get(f"/api/tenants/{tenant['id']}/keys/", headers=OPS).get_json()
-              if k["id"] != new["id"]][0]
+    old_id = next(k["id"] for k in ops_client.get(f"/api/tenants/{tenant['id']}/keys/", headers=OPS).get_json()
+                  if k["id"] != new["id"])
     revoked = ops_client.delete(f"/api/tenants/{tenant['id']}/keys/{old_id}/", headers=OPS)
 
     assert revoked.status_code == 200 and revoked.get_json()["revoked_at"]
@@ -162,3 +163,19 @@ def test_the_cli_creates_tenants_issues_and_revokes_keys(app, production_client)
     assert duplicate.exit_code != 0 and "tenant_exists" in duplicate.output
     assert production_client.get("/api/presets/", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     assert '"limits": {\n    "requests_per_minute": 50' in runner.invoke(args=["tenants", "show", "cli-co"]).output
+
+
+def test_signing_secrets_are_shown_only_on_create_and_rotate(ops_client):
+    tenant = _create(ops_client)
+    first = tenant["webhook_secrets"][0]["secret"]
+    rotated = ops_client.post(f"/api/tenants/{tenant['id']}/webhook-secrets/", json={}, headers=OPS).get_json()
+
+    item = ops_client.get(f"/api/tenants/{tenant['id']}/", headers=OPS)
+    listing = ops_client.get("/api/tenants/", headers=OPS)
+    shown = ops_client.application.test_cli_runner().invoke(args=["tenants", "show", "acme"])
+
+    assert first.startswith("whsec_") and rotated["secret"].startswith("whsec_")
+    assert shown.exit_code == 0 and tenant["id"] in shown.output
+    for read in (item.get_data(as_text=True), listing.get_data(as_text=True), shown.output):
+        assert first not in read and rotated["secret"] not in read
+    assert [set(entry) for entry in item.get_json()["webhook_secrets"]] == [{"id", "created_at"}] * 2

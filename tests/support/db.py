@@ -11,7 +11,8 @@ from shared.tenants.models import DEFAULT_TENANT_ID
 # Child tables first; the default tenant row from the migration stays.
 TABLES = ("submissions", "siwe_nonces", "wallet_sessions", "uploads", "profile_hashtags", "profiles", "users", "moderation_appeals", "moderation_actions", "hashtags",
           "moderation_lexicon_versions", "moderation_terms", "moderation_allowlist", "moderators",
-          "webhook_deliveries", "webhook_endpoints", "idempotency_records", "media_jobs", "outbox_events",
+          "webhook_deliveries", "webhook_endpoints", "idempotency_records", "media_jobs", "storage_connections",
+          "outbox_events",
           "api_keys", "ops_runs", "ops_schedules", "ops_tokens", "scheduler_jobs")
 
 

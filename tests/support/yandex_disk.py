@@ -15,7 +15,7 @@ import json
 import secrets
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.serving import make_server
@@ -27,8 +27,8 @@ class _Node:
     kind: str  # "dir" | "file"
     data: bytes = b""
     custom_properties: dict[str, Any] = field(default_factory=dict)
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
-    modified: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    modified: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
 
 class FakeYandexDisk:
@@ -45,7 +45,7 @@ class FakeYandexDisk:
         self._server = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "FakeYandexDisk":
+    def start(self) -> FakeYandexDisk:
         self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -166,7 +166,7 @@ class FakeYandexDisk:
             path = self._uploads.pop(request.path.rsplit("/", 1)[1], None)
             if path is None:
                 return Response(status=404)
-            now = datetime.now(timezone.utc).isoformat()
+            now = datetime.now(UTC).isoformat()
             previous = self._nodes.get(path)
             self._nodes[path] = _Node("file", data, created=previous.created if previous else now, modified=now)
         return Response(status=201)

@@ -12,20 +12,36 @@ Every object is a file at ``{root}/{full key}`` (root such as ``app:/showreel``)
 Download links are HMAC-signed ``/files/...`` links, like the local provider's, and the
 web route streams the object: Yandex's own download URLs cannot carry an expiry or a
 download file name. Every ``requests`` exception is translated here.
+
+The upload and download URLs come from the API's answers, so they are treated like
+webhook callback URLs (``shared.netsafe``): every connection, to the API or to such a
+URL, goes to addresses resolved and checked just before it (pinned: no second DNS
+lookup), non-public addresses are refused unless ``allow_private`` (local testing),
+redirects are never followed, and the OAuth token goes to the API's own origin only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import socket
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.poolmanager import SSL_KEYWORDS
+from urllib3.util import connection as urllib3_connection
 
+from shared.netsafe import UnsafeTarget, resolve_target
 from shared.storage import signing
 from shared.storage.base import (
     CHUNK_SIZE,
@@ -47,7 +63,8 @@ class YandexDiskStorage(StorageProvider):
 
     def __init__(self, *, token: str, root: str = "app:/showreel", base_url: str = DEFAULT_BASE_URL,
                  name: str = "default", prefix: str = "", public_base_url: str, secret: str,
-                 default_url_ttl: timedelta = DEFAULT_URL_TTL, timeout: float = 60.0) -> None:
+                 default_url_ttl: timedelta = DEFAULT_URL_TTL, timeout: float = 60.0,
+                 allow_private: bool = False, resolve=socket.getaddrinfo) -> None:
         super().__init__(name=name, prefix=prefix, default_url_ttl=default_url_ttl)
         if not token:
             raise ValueError("YandexDiskStorage needs an OAuth token")
@@ -59,8 +76,13 @@ class YandexDiskStorage(StorageProvider):
         self.public_base_url = public_base_url
         self._secret = secret
         self._timeout = (min(10.0, timeout), timeout)
+        self._origin = _origin(self.api)
+        self._auth = {"Authorization": f"OAuth {token}"}
         self._http = requests.Session()
-        self._http.headers["Authorization"] = f"OAuth {token}"
+        self._http.trust_env = False  # no proxies or .netrc: connections go to the pinned addresses
+        adapter = PinnedAdapter(allow_private=allow_private, resolve=resolve)
+        self._http.mount("http://", adapter)
+        self._http.mount("https://", adapter)
         self._folders: set[str] = set()
         self._folders_lock = threading.Lock()
 
@@ -97,10 +119,7 @@ class YandexDiskStorage(StorageProvider):
 
     def _open(self, full_key: str) -> BinaryIO:
         link = self._link("download", full_key, "read")
-        try:
-            response = self._http.get(link, stream=True, timeout=self._timeout)
-        except requests.RequestException as exc:
-            raise _unavailable("read", full_key, exc) from exc
+        response = self._fetch("GET", link, "read", full_key, stream=True)
         if response.status_code == 404:
             response.close()
             raise ObjectNotFound()
@@ -139,25 +158,21 @@ class YandexDiskStorage(StorageProvider):
         yield from self._walk(full_folder)
 
     def _presigned_url(self, key: str, expires: timedelta, filename: str | None) -> str:
-        expires_at = datetime.now(timezone.utc) + expires
+        expires_at = datetime.now(UTC) + expires
         return signing.signed_url(self.public_base_url, self.name, key, expires_at, filename, self._secret)
 
     # ---- the REST calls ------------------------------------------------------------------
 
     def _put(self, full_key: str, data: BinaryIO, size: int, etag: str, content_type: str) -> StoredObject:
         href = self._upload_link(full_key)
-        try:
-            response = self._http.put(href, data=data, headers={"Content-Length": str(size)},
-                                      timeout=self._timeout)
-        except requests.RequestException as exc:
-            raise _unavailable("write", full_key, exc) from exc
+        response = self._fetch("PUT", href, "write", full_key, data=data, headers={"Content-Length": str(size)})
         if response.status_code not in (200, 201, 202):
             raise _answer_error("write", full_key, response)
         patched = self._call("PATCH", "/resources", "describe", full_key, params={"path": self._path(full_key)},
                              json={"custom_properties": {"content_type": content_type}})
         if patched.status_code != 200:
             raise _answer_error("describe", full_key, patched)
-        return StoredObject(full_key, size, content_type, etag, datetime.now(timezone.utc))
+        return StoredObject(full_key, size, content_type, etag, datetime.now(UTC))
 
     def _upload_link(self, full_key: str) -> str:
         params = {"path": self._path(full_key), "overwrite": "true"}
@@ -227,7 +242,7 @@ class YandexDiskStorage(StorageProvider):
             self._ensure_folder(self._path("/".join(parts[:depth])))
 
     def _ensure_folder(self, path: str) -> None:
-        if path.endswith(":/") or path.endswith(":"):
+        if path.endswith((":/", ":")):
             return  # the disk root or the app folder root always exists
         with self._folders_lock:
             if path in self._folders:
@@ -242,11 +257,23 @@ class YandexDiskStorage(StorageProvider):
         with self._folders_lock:
             self._folders.add(path)
 
-    def _call(self, method: str, endpoint: str, action: str, key: str, **kwargs: Any) -> requests.Response:
+    def _fetch(self, method: str, url: str, action: str, key: str, **kwargs: Any) -> requests.Response:
+        """One request to an upload or download URL the API handed out (the token only on the API's origin)."""
+        if _origin(url) == self._origin:
+            kwargs["headers"] = {**kwargs.get("headers", {}), **self._auth}
+        return self._send(method, url, action, key, **kwargs)
+
+    def _send(self, method: str, url: str, action: str, key: str, **kwargs: Any) -> requests.Response:
         try:
-            response = self._http.request(method, self.api + endpoint, timeout=self._timeout, **kwargs)
+            return self._http.request(method, url, timeout=self._timeout, allow_redirects=False, **kwargs)
+        except UnsafeTarget as refused:
+            raise StorageUnavailable(f"Yandex Disk could not {action} {key!r}: the address of "
+                                     f"{urlsplit(url).hostname!r} is refused ({refused.code})") from None
         except requests.RequestException as exc:
             raise _unavailable(action, key, exc) from exc
+
+    def _call(self, method: str, endpoint: str, action: str, key: str, **kwargs: Any) -> requests.Response:
+        response = self._send(method, self.api + endpoint, action, key, headers=self._auth, **kwargs)
         if response.status_code in _UNUSABLE:
             raise StorageUnavailable(f"Yandex Disk refused to {action} {key!r}: {response.status_code} "
                                      f"{_error_name(response)}")
@@ -261,6 +288,86 @@ class YandexDiskStorage(StorageProvider):
         modified = meta.get("modified")
         return StoredObject(full_key, int(meta.get("size") or 0), content_type, meta.get("md5") or "",
                             datetime.fromisoformat(modified) if modified else None)
+
+
+class PinnedAdapter(HTTPAdapter):
+    """Connects only to the addresses ``shared.netsafe`` resolved and checked for each request.
+
+    The pool of a host is kept while its name resolves to the same addresses (keep-alive);
+    TLS still verifies the certificate against the host name.
+    """
+
+    MAX_POOLS = 16
+
+    def __init__(self, *, allow_private: bool = False, resolve=socket.getaddrinfo) -> None:
+        super().__init__(max_retries=0)
+        self._allow_private = allow_private
+        self._resolve = resolve
+        self._pools: OrderedDict[tuple, HTTPConnectionPool] = OrderedDict()
+        self._pools_lock = threading.Lock()
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None) -> HTTPConnectionPool:
+        target = resolve_target(request.url, allow_private=self._allow_private, resolve=self._resolve)
+        _, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
+        pool_key = (target.scheme, target.host, target.port, target.addresses, tuple(sorted(pool_kwargs)))
+        with self._pools_lock:
+            pool = self._pools.get(pool_key)
+            if pool is not None:
+                self._pools.move_to_end(pool_key)
+                return pool
+            if target.scheme == "https":
+                pool = _PinnedHTTPSPool(target.host, target.port, maxsize=10, pinned=target.addresses, **pool_kwargs)
+            else:
+                plain = {k: v for k, v in pool_kwargs.items() if k not in SSL_KEYWORDS}
+                pool = _PinnedHTTPPool(target.host, target.port, maxsize=10, pinned=target.addresses, **plain)
+            self._pools[pool_key] = pool
+            while len(self._pools) > self.MAX_POOLS:
+                self._pools.popitem(last=False)[1].close()
+            return pool
+
+    def close(self) -> None:
+        with self._pools_lock:
+            for pool in self._pools.values():
+                pool.close()
+            self._pools.clear()
+        super().close()
+
+
+class _PinnedConnectionMixin:
+    """A urllib3 connection whose socket goes to pinned addresses instead of a fresh DNS answer."""
+
+    def __init__(self, *args: Any, pinned: tuple = (), **kwargs: Any) -> None:
+        self._pinned = pinned
+        super().__init__(*args, **kwargs)
+
+    def _new_conn(self) -> socket.socket:
+        last: OSError = OSError("no address to connect to")
+        for _family, sockaddr in self._pinned:
+            try:
+                return urllib3_connection.create_connection(
+                    (sockaddr[0], self.port), self.timeout, source_address=self.source_address,
+                    socket_options=self.socket_options)
+            except TimeoutError as exc:
+                raise ConnectTimeoutError(self, f"Connection to {self.host} timed out") from exc
+            except OSError as exc:
+                last = exc
+        raise NewConnectionError(self, f"Failed to establish a new connection: {last}")
+
+
+class _PinnedHTTPConnection(_PinnedConnectionMixin, HTTPConnection):
+    pass
+
+
+class _PinnedHTTPSConnection(_PinnedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _PinnedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _PinnedHTTPConnection
+
+
+class _PinnedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PinnedHTTPSConnection
 
 
 class _Download(io.RawIOBase):
@@ -306,6 +413,12 @@ def _href(response: requests.Response, action: str, key: str) -> str:
     if not isinstance(href, str) or not href.startswith(("http://", "https://")):
         raise StorageError(f"Yandex Disk gave no link to {action} {key!r}")
     return href
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    default = 443 if parts.scheme == "https" else 80
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
 def _error_name(response: requests.Response) -> str:

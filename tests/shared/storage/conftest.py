@@ -119,7 +119,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path, download_server: Dow
 
         def make(name: str, prefix: str) -> StorageProvider:
             storage = YandexDiskStorage(token=disk.token, root=root, base_url=disk.url, name=name, prefix=prefix,
-                                        public_base_url=download_server.url, secret=SIGNING_SECRET)
+                                        public_base_url=download_server.url, secret=SIGNING_SECRET,
+                                        allow_private=True)  # the fake disk listens on loopback
             download_server.storages[name] = storage
             return storage
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import uuid
@@ -69,7 +70,7 @@ def test_a_receiver_answering_500_is_retried_on_schedule_for_about_three_days_wi
 
     assert len(received) == len(made) == MAX_ATTEMPTS == 13
     assert {r.headers["webhook-id"] for r in received} == {f"msg_{delivery.id.hex}"}
-    gaps = [(later - earlier).total_seconds() for earlier, later in zip(made, made[1:])]
+    gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(made)]
     for gap, planned in zip(gaps, SCHEDULE):
         assert planned * 0.9 <= gap <= planned * 1.1, (gap, planned)
     assert gaps[:2] != [5, 300]  # jittered, not exact
