@@ -4,13 +4,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench services install clean
+.PHONY: run test lint bench services install clean
 
-$(STAMP): requirements.txt constraints.txt
+# One virtual environment for both commands: the runtime (requirements.txt, all the image has) plus
+# requirements-dev.txt (the embedded default's supervisor, Redis and dev chain; tests; tools).
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -18,8 +20,13 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m shared.embedded
 
-# Tests use the real PostgreSQL and Redis; tests/services.sh starts (or installs) them when absent.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+# The lint first, so CI fails on a finding; tests use the real PostgreSQL and Redis, which
+# tests/services.sh starts (or installs) when absent.
 test: $(STAMP)
+	$(BIN)/ruff check .
 	bash tests/services.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

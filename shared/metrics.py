@@ -3,7 +3,14 @@
 Every process writes its samples to files in ``PROMETHEUS_MULTIPROC_DIR``; the
 web process's ``/metrics`` reads them all (``collect``). The folder must be
 emptied before the processes of a host start (``python -m shared.metrics reset``;
-``make run`` does it), or counters of dead processes from an earlier run stay.
+``make run`` does it; compose gives each container its own empty tmpfs), or counters
+of dead processes from an earlier run stay.
+
+One folder belongs to one host (container). Its files are named after the host and the
+process id (``counter_<host>-<pid>.db``), so two containers that both run as PID 1 never
+write one file even when a folder is shared by mistake. A host without a web process
+serves its folder itself: relay, dispatcher, workers and scheduler start a /metrics server
+on ``METRICS_PORT`` when it is set (docs/OPERATIONS.md, "Metrics").
 
 Counters and histograms are recorded where the work happens (workers, API).
 Gauges that describe shared state (queue depths, outbox backlog, stream pending
@@ -17,12 +24,16 @@ are kept so dashboards and alerts keep working.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import re
 import shutil
+import socket
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, values
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -64,8 +75,16 @@ OPS_RUNS = Counter(
 OPS_REMOVED_BYTES = Counter(
     "showreel_ops_removed_bytes_total", "Bytes ops tasks removed (temp files, orphan objects)", ["schedule"])
 
+log = logging.getLogger(__name__)
+
 _lock = threading.Lock()
 _configured_dir: str | None = None
+
+
+def process_identifier() -> str:
+    """This process within the fleet: host name and PID (only ``[A-Za-z0-9.-]``: the collector splits on ``_``)."""
+    host = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname()) or "host"
+    return f"{host}-{os.getpid()}"
 
 
 def configure_metrics(settings: Settings) -> Path:
@@ -76,7 +95,8 @@ def configure_metrics(settings: Settings) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         if _configured_dir != str(directory):
             export_to_libraries(settings)
-            values.ValueClass = values.get_value_class()
+            # get_value_class() would name files by PID alone: every container's PID 1 writes *_1.db.
+            values.ValueClass = values.MultiProcessValue(process_identifier=process_identifier)
             _configured_dir = str(directory)
         return directory
 
@@ -100,6 +120,18 @@ def multiprocess_registry(settings: Settings) -> CollectorRegistry:
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=str(directory))
     return registry
+
+
+def serve_process_metrics(settings: Settings) -> int | None:
+    """Serve this host's folder on METRICS_PORT in a daemon thread when set; return the port."""
+    if not settings.METRICS_PORT:
+        return None
+    from prometheus_client import start_http_server
+
+    start_http_server(settings.METRICS_PORT, addr=settings.METRICS_HOST, registry=multiprocess_registry(settings))
+    log.info("metrics of %s on http://%s:%d/metrics", settings.PROMETHEUS_MULTIPROC_DIR, settings.METRICS_HOST,
+             settings.METRICS_PORT)
+    return settings.METRICS_PORT
 
 
 @contextmanager

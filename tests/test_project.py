@@ -72,9 +72,8 @@ def test_migrations_build_the_same_schema_on_sqlite_and_go_down_and_up_again(tmp
     from alembic.migration import MigrationContext
 
     import shared.models  # noqa: F401
-    from shared.db.migrate import include_object
     from shared.db import Base
-    from shared.db.migrate import downgrade, upgrade
+    from shared.db.migrate import downgrade, include_object, upgrade
 
     url = f"sqlite:///{tmp_path / 'm.db'}"
     upgrade(url)
@@ -93,8 +92,8 @@ def test_migrations_match_the_models_on_postgresql(database):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from shared.db.migrate import include_object
     from shared.db import Base
+    from shared.db.migrate import include_object
 
     with database.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"include_object": include_object,

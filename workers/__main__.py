@@ -1,20 +1,29 @@
-"""Process entry points: ``python -m workers {relay|dispatcher|worker QUEUE}``."""
+"""Process entry points: ``python -m workers {relay|dispatcher|worker QUEUE|health PROCESS}``.
+
+Each process checks production settings first (shared/production.py), writes a heartbeat while
+its loop goes round (shared/heartbeat.py) and, with METRICS_PORT set, serves its own /metrics.
+``health`` is the container health check: it reads the heartbeat and exits 0 or 1.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import signal
+import sys
 import threading
 
+from shared.heartbeat import BeatingStop, Heartbeat, probe
 from shared.logs import configure_logging
+from shared.metrics import serve_process_metrics
+from shared.production import require_production_settings
 from shared.settings import get_settings
 
 log = logging.getLogger("workers")
 
 
-def _stop_event() -> threading.Event:
-    stop = threading.Event()
+def _stop_event(stop: threading.Event | None = None) -> threading.Event:
+    stop = threading.Event() if stop is None else stop
 
     def handle(signum, _frame):
         log.info("received signal %s: stopping", signum)
@@ -31,7 +40,11 @@ def run_relay() -> None:
     from workers.relay import run_relay as loop
 
     settings = get_settings()
-    loop(get_database(settings), get_redis(settings), settings, _stop_event())
+    heartbeat = Heartbeat(settings, "relay")
+    try:
+        loop(get_database(settings), get_redis(settings), settings, _stop_event(BeatingStop(heartbeat)))
+    finally:
+        heartbeat.close()
 
 
 def run_dispatcher() -> None:
@@ -41,7 +54,11 @@ def run_dispatcher() -> None:
     from workers.handlers import HANDLERS
 
     settings = get_settings()
-    Dispatcher(get_redis(settings), settings, HANDLERS, all_streams()).run(_stop_event())
+    heartbeat = Heartbeat(settings, "dispatcher")
+    try:
+        Dispatcher(get_redis(settings), settings, HANDLERS, all_streams()).run(_stop_event(BeatingStop(heartbeat)))
+    finally:
+        heartbeat.close()
 
 
 def run_worker(queue: str) -> None:
@@ -61,8 +78,31 @@ def run_worker(queue: str) -> None:
     worker.queue_prefetch = max(1, settings.BROKER_PREFETCH * threads)
     worker.start()
     log.info("worker for queue %s started with %d threads", queue, threads)
-    stop.wait()
-    worker.stop(timeout=30_000)
+    heartbeat = Heartbeat(settings, f"worker-{queue}")
+    try:
+        while True:
+            if _threads_alive(worker):
+                heartbeat.maybe_beat(force=True)
+            else:
+                log.error("a consumer or worker thread of queue %s died: heartbeat stopped", queue)
+            if stop.wait(settings.HEARTBEAT_INTERVAL_SECONDS):
+                break
+    finally:
+        heartbeat.close()
+        worker.stop(timeout=30_000)
+
+
+def _threads_alive(worker) -> bool:
+    """Whether every consumer and worker thread of a Dramatiq worker still runs."""
+    threads = [*worker.consumers.values(), *worker.workers]
+    return bool(threads) and all(thread.is_alive() for thread in threads)
+
+
+def health(process: str) -> int:
+    """The health check of ``process`` (relay, dispatcher, worker-video, ..., scheduler): 0 when it beats."""
+    healthy, line = probe(get_settings(), process)
+    print(line)
+    return 0 if healthy else 1
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -72,8 +112,16 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("dispatcher", help="turn stream events into Dramatiq pipelines")
     worker = sub.add_parser("worker", help="run a Dramatiq worker pool for one queue")
     worker.add_argument("queue")
+    check = sub.add_parser("health", help="exit 0 when PROCESS wrote a recent heartbeat on this host, else 1")
+    check.add_argument("process", help="relay, dispatcher, worker-video, worker-media, worker-light or scheduler")
     args = parser.parse_args(argv)
-    configure_logging(get_settings(), process=args.command if args.command != "worker" else f"worker-{args.queue}")
+    if args.command == "health":
+        sys.exit(health(args.process))
+    settings = get_settings()
+    process = args.command if args.command != "worker" else f"worker-{args.queue}"
+    require_production_settings(settings, process)
+    configure_logging(settings, process=process)
+    serve_process_metrics(settings)
     if args.command == "relay":
         run_relay()
     elif args.command == "dispatcher":

@@ -25,11 +25,13 @@ def asset(name: str) -> str:
 
 
 def _content_security_policy() -> str:
-    """Everything from this server; media also from the S3 endpoint when profiles live there."""
+    """Everything from this server; media also from the S3 host links are signed for, when profiles live there."""
     settings = current_app.config["SETTINGS"]
     media = "'self' data: blob:"
     if settings.STORAGE_PROVIDER == "s3":
-        media += f" {'https' if settings.S3_SECURE else 'http'}://{settings.S3_ENDPOINT}"
+        # The browser loads presigned links from the public S3 URL when one is set (shared/storage/providers/s3.py).
+        public = settings.S3_PUBLIC_URL.strip().rstrip("/")
+        media += " " + (public or f"{'https' if settings.S3_SECURE else 'http'}://{settings.S3_ENDPOINT}")
     return ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
             f"img-src {media}; media-src {media}; object-src 'none'; base-uri 'none'; form-action 'self'; "
             "frame-ancestors 'none'")

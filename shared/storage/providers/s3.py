@@ -1,7 +1,8 @@
 """Storage in an S3 bucket (MinIO or any S3) through the ``minio`` client.
 
 Every minio and urllib3 exception is translated here: callers only ever see
-:mod:`shared.storage.errors`. Download links are native S3 presigned URLs.
+:mod:`shared.storage.errors`. Download links are native S3 presigned URLs, signed for
+``public_url`` when the S3 API the servers use (``minio:9000``) is not the one browsers reach.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
 import certifi
 import urllib3
@@ -50,7 +52,8 @@ class S3Storage(StorageProvider):
 
     def __init__(self, *, endpoint: str, bucket: str, access_key: str = "", secret_key: str = "",
                  region: str = "us-east-1", secure: bool = False, name: str = "default", prefix: str = "",
-                 default_url_ttl: timedelta = DEFAULT_URL_TTL, timeout: float = 60.0) -> None:
+                 default_url_ttl: timedelta = DEFAULT_URL_TTL, timeout: float = 60.0,
+                 public_url: str = "") -> None:
         super().__init__(name=name, prefix=prefix, default_url_ttl=default_url_ttl)
         self.endpoint = endpoint
         self.bucket = bucket
@@ -64,6 +67,14 @@ class S3Storage(StorageProvider):
         # Readiness probes must answer quickly, so their client never retries.
         self._probe = _client(endpoint, access_key, secret_key, region, secure,
                               timeout=Timeout(connect=2.0, read=5.0), retries=Retry(total=0, redirect=0))
+        # SigV4 covers the Host header, so a link for browsers must be signed for the public host
+        # itself; rewriting the host of a link signed for the internal endpoint breaks the signature.
+        # Signing is local: the region is always given, so minio never asks that host anything.
+        self._signer = self._client
+        if public_url:
+            public_host, public_secure = public_endpoint(public_url)
+            self._signer = _client(public_host, access_key, secret_key, region or "us-east-1", public_secure,
+                                   timeout=Timeout(connect=2.0, read=5.0), retries=Retry(total=0))
 
     def __repr__(self) -> str:
         return f"S3Storage(endpoint={self.endpoint!r}, bucket={self.bucket!r}, prefix={self.prefix!r})"
@@ -147,7 +158,7 @@ class S3Storage(StorageProvider):
         headers = {"response-content-disposition": content_disposition(filename)} if filename else None
         # Signing is local (the region is configured, so no bucket-location request is made).
         with _translated("sign a link to", key):
-            return self._client.presigned_get_object(self.bucket, self.prefix + key, expires=expires,
+            return self._signer.presigned_get_object(self.bucket, self.prefix + key, expires=expires,
                                                      response_headers=headers)
 
     def _put(self, full_key: str, data: BinaryIO, size: int, content_type: str) -> StoredObject:
@@ -223,6 +234,20 @@ def _translated(action: str, key: str) -> Iterator[None]:
         raise StorageError(f"S3 could not {action} {key!r}: {exc}") from exc
     except _NETWORK_ERRORS as exc:
         raise StorageUnavailable(f"S3 could not {action} {key!r}: {type(exc).__name__}: {exc}") from exc
+
+
+def public_endpoint(public_url: str) -> tuple[str, bool]:
+    """``(host[:port], https?)`` of a public S3 base URL; raises ValueError for anything else.
+
+    A path is refused: the signature covers the path as well, so a proxy that strips a
+    prefix (``https://example.com/s3/...``) would break every link.
+    """
+    parts = urlsplit(public_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{public_url!r} is not an http(s) URL such as https://media.example.com")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise ValueError(f"{public_url!r} must be a scheme and host only (no path, query or credentials)")
+    return parts.netloc, parts.scheme == "https"
 
 
 def _client(endpoint: str, access_key: str, secret_key: str, region: str, secure: bool, *,
