@@ -45,7 +45,7 @@ class HashingWriter:
         self.max_bytes = max_bytes
         self.size = 0
         self._hash = hashlib.sha256()
-        self._file = open(self.path, "xb", buffering=0)
+        self._file = open(self.path, "xb", buffering=0)  # noqa: SIM115 - owned by the object, closed in close()/discard()
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._queue: queue.Queue[list[bytes] | None] | None = None
@@ -147,7 +147,7 @@ class HashingWriter:
                         raise OSError(errno.EIO, "the file is shorter than what was written to it")
                     self._hash.update(view[:read])
                     begin += read
-            except BaseException as exc:  # handed to the request thread at its next call
+            except BaseException as exc:  # noqa: BLE001 - handed to the request thread at its next call
                 self._error = exc
 
     def _work(self) -> None:
@@ -155,7 +155,7 @@ class HashingWriter:
             if self._error is None and not self._discarded:
                 try:
                     self._store(block)
-                except BaseException as exc:  # handed to the request thread at its next call
+                except BaseException as exc:  # noqa: BLE001 - handed to the request thread at its next call
                     self._error = exc
 
     def _store(self, block: list[bytes]) -> None:

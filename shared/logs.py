@@ -22,8 +22,9 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
@@ -61,7 +62,7 @@ class Redactor:
         self._values = re.compile("|".join(re.escape(v) for v in values)) if values else None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Redactor":
+    def from_settings(cls, settings: Settings) -> Redactor:
         secrets: list[str] = []
         for option in OPTIONS:
             value = getattr(settings, option.name, None)

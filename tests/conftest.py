@@ -29,9 +29,9 @@ os.environ.update({
     "LOG_LEVEL": "INFO",
 })
 
-import pytest  # noqa: E402
+import pytest
 
-from tests.support.db import create_database, drop_database, truncate_all  # noqa: E402
+from tests.support.db import create_database, drop_database, truncate_all
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ from typing import Any
 import dramatiq
 
 from shared.jobs import steps
-from workers.broker import broker
 from shared.webhooks import service as webhooks
+from workers.broker import broker
 from workers.context import step_context, webhook_context
 
 log = logging.getLogger(__name__)

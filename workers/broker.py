@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.middleware import (AgeLimit, Callbacks, CurrentMessage, Pipelines, Retries,
-                                 ShutdownNotifications, TimeLimit)
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    CurrentMessage,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
 
 from shared.errors import PermanentError
 from shared.redis_client import redis_url

@@ -71,7 +71,7 @@ class Event:
         return fields
 
     @classmethod
-    def from_fields(cls, fields: dict[bytes | str, bytes | str]) -> "Event":
+    def from_fields(cls, fields: dict[bytes | str, bytes | str]) -> Event:
         def text(name: str) -> str:
             value = fields.get(name, fields.get(name.encode(), b""))
             return value.decode() if isinstance(value, bytes) else value
@@ -81,7 +81,7 @@ class Event:
                    context=json.loads(text("context") or "{}"))
 
     @classmethod
-    def new(cls, event_type: str, aggregate_id: str, payload: dict[str, Any], occurred_at: str) -> "Event":
+    def new(cls, event_type: str, aggregate_id: str, payload: dict[str, Any], occurred_at: str) -> Event:
         return cls(str(uuid.uuid4()), event_type, aggregate_id, payload, occurred_at)
 
 

@@ -9,7 +9,7 @@ itself still answers.
 from __future__ import annotations
 
 import logging
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import redis
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -42,7 +42,7 @@ class SystemCollector:
             client = self.client()
             depths = queues.queue_depths(client)
             streams = queues.stream_backlogs(client)
-        except Exception as exc:  # Redis down or not configured
+        except Exception as exc:  # noqa: BLE001 - Redis down or not configured: the scrape must still answer
             log.warning("metrics: Redis unavailable (%s)", type(exc).__name__)
             return False
         messages = GaugeMetricFamily("showreel_queue_messages", "Messages of a Dramatiq queue by state",
@@ -80,7 +80,7 @@ class SystemCollector:
                     select(WebhookDelivery.status, func.count())
                     .where(WebhookDelivery.status.in_(WEBHOOK_BACKLOG_STATES))
                     .group_by(WebhookDelivery.status)).all())
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - database down: the scrape must still answer
             log.warning("metrics: database unavailable (%s)", type(exc).__name__)
             return False
         outbox = GaugeMetricFamily("showreel_outbox_backlog", "Outbox events not yet published to Redis")

@@ -88,7 +88,7 @@ def _areas_in_use(db: Database, root_fd: int, areas: tuple[TempArea, ...],
         # An error here must not purge what might be in use: the whole area is kept.
         try:
             in_use[area.folder] = area.in_use(db, names)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - on any error the whole area is kept, never purged
             report.note_error(area.folder, exc)
             in_use[area.folder] = set(names)
     return in_use

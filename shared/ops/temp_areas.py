@@ -14,8 +14,8 @@ Area folders themselves are never removed.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from sqlalchemy import select
 

@@ -3,8 +3,9 @@ profile from inside an open transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from shared.profiles.models import Profile, User
 from shared.profiles.service import ProfileNotFound, save_profile
 from shared.profiles.validation import validate_profile_data
 from shared.profiles.wallet import to_checksum_address
+
 
 class _SessionBound:
     """A ``Database`` whose sessions are one already open session.

@@ -21,7 +21,7 @@ class User(Base):
     wallet: Mapped[str] = mapped_column(String(42), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    profile: Mapped["Profile | None"] = relationship(back_populates="user", uselist=False)
+    profile: Mapped[Profile | None] = relationship(back_populates="user", uselist=False)
 
 
 class Profile(Base):
@@ -41,7 +41,7 @@ class Profile(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="profile")
-    tag_links: Mapped[list["ProfileHashtag"]] = relationship(
+    tag_links: Mapped[list[ProfileHashtag]] = relationship(
         back_populates="profile", cascade="all, delete-orphan", order_by="ProfileHashtag.position")
 
 

@@ -81,7 +81,7 @@ def validate_prefix(prefix: str) -> str:
         return ""
     if not isinstance(prefix, str):
         raise InvalidKey("a storage prefix must be a string", key=prefix)
-    return validate_key(prefix[:-1] if prefix.endswith("/") else prefix) + "/"
+    return validate_key(prefix.removesuffix("/")) + "/"
 
 
 def sanitize_filename(filename: str) -> str:

@@ -10,7 +10,7 @@ object from the storage it names.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -65,7 +65,7 @@ def verify(token: str, secret: str, *, now: datetime | None = None) -> tuple[str
         # Only our own secret can produce a valid signature, so this is a token from an
         # incompatible version rather than an attack; refuse it all the same.
         raise InvalidSignature("the download link is malformed") from None
-    current = _aware(now) if now is not None else datetime.now(timezone.utc)
+    current = _aware(now) if now is not None else datetime.now(UTC)
     if current.timestamp() >= expires:
         raise LinkExpired()
     return storage_name, key, filename

@@ -21,8 +21,11 @@ def job_state(client, job_id):
 
 
 def wait_until_final(client, job_id, timeout=60):
-    return wait_for(lambda: (lambda j: j if j["status"] in {"done", "failed", "canceled"} else None)(
-        job_state(client, job_id)), timeout=timeout, message=f"job {job_id} to finish")
+    def final():
+        job = job_state(client, job_id)
+        return job if job["status"] in {"done", "failed", "canceled"} else None
+
+    return wait_for(final, timeout=timeout, message=f"job {job_id} to finish")
 
 
 def test_jpeg_with_exif_rotation_gives_portrait_presets_without_gps(client, settings):

@@ -10,7 +10,8 @@ import ipaddress
 import socket
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.netsafe import UnsafeTarget, check_callback_url, is_public_address, resolve_target
 from shared.webhooks import sender

@@ -15,7 +15,7 @@ import mimetypes
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -137,7 +137,7 @@ class LocalStorage(StorageProvider):
         yield from self._walk(start, full_folder)
 
     def _presigned_url(self, key: str, expires: timedelta, filename: str | None) -> str:
-        expires_at = datetime.now(timezone.utc) + expires
+        expires_at = datetime.now(UTC) + expires
         return signing.signed_url(self.public_base_url, self.name, key, expires_at, filename, self._secret)
 
     def _write(self, full_key: str, chunks: Callable[[], Iterable[bytes]], content_type: str) -> StoredObject:
@@ -158,7 +158,7 @@ class LocalStorage(StorageProvider):
                 continue
             except OSError as exc:
                 raise _storage_error("write", full_key, exc) from exc
-            return StoredObject(full_key, size, content_type, etag, datetime.now(timezone.utc))
+            return StoredObject(full_key, size, content_type, etag, datetime.now(UTC))
         raise AssertionError("unreachable")
 
     def _path(self, full_key: str) -> Path:
@@ -198,7 +198,7 @@ class LocalStorage(StorageProvider):
             # A file placed by hand (or a torn sidecar): describe it from what the disk knows.
             content_type = mimetypes.guess_type(target.name)[0] or DEFAULT_CONTENT_TYPE
             etag = f"{status.st_mtime_ns:x}-{status.st_size:x}"
-        modified = datetime.fromtimestamp(status.st_mtime, timezone.utc)
+        modified = datetime.fromtimestamp(status.st_mtime, UTC)
         return StoredObject(full_key, status.st_size, content_type, etag, modified)
 
     def _prune(self, directory: Path) -> None:

@@ -13,7 +13,7 @@ import io
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -46,7 +46,7 @@ class MemoryBackend:
 
     def put(self, full_key: str, data: bytes, content_type: str) -> StoredObject:
         """Store ``data`` under ``full_key``, replacing any previous object."""
-        blob = _Blob(data, content_type, hashlib.md5(data, usedforsecurity=False).hexdigest(), datetime.now(timezone.utc))
+        blob = _Blob(data, content_type, hashlib.md5(data, usedforsecurity=False).hexdigest(), datetime.now(UTC))
         with self._lock:
             if full_key not in self._blobs:
                 bisect.insort(self._keys, full_key)
@@ -144,7 +144,7 @@ class MemoryStorage(StorageProvider):
                 continue  # deleted since the snapshot was taken
 
     def _presigned_url(self, key: str, expires: timedelta, filename: str | None) -> str:
-        expires_at = datetime.now(timezone.utc) + expires
+        expires_at = datetime.now(UTC) + expires
         return signing.signed_url(self.public_base_url, self.name, key, expires_at, filename, self._secret)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -16,7 +16,7 @@ from shared.storage.providers.s3 import S3Storage
 from shared.storage.signing import resolve_download, sign, signed_url, verify
 
 SECRET = "signing-tests-secret"
-NOW = datetime(2025, 5, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)
 
 
@@ -109,7 +109,7 @@ def test_local_links_expire_after_the_requested_time(kind: str, tmp_path: Path) 
 
     url = storage.presigned_url("media/1/thumb.jpg", expires=timedelta(minutes=5), filename="a.jpg")
     token = parse_qs(urlsplit(url).query)["token"][0]
-    issued = datetime.now(timezone.utc)
+    issued = datetime.now(UTC)
 
     assert resolve_download(token, SECRET, issued + timedelta(minutes=4)) == ("default", "media/1/thumb.jpg", "a.jpg")
     with pytest.raises(LinkExpired):
@@ -121,7 +121,7 @@ def test_links_default_to_the_configured_lifetime(tmp_path: Path) -> None:
                            default_url_ttl=timedelta(seconds=90))
 
     token = parse_qs(urlsplit(storage.presigned_url("media/1/a.jpg")).query)["token"][0]
-    issued = datetime.now(timezone.utc)
+    issued = datetime.now(UTC)
 
     resolve_download(token, SECRET, issued + timedelta(seconds=85))
     with pytest.raises(LinkExpired):
