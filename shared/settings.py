@@ -9,9 +9,10 @@ one data folder.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("SECRET_KEY", str, "", "Key signing local download URLs; empty in embedded mode: generated under DATA_DIR"),
     Option("TEMP_DIR", str, "{DATA_DIR}/tmp",
            "Root of temporary uploads and per-job work folders; shared by API and workers"),
+    Option("SINGLE_HOST", _bool, False,
+           "Production on one machine: allows STORAGE_PROVIDER=local (the start-up check refuses it otherwise)"),
+    Option("HEARTBEAT_DIR", str, "{TEMP_DIR}/run",
+           "Folder where relay, dispatcher, workers and scheduler write their heartbeat (read by `workers health`)"),
+    Option("HEARTBEAT_INTERVAL_SECONDS", float, 5.0, "How often a process writes its heartbeat"),
+    Option("HEARTBEAT_MAX_AGE_SECONDS", float, 60.0,
+           "`python -m workers health` fails when the process's newest heartbeat is older than this"),
     Option("LOG_LEVEL", str, "INFO", "Log level of every process"),
     Option("SENTRY_DSN", str, "", "Sentry DSN; empty disables error reporting"),
     # Roles and secrets used by later features
@@ -74,6 +82,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("S3_BUCKET", str, "showreel", "S3 bucket (created on first use when missing)"),
     Option("S3_REGION", str, "us-east-1", "S3 region"),
     Option("S3_SECURE", _bool, False, "Use HTTPS to reach the S3 API"),
+    Option("S3_PUBLIC_URL", str, "",
+           "Base URL browsers reach S3 at (https://media.example.com); links are signed for it; empty: S3_ENDPOINT"),
     Option("PRESIGNED_URL_TTL", int, 3600, "Seconds a presigned download URL stays valid"),
     # Media limits (checked before any decode)
     Option("MAX_REQUEST_BYTES", int, 1024 * 1024,
@@ -88,7 +98,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("PROBE_TIMEOUT", float, 60.0,
            "Seconds the probe of an uploaded video (run in a child process) may take; then it is refused"),
     # Media processing
-    Option("FFMPEG_PATH", str, "", "ffmpeg binary; empty: system ffmpeg if on PATH, else the imageio-ffmpeg one"),
+    Option("FFMPEG_PATH", str, "", "ffmpeg binary; empty: the imageio-ffmpeg one, else ffmpeg 7.0+ on PATH"),
     Option("FFMPEG_TIMEOUT", float, 900.0, "Seconds one ffmpeg run may take before it is killed"),
     Option("FFMPEG_THREADS", int, 2, "Threads one ffmpeg run may use"),
     Option("VIDEO_QUALITY_MODE", _choice("realtime", "good"), "realtime",
@@ -135,7 +145,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("SENTRY_TRACES_SAMPLE_RATE", float, 0.0, "Share of requests and tasks traced in Sentry (0 = errors only)"),
     Option("PROMETHEUS_MULTIPROC_DIR", str, "{DATA_DIR}/metrics",
            "Folder where every process of a host writes its metrics; emptied before the processes start"),
-    Option("METRICS_REQUIRE_TOKEN", _bool, False, "Require the ops token on /metrics"),
+    Option("METRICS_REQUIRE_TOKEN", _bool, None,
+           "Require the ops token on /metrics; unset: on when APP_ENV=production, off otherwise"),
+    Option("METRICS_PORT", int, 0,
+           "Port where relay, dispatcher, workers and scheduler serve their own /metrics; 0: not served"),
+    Option("METRICS_HOST", str, "127.0.0.1", "Address the METRICS_PORT server binds (0.0.0.0 in a container)"),
     Option("SCHEDULER_TIMEZONE", str, "UTC", "Time zone of schedule cron expressions (IANA name)"),
     Option("SCHEDULER_TICK_SECONDS", float, 5.0,
            "How often the scheduler renews its leader lock and picks up schedule changes"),
@@ -153,7 +167,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("TENANT_CACHE_SECONDS", float, 10.0,
            "Seconds a process keeps a tenant's storage connection and limits before re-reading them"),
     Option("RATE_LIMIT_PER_TENANT", int, 600, "Media-API requests per minute of one tenant (tenants may override)"),
-    Option("RATE_LIMIT_PER_IP", int, 1200, "Media-API requests per minute from one client IP address"),
+    Option("RATE_LIMIT_PER_IP", int, 1200, "API requests per minute from one client IP address (every blueprint)"),
+    Option("RATE_LIMIT_SIGNIN_PER_IP", int, 30, "Sign-in requests (nonce and login) per minute from one client IP"),
+    Option("RATE_LIMIT_HASHTAG_CHECKS_PER_IP", int, 120,
+           "Hashtag checks (and form validations) per minute from one client IP"),
+    Option("RATE_LIMIT_APPEALS_PER_IP", int, 10, "Hashtag appeals per hour from one client IP"),
+    Option("RATE_LIMIT_STAFF_AUTH_FAILURES", int, 20,
+           "Wrong ops/moderator tokens per hour from one client IP; past it the staff APIs answer 429"),
+    Option("TRUSTED_PROXY_HOPS", int, 0,
+           "Proxies in front of the web process whose X-Forwarded-For/-Proto are trusted (0: headers ignored)"),
     Option("TENANT_VIDEO_CONCURRENCY", int, 2,
            "Video steps of one tenant running at once across all workers (tenants may override)"),
     Option("WEBHOOK_TIMEOUT", float, 15.0, "Seconds one webhook attempt may take, connect to last byte"),
@@ -165,8 +187,9 @@ OPTIONS: tuple[Option, ...] = (
            "Bytes one wallet (not signed in: one IP address) may upload in 24 hours"),
     Option("UPLOAD_IP_DAILY_COUNT", int, 100,
            "Uploads from one IP address in 24 hours, signed in or not (wallets cost nothing to make)"),
-    Option("UPLOAD_IP_DAILY_BYTES", int, 25 * 1024**3,
-           "Bytes uploaded from one IP address in 24 hours, signed in or not"),
+    Option("UPLOAD_IP_DAILY_BYTES", int, None,
+           "Bytes uploaded from one IP address (IPv6: one /64) in 24 hours, signed in or not; "
+           "unset: 25% of UPLOAD_TEMP_HIGH_WATER_BYTES, which is also its largest allowed value"),
     Option("UPLOAD_TEMP_HIGH_WATER_BYTES", int, 20 * 1024**3,
            "Bytes of temporary uploads kept at once (TEMP_DIR/uploads); past it new uploads get 507"),
     Option("PROFILES_PAGE_SIZE", int, 20, "Profiles per page of GET /api/profiles/"),
@@ -174,14 +197,27 @@ OPTIONS: tuple[Option, ...] = (
     Option("SIWE_NONCE_TTL", int, 600, "Seconds a Sign-In with Ethereum nonce (and its message) stays valid"),
     Option("WALLET_SESSION_TTL", int, 86_400, "Seconds a wallet session token (and its cookie) stays valid"),
     Option("PAYMENT_CHAIN_ID", int, 31337, "Chain id payments are made on (31337: the local dev chain)"),
+    Option("PAYMENT_ALLOW_DEV_CHAIN", _bool, False,
+           "Let APP_ENV=production take payments on chain id 31337 (a private test chain; never real money)"),
     Option("PAYMENT_RECEIVER", str, "",
            "Address payments go to; empty: a dev-chain account in embedded mode (production refuses to quote)"),
     Option("PAYMENT_PRICE_WEI", int, 10**16, "Price of one submission in wei when paid in ETH"),
     Option("PAYMENT_TOKENS", str, "",
            "Allow-listed ERC-20 payments: comma-separated 'contract:price' (price in the token's smallest unit)"),
-    Option("PAYMENT_CONFIRMATIONS", int, 2, "Blocks a payment needs (its own included) before it counts"),
+    Option("PAYMENT_CONFIRMATIONS", int, None,
+           "Blocks a payment needs (its own included) where finality comes from confirmations (docs/PAYMENTS.md); "
+           "default: 2 on the dev chain 31337, 12 elsewhere"),
+    Option("PAYMENT_FINALITY", _choice("auto", "finalized", "confirmations"), "auto",
+           "When a payment's block is final: auto: the node's finalized block, except on the dev chain 31337 "
+           "(confirmations); finalized: that on every chain; confirmations: PAYMENT_CONFIRMATIONS only"),
     Option("PAYMENT_QUOTE_TTL", int, 1800, "Seconds a submission's price quote stays valid"),
-    Option("PAYMENT_RECHECK_SECONDS", float, 2.0, "Delay between two checks of a pending payment (light queue)"),
+    Option("PAYMENT_RECHECK_SECONDS", float, 2.0, "First delay between two checks of a pending payment (light queue)"),
+    Option("PAYMENT_RECHECK_MAX_SECONDS", float, 30.0,
+           "The delay between checks doubles while a pending payment shows no progress, up to this"),
+    Option("PAYMENT_NOT_FOUND_TIMEOUT", int, 600,
+           "A posted transaction the node has still never seen this many seconds later is refused (payment_not_found)"),
+    Option("PAYMENT_MAX_PENDING_PER_WALLET", int, 3,
+           "Pending (unconfirmed) payments one wallet may have at once; more answer 429"),
     Option("SUBMISSION_MAX_RUNS", int, 3,
            "Runs of the paid pipeline one submission may have (the first, reorg re-checks and owner retries)"),
     Option("SUBMISSION_RETRY_HOURS", int, 48,
@@ -196,9 +232,22 @@ OPTIONS: tuple[Option, ...] = (
     Option("SSE_MAX_SECONDS", int, 60,
            "Seconds one live-status stream stays open; the browser reconnects with Last-Event-ID"),
     Option("SSE_MAX_STREAMS", int, 2, "Live-status streams one web process serves at once (each holds a thread)"),
+    Option("SSE_MAX_STREAMS_PER_WALLET", int, 2, "Live-status streams one wallet may have open at once, over all processes"),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}
+
+# Options whose default (None) follows from others, worked out when read so replace() keeps them in step.
+_DERIVED: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "METRICS_REQUIRE_TOKEN": lambda values: values["APP_ENV"] == "production",
+    "UPLOAD_IP_DAILY_BYTES": lambda values: upload_ip_bytes_ceiling(values["UPLOAD_TEMP_HIGH_WATER_BYTES"]),
+    "PAYMENT_CONFIRMATIONS": lambda values: 2 if values["PAYMENT_CHAIN_ID"] == 31337 else 12,
+}
+
+
+def upload_ip_bytes_ceiling(high_water: int) -> int:
+    """The most one address may upload in a day: a quarter of the temp area, so no one client fills it."""
+    return high_water // 4
 
 
 class SettingsError(ValueError):
@@ -212,7 +261,7 @@ class Settings:
         object.__setattr__(self, "_values", dict(values))
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read every option from ``environ`` (default: the process environment)."""
         env = os.environ if environ is None else environ
         raw: dict[str, Any] = {}
@@ -230,9 +279,11 @@ class Settings:
         if unknown:
             raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
         defaults = {o.name for o in OPTIONS if o.name not in overrides and o.name not in env}
-        return cls(_expand(raw, defaults))
+        settings = cls(_expand(raw, defaults))
+        _check_ceilings(settings)
+        return settings
 
-    def replace(self, **overrides: Any) -> "Settings":
+    def replace(self, **overrides: Any) -> Settings:
         """Return a copy with some values changed (references are not re-expanded)."""
         values = dict(self._values)
         for name, value in overrides.items():
@@ -243,19 +294,28 @@ class Settings:
 
     def __getattr__(self, name: str) -> Any:
         try:
-            return self._values[name]
+            value = self._values[name]
         except KeyError:
             raise AttributeError(name) from None
+        if value is None and name in _DERIVED:
+            return _DERIVED[name](self._values)
+        return value
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("settings are read-only; use replace()")
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self._values)
+        return {name: getattr(self, name) for name in self._values}
 
     @property
     def is_production(self) -> bool:
         return self.APP_ENV == "production"
+
+
+def _check_ceilings(settings: Settings) -> None:
+    ceiling = upload_ip_bytes_ceiling(settings.UPLOAD_TEMP_HIGH_WATER_BYTES)
+    if settings.UPLOAD_IP_DAILY_BYTES > ceiling:
+        raise SettingsError(f"UPLOAD_IP_DAILY_BYTES may be at most 25% of UPLOAD_TEMP_HIGH_WATER_BYTES ({ceiling})")
 
 
 def _expand(values: dict[str, Any], defaults: set[str]) -> dict[str, Any]:
