@@ -184,7 +184,12 @@ def _take_gunicorn_body(environ: dict[str, Any], length: int | None) -> tuple[An
     return sock, head, body
 
 
-def allow_upload_body() -> None:
-    """Let this request carry a file as large as the media limits allow (others stay small)."""
+def allow_upload_body(most: int | None = None) -> None:
+    """Let this request carry a file as large as the media limits allow (others stay small).
+
+    ``most`` (what the caller's quotas have left) lowers the cap: a body of unknown length
+    (chunked) is then cut there with a 413 instead of being stored whole and refused after.
+    """
     settings = current_app.config["SETTINGS"]
-    request.max_content_length = max(settings.MAX_IMAGE_BYTES, settings.MAX_VIDEO_BYTES) + 1024 * 1024
+    cap = max(settings.MAX_IMAGE_BYTES, settings.MAX_VIDEO_BYTES) + 1024 * 1024
+    request.max_content_length = cap if most is None else min(cap, most)

@@ -192,6 +192,8 @@ OPTIONS: tuple[Option, ...] = (
            "unset: 25% of UPLOAD_TEMP_HIGH_WATER_BYTES, which is also its largest allowed value"),
     Option("UPLOAD_TEMP_HIGH_WATER_BYTES", int, 20 * 1024**3,
            "Bytes of temporary uploads kept at once (TEMP_DIR/uploads); past it new uploads get 507"),
+    Option("UPLOAD_RESERVATION_SECONDS", int, 3600,
+           "Seconds an upload still streaming counts against the quotas at most (a dead process's hold ends then)"),
     Option("PROFILES_PAGE_SIZE", int, 20, "Profiles per page of GET /api/profiles/"),
     # Wallet profiles: Sign-In with Ethereum, payments, live status (docs/PAYMENTS.md)
     Option("SIWE_NONCE_TTL", int, 600, "Seconds a Sign-In with Ethereum nonce (and its message) stays valid"),

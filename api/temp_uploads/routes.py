@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
-from flask import current_app, request, send_file, url_for
+from flask import current_app, g, request, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy.exc import SQLAlchemyError
 
 from api import auth
-from api.uploads import allow_upload_body
 from api.temp_uploads import schemas
+from api.uploads import allow_upload_body
 from shared.jobs.service import ReceivedFile
 from shared.storage.errors import InvalidSignature
 from shared.uploads import service
+
+log = logging.getLogger(__name__)
 
 blp = Blueprint("uploads", __name__, url_prefix="/api/uploads",
                 description="Temporary uploads of the profile form: kept 48 h for a submission to take")
@@ -37,11 +41,25 @@ def _owner() -> service.Owner:
 
 @blp.before_request
 def _quotas_before_the_body_is_read():
-    # Refuse before werkzeug streams the body to disk: a flood never reaches TEMP_DIR.
+    # Refuse before werkzeug streams the body to disk: a flood never reaches TEMP_DIR. What
+    # is admitted holds its bytes while it streams, so parallel uploads cannot pass on them.
     if request.method == "POST" and request.endpoint == "uploads.Uploads":
-        allow_upload_body()
         db, settings = _deps()
-        service.check_quotas(db, settings, _owner(), request.content_length)
+        reservation = service.reserve_intake(db, settings, _owner(), request.content_length)
+        g.upload_reservation = reservation.id
+        allow_upload_body(reservation.most)
+
+
+@blp.teardown_request
+def _release_the_reservation(_error):
+    # Runs however the request ended: stored, refused, or the client gone mid-body.
+    reservation = g.pop("upload_reservation", None)
+    if reservation is None:
+        return
+    try:
+        service.release_intake(current_app.extensions["showreel.db"], reservation)
+    except SQLAlchemyError:  # the hold expires by itself (UPLOAD_RESERVATION_SECONDS)
+        log.exception("could not release upload reservation %s", reservation)
 
 
 @blp.route("/")
@@ -64,7 +82,8 @@ class Uploads(MethodView):
         else:
             writer, kind, file_name = request.receive_body(), query["kind"], query["filename"]
         received = ReceivedFile(path=writer.path, size=writer.size, sha256=writer.sha256, file_name=file_name)
-        upload = service.receive_upload(db, settings, received, _owner(), kind=kind)
+        upload = service.receive_upload(db, settings, received, _owner(), kind=kind,
+                                        reservation=g.get("upload_reservation"))
         location = url_for("uploads.UploadById", upload_id=upload.id)
         return service.upload_view(upload, settings), 201, {"Location": location}
 

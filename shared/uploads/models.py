@@ -34,3 +34,20 @@ class Upload(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_uploads_expires_at", "expires_at"),)
+
+
+class UploadReservation(Base):
+    """Bytes an upload still streaming holds against its client's quotas and the temp area.
+
+    Made under the intake lock before the body is read, gone when the request ends. Rows
+    past ``expires_at`` count for nothing, so a process that died mid-upload frees its hold.
+    """
+
+    __tablename__ = "upload_reservations"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    owner_wallet: Mapped[str | None] = mapped_column(String(42), default=None)
+    owner_ip: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -4,7 +4,8 @@ An upload is streamed by the API into ``TEMP_DIR/incoming`` (hashed on the way),
 probed here, then renamed into ``TEMP_DIR/uploads/<id>/source.<ext>``: one copy on
 disk, same file system, no second write. It waits there ``UPLOAD_TTL_HOURS`` for a
 submission to claim it; the ``expire-abandoned`` ops task removes the unclaimed ones
-after that. Quotas are computed from the uploads table (docs/PROFILES.md).
+after that. Quotas are computed from the uploads table and, for uploads still streaming,
+from the reservations each holds (docs/PROFILES.md).
 
 Everything takes its dependencies as arguments and raises the errors of
 :mod:`shared.uploads.errors` and :mod:`shared.media.errors`; nothing knows about HTTP.
@@ -23,19 +24,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import delete, func, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from shared.db import Database, utcnow
 from shared.jobs.service import ReceivedFile, safe_file_name
 from shared.media.errors import FFmpegFailed
 from shared.media.probe import MediaInfo, inspect
-from shared.settings import Settings
+from shared.security import IPV6_GROUP_PREFIX_CHARS, canonical_address
+from shared.settings import Settings, upload_ip_bytes_ceiling
 from shared.storage import signing_secret
 from shared.storage.errors import InvalidSignature
 from shared.storage.signing import sign, verify
 from shared.uploads import errors
-from shared.uploads.models import Upload
+from shared.uploads.models import Upload, UploadReservation
 
 UPLOADS_FOLDER = "uploads"
 SOURCE_STEM = "source"
@@ -61,6 +63,10 @@ class Owner:
 
     wallet: str | None
     ip: str
+
+    def __post_init__(self) -> None:
+        # One spelling per address, so that an IPv6 /64 is a prefix of the stored ones.
+        object.__setattr__(self, "ip", canonical_address(self.ip))
 
     def owns(self, upload: Upload) -> bool:
         """A wallet's uploads belong to that wallet; anonymous ones to the address they came from."""
@@ -91,30 +97,60 @@ def media_info(upload: Upload) -> MediaInfo:
 # -- intake ---------------------------------------------------------------------------------
 
 
-def check_quotas(db: Database, settings: Settings, owner: Owner, request_bytes: int | None,
-                 now: datetime | None = None) -> None:
-    """Refuse an upload before its body is read (``request_bytes``: its Content-Length, if any).
+@dataclass(frozen=True)
+class Reservation:
+    """What :func:`reserve_intake` admitted: its row, and the most bytes the body may bring."""
 
-    Only an early answer: it never refuses what the check after streaming would accept, so
-    the file is taken as the body less an allowance for the other form fields.
+    id: uuid.UUID
+    most: int
+
+
+def reserve_intake(db: Database, settings: Settings, owner: Owner, request_bytes: int | None,
+                   now: datetime | None = None) -> Reservation:
+    """Refuse an upload before its body is read, or hold its bytes until :func:`release_intake`.
+
+    ``request_bytes`` is the Content-Length, if any. The check never refuses what the check
+    after streaming would accept, so the file is taken as the body less an allowance for the
+    other form fields. The hold (a row, shared by every web host) counts against the same
+    quotas and the temp area while the body streams: the whole body, or for a body of
+    unknown length (chunked) all the quotas have left. ``most`` (form framing included) is
+    where the caller cuts such a body.
     Raises UploadQuotaExceeded (429), TempStorageFull (507) or UploadLargerThanQuota (413).
     """
+    now = now or utcnow()
     incoming = max(0, (request_bytes or 0) - _FORM_ALLOWANCE)
+    largest_file = max(settings.MAX_IMAGE_BYTES, settings.MAX_VIDEO_BYTES)
     with db.session() as session:
-        _enforce_quotas(session, settings, owner, incoming, now or utcnow())
+        _serialize_intake(session)  # two requests cannot both take the last bytes
+        session.execute(delete(UploadReservation).where(UploadReservation.expires_at <= now))
+        left = _enforce_quotas(session, settings, owner, incoming, now)
+        row = UploadReservation(owner_wallet=owner.wallet, owner_ip=owner.ip, created_at=now,
+                                size=min(left, largest_file, request_bytes if request_bytes is not None else left),
+                                expires_at=now + timedelta(seconds=settings.UPLOAD_RESERVATION_SECONDS))
+        session.add(row)
+        session.flush()
+        return Reservation(id=row.id, most=left + _FORM_ALLOWANCE)
+
+
+def release_intake(db: Database, reservation_id: uuid.UUID) -> None:
+    """Drop an upload's hold when its request ends, whatever the outcome (idempotent)."""
+    with db.session() as session:
+        session.execute(delete(UploadReservation).where(UploadReservation.id == reservation_id))
 
 
 def receive_upload(db: Database, settings: Settings, received: ReceivedFile, owner: Owner, *,
-                   kind: str | None = None, now: datetime | None = None) -> Upload:
+                   kind: str | None = None, reservation: uuid.UUID | None = None,
+                   now: datetime | None = None) -> Upload:
     """Probe a streamed file and keep it as a temporary upload of ``owner``.
 
     Raises the media errors of :func:`shared.media.probe.inspect`, UploadKindMismatch when
-    the bytes are not ``kind``, and the quota errors of :func:`check_quotas` (checked again
-    here with the real size, under a lock). The incoming file is always gone afterwards:
+    the bytes are not ``kind``, and the quota errors of :func:`reserve_intake` (checked again
+    here with the real size, under a lock, counting the other uploads still streaming; the
+    upload's own ``reservation`` is replaced by its row). The incoming file is always gone afterwards:
     moved into the upload's folder, or removed; a refused upload leaves nothing.
     """
     try:
-        info = inspect(received.path, settings)
+        info = inspect(received.path, settings, playable=True)  # paid for later: it must decode now
         if kind is not None and info.kind != kind:
             raise errors.UploadKindMismatch(f"the file is {'an' if info.kind == 'image' else 'a'} "
                                             f"{info.kind}, not {'an' if kind == 'image' else 'a'} {kind}")
@@ -128,7 +164,9 @@ def receive_upload(db: Database, settings: Settings, received: ReceivedFile, own
             now = now or utcnow()
             with db.session() as session:
                 _serialize_intake(session)
-                _enforce_quotas(session, settings, owner, received.size, now)
+                _enforce_quotas(session, settings, owner, received.size, now, own=reservation)
+                if reservation is not None:
+                    session.execute(delete(UploadReservation).where(UploadReservation.id == reservation))
                 upload = Upload(id=upload_id, kind=info.kind, content_type=info.content_type,
                                 size=received.size, sha256=received.sha256, info=info.as_dict(),
                                 temp_path=relative,
@@ -150,70 +188,129 @@ def _serialize_intake(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INTAKE_LOCK})
 
 
-def _enforce_quotas(session: Session, settings: Settings, owner: Owner, incoming: int, now: datetime) -> None:
+def _enforce_quotas(session: Session, settings: Settings, owner: Owner, incoming: int, now: datetime, *,
+                    own: uuid.UUID | None = None) -> int:
+    """Raise when ``incoming`` bytes break a quota; else return the bytes every quota has left.
+
+    Uploads still streaming count with the bytes they hold (all but the ``own`` hold of the
+    upload being checked), so parallel uploads cannot each pass on the same bytes.
+    """
     since = now - QUOTA_WINDOW
+    who = "this wallet" if owner.wallet else "this address"
+    left = [_check_window(session, _mine(Upload, owner), since, now, incoming, who=who,
+                          held=_held(session, _mine(UploadReservation, owner), now, own),
+                          max_count=settings.UPLOAD_DAILY_COUNT, max_bytes=settings.UPLOAD_DAILY_BYTES)]
+    # Wallets cost nothing to make, and an IPv6 client has a /64 of addresses: one such client
+    # has a ceiling of its own, a quarter of the temp area at most, so no one client fills it.
+    ceiling = min(settings.UPLOAD_IP_DAILY_BYTES, upload_ip_bytes_ceiling(settings.UPLOAD_TEMP_HIGH_WATER_BYTES))
+    left.append(_check_window(session, _from_address(Upload, owner.ip), since, now, incoming, who="this address",
+                              held=_held(session, _from_address(UploadReservation, owner.ip), now, own),
+                              max_count=settings.UPLOAD_IP_DAILY_COUNT, max_bytes=ceiling))
+    left.append(_check_high_water(session, settings, incoming, now, held=_held(session, true(), now, own)[1]))
+    return min(left)
+
+
+def _mine(model: Any, owner: Owner) -> Any:
+    """Rows of ``model`` (uploads or holds) the owner's quota counts: its wallet's, or its address's anonymous ones."""
     if owner.wallet:
-        mine = Upload.owner_wallet == owner.wallet
-        who = "this wallet"
-    else:
-        mine = (Upload.owner_ip == owner.ip) & Upload.owner_wallet.is_(None)
-        who = "this address"
-    _check_window(session, mine, since, now, incoming, who=who,
-                  max_count=settings.UPLOAD_DAILY_COUNT, max_bytes=settings.UPLOAD_DAILY_BYTES)
-    if owner.wallet:
-        # Wallets cost nothing to make: one address has a (larger) ceiling of its own.
-        _check_window(session, Upload.owner_ip == owner.ip, since, now, incoming, who="this address",
-                      max_count=settings.UPLOAD_IP_DAILY_COUNT, max_bytes=settings.UPLOAD_IP_DAILY_BYTES)
-    _check_high_water(session, settings, incoming, now)
+        return model.owner_wallet == owner.wallet
+    return _from_address(model, owner.ip) & model.owner_wallet.is_(None)
+
+
+def _from_address(model: Any, ip: str) -> Any:
+    """Rows of ``model`` from the client ``ip``: the address itself, or its /64 for IPv6."""
+    if ":" in ip:
+        return model.owner_ip.startswith(ip[:IPV6_GROUP_PREFIX_CHARS] + ":", autoescape=True)
+    return model.owner_ip == ip
+
+
+def _held(session: Session, where: Any, now: datetime, own: uuid.UUID | None) -> tuple[int, int]:
+    """How many uploads still streaming match ``where``, and the bytes they hold (expired holds count for nothing)."""
+    query = select(func.count(), func.coalesce(func.sum(UploadReservation.size), 0)).where(
+        where, UploadReservation.expires_at > now)
+    if own is not None:
+        query = query.where(UploadReservation.id != own)
+    count, size = session.execute(query).one()
+    return count, int(size)
 
 
 def _check_window(session: Session, mine: Any, since: datetime, now: datetime, incoming: int, *, who: str,
-                  max_count: int, max_bytes: int) -> None:
+                  held: tuple[int, int], max_count: int, max_bytes: int) -> int:
     if incoming > max_bytes:
         raise errors.UploadLargerThanQuota(f"the file is larger than the {max_bytes} bytes {who} may upload "
                                            "in 24 hours", limit=max_bytes)
     rows = session.execute(select(Upload.created_at, Upload.size).where(mine, Upload.created_at > since)
                            .order_by(Upload.created_at)).all()
-    count, total = len(rows), sum(size for _, size in rows)
+    count, total = len(rows) + held[0], sum(size for _, size in rows) + held[1]
     if count < max_count and total + incoming <= max_bytes:
-        return
-    # Deleted uploads still count (else upload-and-delete loops would be free); each one
-    # leaves the window 24 hours after it came, oldest first.
-    free_at = now
-    for created_at, size in rows:
-        if count < max_count and total + incoming <= max_bytes:
-            break
-        count, total, free_at = count - 1, total - size, created_at + QUOTA_WINDOW
-    retry_after = max(1, int((free_at - now).total_seconds()) + 1)
-    if len(rows) >= max_count:
-        detail = f"{who} made {len(rows)} uploads in the last 24 hours; the quota is {max_count}"
+        return max_bytes - total
+    retry_after = _window_retry_after(rows, held, incoming, now, max_count, max_bytes)
+    streaming = f" ({held[0]} more still streaming)" if held[0] else ""
+    if len(rows) + held[0] >= max_count:
+        detail = f"{who} made {len(rows)} uploads in the last 24 hours{streaming}; the quota is {max_count}"
         limit = max_count
     else:
         used = sum(size for _, size in rows)
-        detail = f"{who} uploaded {used} bytes in the last 24 hours; the quota is {max_bytes}"
+        streaming = f" and {held[1]} bytes are still streaming" if held[0] else ""
+        detail = f"{who} uploaded {used} bytes in the last 24 hours{streaming}; the quota is {max_bytes}"
         limit = max_bytes
     raise errors.UploadQuotaExceeded(detail, retry_after=retry_after, limit=limit)
 
 
-def _check_high_water(session: Session, settings: Settings, incoming: int, now: datetime) -> None:
+def _window_retry_after(rows: list[Any], held: tuple[int, int], incoming: int, now: datetime,
+                        max_count: int, max_bytes: int) -> int:
+    """Seconds until ``incoming`` fits the window.
+
+    A minute when uploads still streaming are what tips it over: they may end, or fail, at any
+    time. Else when enough stored uploads leave it, oldest first, each 24 hours after it came:
+    deleted ones still count (else upload-and-delete loops would be free).
+    """
+    def fits(count: int, total: int) -> bool:
+        return count < max_count and total + incoming <= max_bytes
+
+    count, total = len(rows), sum(size for _, size in rows)
+    if fits(count, total):
+        return _MIN_RETRY_SECONDS
+    count, total = count + held[0], total + held[1]
+    for created_at, size in rows:
+        count, total = count - 1, total - size
+        if fits(count, total):
+            return max(1, int((created_at + QUOTA_WINDOW - now).total_seconds()) + 1)
+    return _MIN_RETRY_SECONDS
+
+
+def _check_high_water(session: Session, settings: Settings, incoming: int, now: datetime, *, held: int) -> int:
     high_water = settings.UPLOAD_TEMP_HIGH_WATER_BYTES
     if incoming > high_water:
         raise errors.UploadLargerThanQuota(
             f"the file is larger than the temporary upload area ({high_water} bytes)", limit=high_water)
-    used = session.scalar(select(func.coalesce(func.sum(Upload.size), 0)).where(Upload.deleted_at.is_(None)))
+    stored = session.scalar(select(func.coalesce(func.sum(Upload.size), 0)).where(Upload.deleted_at.is_(None)))
+    used = stored + held  # bytes still streaming land in the area too
     if used + incoming <= high_water:
-        return
-    # Unclaimed uploads leave when they expire: estimate when enough of them will have.
-    retry_after = _FULL_RETRY_SECONDS
+        return high_water - used
+    raise errors.TempStorageFull("the temporary upload area is full; try again later",
+                                 retry_after=_high_water_retry_after(session, stored, held, incoming, now,
+                                                                     high_water),
+                                 limit=high_water)
+
+
+def _high_water_retry_after(session: Session, stored: int, held: int, incoming: int, now: datetime,
+                            high_water: int) -> int:
+    """Seconds until ``incoming`` fits the temp area.
+
+    A minute when uploads still streaming are what tips it over (they may end, or fail, at any
+    time); else when enough unclaimed uploads will have expired; an hour when taken ones fill it.
+    """
+    if stored + incoming <= high_water:
+        return _MIN_RETRY_SECONDS
+    used = stored + held
     rows = session.execute(select(Upload.expires_at, Upload.size).where(
         Upload.deleted_at.is_(None), Upload.submission_id.is_(None)).order_by(Upload.expires_at)).all()
     for expires_at, size in rows:
         used -= size
         if used + incoming <= high_water:
-            retry_after = max(_MIN_RETRY_SECONDS, int((expires_at - now).total_seconds()) + 1)
-            break
-    raise errors.TempStorageFull("the temporary upload area is full; try again later",
-                                 retry_after=retry_after, limit=high_water)
+            return max(_MIN_RETRY_SECONDS, int((expires_at - now).total_seconds()) + 1)
+    return _FULL_RETRY_SECONDS
 
 
 # -- reading, deleting ----------------------------------------------------------------------

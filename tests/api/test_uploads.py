@@ -337,9 +337,11 @@ def test_a_quota_refusal_comes_before_the_body_is_stored(make_client, settings):
 
 def test_the_temp_high_water_mark_answers_507_until_space_is_freed(make_client, settings):
     data = png_bytes(64, 48)
-    client = make_client(UPLOAD_TEMP_HIGH_WATER_BYTES=2 * len(data))
+    # One address may fill a quarter of the area at most: four addresses fill it.
+    client = make_client(UPLOAD_TEMP_HIGH_WATER_BYTES=4 * len(data))
     first = upload(client, data).get_json()
-    assert upload(client, data, ip=OTHER_IP).status_code == 201
+    for ip in (OTHER_IP, "198.51.100.2", "198.51.100.3"):
+        assert upload(client, data, ip=ip).status_code == 201
     full = upload(client, data, ip="198.51.100.1")
     assert full.status_code == 507
     assert full.content_type == "application/problem+json" and full.get_json()["code"] == "temp_storage_full"
@@ -382,5 +384,34 @@ def test_two_uploads_racing_for_the_last_slot_are_serialized(db, settings, tmp_p
 def _attempt(function, *args):
     try:
         return function(*args)
-    except Exception as exc:  # handed back to the test thread
+    except Exception as exc:  # noqa: BLE001 - handed back to the test thread
         return exc
+
+
+# -- playable media: an upload is proven to decode before any quote is given -----------------------
+
+
+def _cut_jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.effect_noise((640, 480), 60).convert("RGB").save(out, "JPEG", quality=90)
+    data = out.getvalue()
+    return data[: len(data) // 2]
+
+
+def _cut_mp4(folder: Path) -> bytes:
+    data = h264_mp4(folder / "whole.mp4", seconds=5.0, size="320x240").read_bytes()
+    return data[: int(len(data) * 0.6)]  # index first (faststart): it still promises 5 s
+
+
+@pytest.mark.parametrize("case", ["jpeg cut in half", "mp4 cut at 60 %"])
+def test_playable_media_undecodable_uploads_are_refused_and_leave_nothing(client, settings, db, tmp_path, case):
+    data, name = (_cut_jpeg(), "me.jpg") if case.startswith("jpeg") else (_cut_mp4(tmp_path), "me.mp4")
+
+    response = upload(client, data, name)
+
+    assert response.status_code == 422, response.get_json()
+    assert response.content_type == "application/problem+json"
+    assert response.get_json()["code"] == "corrupt_media"
+    assert leftovers(settings) == [] and upload_folders(settings) == []
+    with db.session() as session:
+        assert session.query(Upload).count() == 0
