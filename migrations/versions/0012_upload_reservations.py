@@ -1,7 +1,7 @@
 """upload reservations: bytes of uploads still streaming, counted against the quotas
 
 Revision ID: 0012_upload_reservations
-Revises: 0010_job_storage
+Revises: 0011_hashtag_canonical
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import shared.db.base
 
 revision = '0012_upload_reservations'
-down_revision = '0010_job_storage'
+down_revision = '0011_hashtag_canonical'
 branch_labels = None
 depends_on = None
 

@@ -12,7 +12,8 @@ Both ship their data in their wheels and are loaded on first use (about 0.3 s).
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 _EN_TWO_LETTER = frozenset({"my", "me", "we", "be", "to", "in", "on", "at", "of", "so", "up", "no", "go", "do", "is",
                             "it", "us", "an", "or", "by", "he", "hi", "oh", "ok", "am", "if", "ox"})
@@ -145,17 +146,95 @@ class Dictionaries:
     def ru_segments(self, word: str) -> tuple[tuple[int, int], ...] | None:
         return _ru_segments(word)
 
-    def ru_clean(self, word: str, ru_terms: frozenset[str]) -> bool:
-        """Does pymorphy3 know ``word`` as an ordinary (not slang, not obscene) word whose lemma is no term?"""
+    def ru_clean(self, word: str, ru_terms: frozenset[str], ru_roots: Roots | None = None) -> bool:
+        """Does pymorphy3 know ``word`` as an ordinary (not slang, not obscene) word whose lemma is no term?
+
+        A lemma with a listed root is no ordinary word either: pymorphy3 tags ``говно``,
+        ``залупа``, ``охуеть`` and ``трахнуть`` as nothing special, but their roots are listed.
+        Innocent lemmas with such a root (``трахея``, ``мудрый``) are on the allowlist.
+        """
         if not word or not ru_known(word):
             return False
         for lemma, grammemes in _ru_parses(word):
             if grammemes & _RU_MARKED or lemma in ru_terms:
                 return False
+            if ru_roots is not None and ru_roots.in_lemma(lemma):
+                return False
         return True
+
+    def ru_lemma_has_root(self, word: str, ru_roots: Roots) -> bool:
+        """Does some analysis of ``word`` (known or guessed) have a lemma with a listed root (``залупа``)?"""
+        return bool(word) and any(ru_roots.in_lemma(lemma) for lemma, _ in _ru_parses(word))
+
+    def ru_noun_forms(self, lemma: str) -> tuple[str, ...]:
+        """The forms of ``lemma`` when pymorphy3 reads it as a noun (or adjective) in the nominative (else none)."""
+        return _ru_noun_forms(lemma)
+
+    def ru_known(self, word: str) -> bool:
+        return bool(word) and ru_known(word)
 
     def ru_has_lemma(self, word: str, lemma: str) -> bool:
         return bool(word) and any(normal == lemma for normal, _ in _ru_parses(word))
+
+
+@lru_cache(maxsize=10_000)
+def _ru_noun_forms(lemma: str) -> tuple[str, ...]:
+    if not ru_known(lemma):
+        return ()     # a root ("порн", "твар") is no word: pymorphy3's guessed forms of it are noise
+    parses = morph().parse(lemma)
+    for pos in ("NOUN", "ADJF"):     # nouns first; an adjective term too (сучий -> сучье)
+        for parse in parses:
+            if parse.tag.POS == pos and _e(parse.normal_form) == lemma:
+                return tuple(sorted({_e(form.word) for form in parse.lexeme} - {lemma}))
+    return ()
+
+
+@dataclass(frozen=True)
+class Roots:
+    """Listed Russian roots a lemma of an ordinary word does not start with.
+
+    At its start or after a prefix (``трахнуть``, ``о|хуеть``, ``на|дрочить``); a root
+    of two letters only after prefixes of 2+ letters, so ``с|ебя`` and ``в|еб`` stay words.
+    Inside a word a root is not checked (``оскорблять``), nor inside an allowlisted stem
+    (``страх`` in ``застраховать``, ``трахе`` in ``трахея``).
+    """
+
+    start: frozenset[str] = frozenset()
+    prefixes: frozenset[str] = frozenset()
+    allow: frozenset[str] = frozenset()
+    prefixed: frozenset[str] = frozenset()     # roots that count only after a prefix
+
+    @cached_property
+    def _lengths(self) -> tuple[int, ...]:
+        return tuple(sorted({len(root) for root in self.start | self.prefixed}))
+
+    def in_lemma(self, lemma: str) -> bool:
+        return bool(self.start or self.prefixed) and _root_in_lemma(self, lemma)
+
+    def at(self, lemma: str, offset: int, prefix_length: int) -> bool:
+        """Does a root begin at ``offset`` (after a prefix of ``prefix_length`` letters), outside allowed stems?"""
+        for k in self._lengths:
+            if offset + k > len(lemma) or (k < 3 and prefix_length == 1):
+                continue
+            root = lemma[offset:offset + k]
+            if (root in self.start or (offset and root in self.prefixed)) and not self._allowed(lemma, offset,
+                                                                                                 offset + k):
+                return True
+        return False
+
+    def _allowed(self, lemma: str, start: int, end: int) -> bool:
+        return any(lemma.find(stem, max(0, end - len(stem)), start + len(stem)) != -1 for stem in self.allow)
+
+
+@lru_cache(maxsize=200_000)
+def _root_in_lemma(roots: Roots, lemma: str) -> bool:
+    if roots.at(lemma, 0, 0):
+        return True
+    return any(roots.at(lemma, len(prefix), len(prefix)) for prefix in _prefixes_of(lemma, roots.prefixes))
+
+
+def _prefixes_of(word: str, prefixes: frozenset[str]) -> list[str]:
+    return [word[:k] for k in range(1, min(len(word), 5) + 1) if word[:k] in prefixes]
 
 
 _EN_LONGEST = 24

@@ -16,28 +16,29 @@ A candidate (a term found in a view) must pass, in order:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from shared.moderation import normalize as nz
-from shared.moderation.dictionaries import Dictionaries, default_dictionaries
+from shared.moderation.dictionaries import Dictionaries, Roots, default_dictionaries
 
 SEVERITIES = ("high", "medium", "low")
 MODES = ("sub", "start", "word")
 CATEGORY_LABELS = {
     "profanity": "profanity", "sexual": "sexual content", "slur": "a slur", "hate": "hate speech",
     "violence": "violence", "abuse": "abuse", "drugs": "drugs", "spam": "spam", "moderator": "a term moderators banned",
+    "confusable": "look-alike letters of several scripts in one word",
 }
 VIEW_LABELS = {
     "plain": "", "normalized": "once look-alike letters, leetspeak, separators, masks and repeats are undone",
     "translit": "read as transliterated Russian", "lookalike": "read as Cyrillic look-alike letters",
-    "translit_en": "read as transliterated English",
+    "translit_en": "read as transliterated English", "confusable": "",
 }
 # Russian prefixes after which a ``start`` term still starts a word (заебал, отъебись, выёбываться).
 RU_PREFIXES = frozenset({
     "в", "вз", "взъ", "во", "воз", "въ", "вы", "до", "за", "из", "изъ", "изь", "на", "над", "не", "недо", "ни",
     "о", "об", "обо", "объ", "обь", "от", "ото", "отъ", "оть", "пере", "по", "под", "подъ", "подь", "при",
-    "про", "раз", "разъ", "разь", "рас", "с", "со", "съ", "сь", "у", "долбо",
+    "про", "раз", "разъ", "разь", "рас", "с", "со", "съ", "сь", "у", "долбо", "осто", "зло",
 })
 EN_SUFFIXES = ("s", "es", "z")
 
@@ -67,6 +68,8 @@ class Result:
     normalized: str
     verdict: str                 # approved | needs_review | rejected
     hits: tuple[Hit, ...]
+    # The spelling mixed scripts in a word; ``normalized`` (the stored key) is its plain-script reading.
+    mixed: bool = False
 
     @property
     def top(self) -> Hit | None:
@@ -77,6 +80,10 @@ class Result:
         hit = self.top
         if hit is None:
             return None
+        if hit.view == "confusable" and not nz.canonicalize(self.normalized)[1]:
+            # Only the spelling is suspect: the stored tag is the plain-script key, and that is shown.
+            return (f"mixes look-alike letters of several scripts in one word; it is stored and shown as "
+                    f"“#{self.normalized}”")
         label = CATEGORY_LABELS.get(hit.term.category, hit.term.category)
         how = VIEW_LABELS.get(hit.view, "")
         text = f"contains {label} (“{hit.term.term}”)"
@@ -89,7 +96,7 @@ class Result:
 
 @dataclass(frozen=True)
 class _Pattern:
-    kind: str                    # term | allow
+    kind: str                    # term | translit (a term's spelling in translit views only) | allow
     index: int                   # into terms (allow: unused)
     length: int
     runs: tuple[int, ...]        # 0: mask, matches any run
@@ -105,7 +112,41 @@ def spelling_variants(term: str) -> set[str]:
     variants = {term}
     if "u" in term and nz.script_of(term[0]) == nz.LATIN:
         variants.add(term.replace("u", "v"))
+    if "ь" in term and len(term) > 4:
+        # Transliterations drop the soft sign: "tvar", "mraz", "dermo".
+        variants.add(term.replace("ь", ""))
     return variants
+
+
+_CYR_CONSONANTS = frozenset("бвгджзйклмнпрстфхцчшщ")
+
+
+def translit_variants(term: str) -> set[str]:
+    """How Latin spellings lose ю and я after a consonant: ``shluha``, ``ubludok``, ``bl'ad`` (translit views only)."""
+    if len(term) < 4 or nz.script_of(term[0]) != nz.CYRILLIC:
+        return set()
+    out = set()
+    for soft, hard in (("ю", "у"), ("я", "а")):
+        variant = "".join(hard if ch == soft and i and term[i - 1] in _CYR_CONSONANTS else ch
+                          for i, ch in enumerate(term))
+        if variant != term:
+            out.add(variant)
+    return out
+
+
+def noun_forms(terms: list[Term], dictionaries: Dictionaries) -> list[Term]:
+    """Every case and number of the Russian nouns in the list (``ублюдок`` -> ``ублюдки``, ``сучка`` -> ``сучек``).
+
+    Forms shorter than 5 letters become whole-word terms, so ``сук`` (of ``сука``) never matches inside ``барсук``.
+    """
+    out = []
+    for term in terms:
+        if not term.is_cyrillic or len(term.term) < 4:
+            continue
+        for form in dictionaries.ru_noun_forms(term.term):
+            mode = term.mode if len(form) >= 5 else "word"
+            out.append(Term(form, term.category, term.severity, mode, term.language, term.source))
+    return out
 
 
 def mask_variants(collapsed: str) -> set[str]:
@@ -142,6 +183,8 @@ class Matcher:
                 patterns[pattern_text].append(entry)
 
         seen: set[str] = set()
+        terms = list(terms)
+        terms += noun_forms(terms, self.dictionaries)
         for term in terms:
             key = term_key(term.term)
             if len(key) < 2 or key in seen:
@@ -155,12 +198,19 @@ class Matcher:
                 for masked in mask_variants(collapsed):
                     add(masked, tuple(0 if ch == nz.MASK else runs[_source_index(collapsed, masked, i)]
                                       for i, ch in enumerate(masked)), "term", index)
+            for variant in translit_variants(key):
+                collapsed, runs = nz.collapse(variant)
+                add(collapsed, tuple(runs), "translit", index)
         self.ru_terms = frozenset(t.term for t in self.terms if t.is_cyrillic)
+        # A lemma with a listed root is no ordinary word: "охуеть", "вы|блядок", "трахнуть".
         self._en_term_words = frozenset(t.term for t in self.terms if not t.is_cyrillic)
+        ru_allowed: list[str] = []
         for stem in allow_stems:
             key = term_key(stem)
             if len(key) < 2:
                 continue
+            if nz.script_of(key[0]) == nz.CYRILLIC:
+                ru_allowed.append(key)
             forms = {key}
             if nz.script_of(key[0]) == nz.LATIN:
                 forms |= {nz.translit_lat_to_cyr(key), nz.lookalike_lat_to_cyr(key)}
@@ -169,6 +219,15 @@ class Matcher:
             for form in forms:
                 collapsed, runs = nz.collapse(form)
                 add(collapsed, tuple(runs), "allow", -1)
+        self.ru_roots = Roots(frozenset(t.term for t in self.terms if t.is_cyrillic and t.mode in ("sub", "start")),
+                              RU_PREFIXES, frozenset(ru_allowed))
+        # Whether glued English words are Russian instead: ``sub`` roots and long ``start`` roots
+        # count ("hue" + "sos" is "хуесос", "dol" + "boy" + "asher" is "долбоящер"), short start
+        # roots only after a prefix ("nae" + "bal" is "на|ебал"; "scr|atcher" is no "срат").
+        long_roots = frozenset(t.term for t in self.terms if t.is_cyrillic and (
+            t.mode == "sub" or (t.mode == "start" and len(t.term) >= 5)))
+        self.ru_glued_roots = Roots(long_roots, frozenset(p for p in RU_PREFIXES if len(p) >= 2),
+                                    frozenset(ru_allowed), self.ru_roots.start - long_roots)
         for pattern_text, entries in patterns.items():
             self._automaton.add_word(pattern_text, tuple(entries))
         self.pattern_count = len(patterns)
@@ -178,15 +237,25 @@ class Matcher:
     # -- checking ---------------------------------------------------------------------------
 
     def check(self, tag: str) -> Result:
-        """Return the verdict for one tag (cached per normalized form)."""
-        normalized = nz.normalize_tag(tag)
-        cached = self._cache.get(normalized)
+        """Return the verdict for one tag (cached per cleaned form: look-alikes change the verdict)."""
+        cleaned = nz.clean(tag).casefold()
+        cached = self._cache.get(cleaned)
         if cached is not None:
             return cached
+        normalized, mixed = nz.canonicalize(cleaned)
         result = self._check(normalized)
+        if normalized != cleaned and any(hit.view == "plain" for hit in result.hits):
+            result = Result(normalized, result.verdict, tuple(Hit(hit.term, "normalized" if hit.view == "plain"
+                                                                  else hit.view) for hit in result.hits))
+        if mixed and result.verdict == "approved":
+            # Letters of several scripts in one word are how look-alike spoofs are made.
+            hit = Hit(Term(normalized, "confusable", "medium", "word", "", "tr39"), "confusable")
+            result = Result(normalized, "needs_review", (hit,))
+        if mixed:
+            result = Result(result.normalized, result.verdict, result.hits, mixed=True)
         if len(self._cache) > 200_000:
             self._cache.clear()
-        self._cache[normalized] = result
+        self._cache[cleaned] = result
         return result
 
     def _check(self, normalized: str) -> Result:
@@ -227,6 +296,8 @@ class Matcher:
                     continue
                 if entry.kind == "allow":
                     allowed.append((start, end))
+                elif entry.kind == "translit" and source.name not in ("translit", "lookalike"):
+                    continue
                 else:
                     candidates.append((start, end, entry.index))
         if not candidates:
@@ -251,15 +322,66 @@ class Matcher:
             # Cyrillic spelled in Latin letters: only whole words, and never a Russian word.
             return (term.mode != "start" and not term.is_cyrillic and start == piece_start and end == piece_end
                     and piece.script == nz.CYRILLIC and not self.dictionaries.ru_clean(piece.folded, self.ru_terms))
-        if (view.name in ("translit", "lookalike") and piece.script == nz.LATIN
-                and self.dictionaries.is_english(piece.folded)):
-            # English words are not transliterated Russian: "debate" is not "дебате".
+        if view.name == "lookalike" and not self._looks_cyrillic(view, piece, start, end, piece_start, piece_index):
+            return False
+        if term.mode == "start" and term.is_cyrillic and not self._mode_fits(view, start, end, term, piece_start,
+                                                                             piece_index):
+            return False     # cheap, and most candidates in Latin views stop here
+        if view.name in ("translit", "lookalike") and piece.script == nz.LATIN and self._reads_as_english(view, piece, piece_index):
+            return False
+        if (view.name == "text" and piece.script == nz.LATIN and not term.is_cyrillic
+                and self._reads_as_russian(analysis, piece_index, term)):
             return False
         if not self._mode_fits(view, start, end, term, piece_start, piece_index):
             return False
         if term.mode == "word":
             return True
         return not self._exonerated(view, start, end, term, piece_start, piece_index)
+
+    def _reads_as_russian(self, analysis: nz.Analysis, piece_index: int, term: Term) -> bool:
+        """Transliterated Russian is not English: ``zashitnyi`` (защитный) has no "shit" in it.
+
+        The piece is no English (glued) word, and its Russian reading is ordinary dictionary words
+        of 4+ letters, longer than the term: ``shit`` itself (the word "шит") is no excuse.
+        """
+        if self.dictionaries.en_segments(analysis.pieces[piece_index].folded, self._en_term_words) is not None:
+            return False     # English words glued ("fuckmondays") stay English
+        for source in analysis.views:
+            if source.name != "translit":
+                continue
+            reading = source.words[piece_index]
+            if len(reading) < len(term.term) + 2:
+                continue
+            parts = self.dictionaries.ru_segments(reading)
+            if parts and all(e - s >= 4 and self.dictionaries.ru_clean(reading[s:e], self.ru_terms, self.ru_roots)
+                             for s, e in parts):
+                return True
+        return False
+
+    @staticmethod
+    def _looks_cyrillic(view: nz.View, piece: nz.Piece, start: int, end: int, piece_start: int,
+                        piece_index: int) -> bool:
+        """A look-alike reading needs look-alike letters: ``cyka`` is ``сука``, but ``spalnik`` is no ``срал``."""
+        lo, hi = _raw(view, start) - _raw(view, piece_start), _raw(view, end) - _raw(view, piece_start)
+        source = piece.folded
+        if len(source) != len(view.words[piece_index]):
+            return True
+        return all(ch in nz.LOOK_LAT_TO_CYR or not ch.isalpha() for ch in source[lo:hi])
+
+    def _reads_as_english(self, view: nz.View, piece: nz.Piece, piece_index: int) -> bool:
+        """English words are not transliterated Russian: "debate" is not "дебате".
+
+        Glued short English words lose to a Russian word: "shalava" is "sha" + "lava", but
+        "шалава" is a word pymorphy3 knows.
+        """
+        parts = self.dictionaries.en_segments(piece.folded, frozenset())
+        if parts is None:
+            return False
+        if len(parts) == 1:
+            return True
+        reading = view.words[piece_index]
+        return not (self.dictionaries.ru_known(reading)
+                    or self.dictionaries.ru_lemma_has_root(reading, self.ru_glued_roots))
 
     def _mode_fits(self, view: nz.View, start: int, end: int, term: Term, piece_start: int,
                    piece_index: int) -> bool:
@@ -272,9 +394,10 @@ class Matcher:
             if term.is_cyrillic:
                 last = max(b for b in bounds if b <= start)
                 prefix = view.text[last:start]
-                if prefix in RU_PREFIXES and (view.name == "text" or len(prefix) >= 2):
-                    return True
-                return False
+                # A doubled first letter may end the prefix: "не|ебет" is collapsed to "н|ебет".
+                extra = view.runs[start] - (len(term.term) - len(term.term.lstrip(term.term[0])))
+                prefixes = {prefix, prefix + view.text[start] * extra} if extra > 0 else {prefix}
+                return any(p in RU_PREFIXES and (view.name == "text" or len(p) >= 2) for p in prefixes)
             parts = self._parts(view, piece_index)
             return parts is not None and _raw(view, start) - _raw(view, piece_start) in {s for s, _ in parts}
         # word
@@ -318,10 +441,13 @@ class Matcher:
             # A ``start`` term claims a word start: glued words cannot explain it away.
             return False
         cyrillic = nz.script_of(word[0]) == nz.CYRILLIC if word else False
+        if cyrillic and len(spanned) > 1 and self.dictionaries.ru_lemma_has_root(word, self.ru_roots):
+            # pymorphy3 reads the whole word as a form of a listed root ("за" + "лупа" is "залупа").
+            return False
         for s, e in spanned:
             part = word[s:e]
             if cyrillic:
-                if not self.dictionaries.ru_clean(part, self.ru_terms):
+                if not self.dictionaries.ru_clean(part, self.ru_terms, self.ru_roots):
                     return False
             elif not self.dictionaries.en_clean(part, lo - s if s <= lo else -1, self._en_term_words):
                 return False

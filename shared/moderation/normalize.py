@@ -17,9 +17,11 @@ Views of the whole tag:
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 LATIN, CYRILLIC, NONE = "latin", "cyrillic", "none"
 
@@ -28,7 +30,7 @@ _MASK_CHARS = frozenset("*#%")
 # Leetspeak per target script. "π" stands for "3.14" (пи / pi).
 _LEET_LATIN = {"0": "o", "1": "i", "2": "z", "3": "e", "4": "a", "5": "s", "6": "b", "7": "t", "8": "b", "9": "g",
                "$": "s", "@": "a", "!": "i", "|": "l", "€": "e", "£": "l", "π": "pi"}
-_LEET_CYRILLIC = {"0": "о", "1": "и", "3": "з", "4": "ч", "6": "б", "8": "в", "9": "д",
+_LEET_CYRILLIC = {"0": "о", "1": "и", "3": "з", "4": "ч", "6": "б", "8": "в", "9": "я",
                   "$": "с", "@": "а", "!": "и", "|": "л", "€": "е", "π": "пи"}
 _LEET_CHARS = frozenset(_LEET_LATIN) | frozenset(_LEET_CYRILLIC)
 
@@ -38,12 +40,13 @@ _LOOK_LAT_TO_CYR = {"a": "а", "b": "в", "c": "с", "e": "е", "h": "н", "k": 
 _LOOK_CYR_TO_LAT = {"а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
                     "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ԛ": "q",
                     "ԝ": "w", "ь": "b", "п": "n", "г": "r", "и": "u"}
+LOOK_LAT_TO_CYR = _LOOK_LAT_TO_CYR
 # Letters that exist only in one script (no look-alike): they decide the dominant script.
 _AMBIGUOUS = frozenset(_LOOK_LAT_TO_CYR) | frozenset(_LOOK_CYR_TO_LAT)
 
 # Phonetic transliteration, longest sequences first.
 _LAT_TO_CYR_SEQ = (("shch", "щ"), ("sch", "щ"), ("zh", "ж"), ("kh", "х"), ("ch", "ч"), ("sh", "ш"), ("ts", "ц"),
-                   ("ya", "я"), ("ja", "я"), ("yu", "ю"), ("ju", "ю"), ("yo", "е"), ("jo", "е"), ("ye", "е"),
+                   ("ya", "я"), ("ja", "я"), ("yu", "ю"), ("ju", "ю"), ("yo", "е"), ("jo", "е"), ("ye", "е"), ("je", "е"),
                    ("ck", "к"), ("ph", "ф"))
 _LAT_TO_CYR = {"a": "а", "b": "б", "c": "ц", "d": "д", "e": "е", "f": "ф", "g": "г", "h": "х", "i": "и", "j": "й",
                "k": "к", "l": "л", "m": "м", "n": "н", "o": "о", "p": "п", "q": "к", "r": "р", "s": "с", "t": "т",
@@ -86,8 +89,142 @@ def clean(tag: str) -> str:
 
 
 def normalize_tag(tag: str) -> str:
-    """The key a hashtag is stored under: cleaned and casefolded (``#Fuck`` and ``fuck`` are one tag)."""
-    return clean(tag).casefold()
+    """The key a hashtag is stored under: cleaned, casefolded, look-alike letters canonical.
+
+    ``#Fuck`` and ``fuck`` are one tag, and so are ``trаvel`` (Cyrillic ``а``) and ``travel``.
+    """
+    return canonicalize(clean(tag).casefold())[0]
+
+
+# -- confusables (Unicode TR39 skeletons, from ICU) -------------------------------------------
+# ICU (PyPI ``pyicu-wheels``) ships the TR39 confusables data; it is imported on the first tag
+# with a letter outside ASCII and Cyrillic, so most requests never load it.
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+_COMMON_SCRIPTS = frozenset({"Zyyy", "Zinh", "Zzzz"})
+# TR39 "highly restrictive" combinations: Latin with these East Asian scripts is not mixed.
+_ASIAN_COMBOS = (frozenset({"Latn", "Hani", "Hira", "Kana"}), frozenset({"Latn", "Hani", "Bopo"}),
+                 frozenset({"Latn", "Hani", "Hang"}))
+_CYRILLIC_LETTERS = "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґѕјԁԛԝһӏ"
+
+
+@lru_cache(maxsize=1)
+def _spoof_checker():
+    import icu
+
+    return icu.SpoofChecker()
+
+
+@lru_cache(maxsize=4096)
+def skeleton(ch: str) -> str:
+    """The TR39 skeleton of one character, casefolded (``υ`` -> ``u``, ``ᴜ`` -> ``u``)."""
+    return _spoof_checker().getSkeleton(0, ch).casefold()
+
+
+@lru_cache(maxsize=4096)
+def char_script(ch: str) -> str:
+    """ISO 15924 code of a letter's script (``Latn``, ``Cyrl``, ``Grek``, ...)."""
+    if "a" <= ch <= "z":
+        return "Latn"
+    if "\u0400" <= ch <= "\u052f":
+        return "Cyrl"
+    import icu
+
+    return icu.Script.getScript(ch).getShortName()
+
+
+@lru_cache(maxsize=1)
+def _targets() -> dict[str, dict[str, str]]:
+    """Skeleton -> the letter of Latin (ASCII) or Cyrillic that has it, for letters confusable across scripts."""
+    latin = {skeleton(c): c for c in "abcdefghijklmnopqrstuvwxyz"}
+    cyrillic = {skeleton(c): c for c in _CYRILLIC_LETTERS if skeleton(c) in latin}
+    return {"Latn": latin, "Cyrl": cyrillic}
+
+
+def canonicalize(text: str) -> tuple[str, bool]:
+    """Fold look-alike letters of a cleaned, casefolded tag; also say whether a word mixes scripts.
+
+    Non-ASCII Latin letters with an ASCII skeleton become ASCII (``ᴜ``, ``ɪ``). In a word (a run
+    of letters) that mixes scripts, a run of another script whose every letter has a TR39
+    look-alike in the word's dominant script is written in that script (``trаvel`` -> ``travel``,
+    ``xyй`` -> ``хуй``); a run that does not (``Путин`` in ``FuckПутин``) stays. ``mixed`` is
+    true when a word mixed scripts before folding (outside TR39's Latin + CJK combinations).
+    """
+    if text.isascii() or (_PURE_CYRILLIC_TEXT.fullmatch(text) and not _MIXED_PAIR.search(text)):
+        return text, False
+    mixed = False
+
+    def fold(match: re.Match) -> str:
+        nonlocal mixed
+        word, word_mixed = _canonical_word(match.group())
+        mixed = mixed or word_mixed
+        return word
+
+    return _LETTER_RUN.sub(fold, text), mixed
+
+
+_PURE_CYRILLIC_TEXT = re.compile(r"[\x00-\x7f\u0400-\u04ff]*")
+_MIXED_PAIR = re.compile(r"[a-z][\u0400-\u04ff]|[\u0400-\u04ff][a-z]")
+
+
+def _canonical_word(word: str) -> tuple[str, bool]:
+    if word.isascii():
+        return word, False
+    letters = [_ascii_latin(ch) for ch in word]
+    scripts = [char_script(ch) for ch in letters]
+    present = set(scripts) - _COMMON_SCRIPTS
+    if len(present) < 2:
+        return "".join(letters), False
+    if any(present <= combo for combo in _ASIAN_COMBOS):
+        return "".join(letters), False
+    dominant = _dominant(letters, scripts)
+    target = _targets().get(dominant, {})
+    out: list[str] = []
+    i = 0
+    while i < len(letters):
+        j = i
+        while j < len(letters) and scripts[j] == scripts[i]:
+            j += 1
+        segment = letters[i:j]
+        if scripts[i] != dominant and target and all(skeleton(ch) in target for ch in segment):
+            segment = [target[skeleton(ch)] for ch in segment]
+        out.extend(segment)
+        i = j
+    return "".join(out), True
+
+
+def _ascii_latin(ch: str) -> str:
+    """``ᴜ`` -> ``u``: a non-ASCII Latin letter whose skeleton is one ASCII letter."""
+    if ch.isascii() or "\u0400" <= ch <= "\u052f" or char_script(ch) != "Latn":
+        return ch
+    sk = skeleton(ch)
+    return sk if len(sk) == 1 and "a" <= sk <= "z" else ch
+
+
+def _dominant(letters: list[str], scripts: list[str]) -> str:
+    """The script with most letters that have no look-alike elsewhere; ties go to the more letters."""
+    look_alike = set(_targets()["Latn"]) | set(_targets()["Cyrl"])
+    counts: dict[str, list[int]] = {}
+    for ch, script in zip(letters, scripts):
+        if script in _COMMON_SCRIPTS:
+            continue
+        count = counts.setdefault(script, [0, 0])
+        count[0] += skeleton(ch) not in look_alike
+        count[1] += 1
+    return max(counts, key=lambda script: (counts[script], script in ("Latn", "Cyrl")))
+
+
+def fold_exotic(text: str) -> str:
+    """For matching only: letters outside ASCII and Cyrillic become their ASCII skeleton (``ᏚᎻᎥᎢ`` -> ``shit``)."""
+    if text.isascii() or _PURE_CYRILLIC_TEXT.fullmatch(text):
+        return text
+    out = []
+    for ch in text:
+        if ch.isalpha() and not ch.isascii() and not "\u0400" <= ch <= "\u052f":
+            sk = skeleton(ch)
+            if sk.isascii() and sk.isalpha():
+                ch = sk
+        out.append(ch)
+    return "".join(out)
 
 
 def script_of(ch: str) -> str:
@@ -210,7 +347,7 @@ def _solid_runs(raw: str, cuts: frozenset[int]) -> set[int]:
         return set()
     solid: set[int] = set()
     edges = sorted({0, len(raw), *cuts})
-    for start, end in zip(edges, edges[1:]):
+    for start, end in itertools.pairwise(edges):
         part = raw[start:end]
         if len(part) >= 3 and any(script_of(ch) != NONE and ch not in _AMBIGUOUS for ch in part):
             solid.update(range(start, end))
@@ -228,6 +365,26 @@ def translit_lat_to_cyr(text: str) -> str:
     text = _LAT_SEQ.sub(lambda m: _LAT_SEQ_MAP[m.group()], text)
     text = _Y_AFTER_VOWEL.sub("й", text)
     return text.translate(_LAT_SINGLE)
+
+
+# The other common choices of informal transliteration: ``ia``/``iu``/``io``/``je`` for я/ю/ё/е,
+# ``j`` for ж (``jopa``), ``w`` for ш (``wluha``), ``c`` for к (``curva``), and digits read as Cyrillic
+# (``4`` for ч: ``su4ka``, ``9`` for я).
+_ALT_SEQ_MAP = {**{k: v for k, v in _LAT_SEQ_MAP.items() if k[0] != "j"}, "ia": "я", "iu": "ю", "io": "е"}
+_ALT_SEQ = re.compile("|".join(sorted(_ALT_SEQ_MAP, key=len, reverse=True)))
+_ALT_SINGLE = str.maketrans({**_LAT_TO_CYR, "y": "ы", "j": "ж", "w": "ш", "c": "к", "x": "х",
+                             **{k: v for k, v in _LEET_CYRILLIC.items() if len(k) == 1}, "'": "ь"})
+
+
+_J_AFTER_VOWEL = re.compile(r"(?<=[aeiouyаеиоуыэюяёй])j")
+
+
+def translit_lat_to_cyr_alt(raw: str) -> str:
+    """The second reading of a Latin piece: ``jopa`` -> ``жопа``, ``su4ka`` -> ``сучка``, ``bliad`` -> ``бляд``."""
+    text = _ALT_SEQ.sub(lambda m: _ALT_SEQ_MAP[m.group()], raw)
+    text = _Y_AFTER_VOWEL.sub("й", _J_AFTER_VOWEL.sub("й", text))
+    text = text.translate(_ALT_SINGLE)
+    return "".join(MASK if ch in _MASK_CHARS else ch for ch in text)
 
 
 _LOOK_TABLE = str.maketrans({**_LAT_TO_CYR, **_LOOK_LAT_TO_CYR})
@@ -285,11 +442,15 @@ def build_view(name: str, words: list[str], cuts: list[frozenset[int]]) -> View:
         start = pos
         raw_index = 0
         plain: list[str] = []
+        plain_len = 0
         for k, run in enumerate(word_runs):
             if raw_index in cuts[index]:
                 bounds.add(start + k)
-            offsets.append(plain_pos + len(plain))
-            plain.append(letters[k] * (run if run <= 2 else 1))
+            # Offsets count letters, not runs: "неебет" keeps its "ее".
+            offsets.append(plain_pos + plain_len)
+            kept = run if run <= 2 else 1
+            plain.append(letters[k] * kept)
+            plain_len += kept
             raw_index += run
         text_parts.append(letters)
         runs.extend(word_runs)
@@ -328,9 +489,27 @@ class Analysis:
     views: list[ViewSource]
 
 
+# Letters drawn with symbols, and apostrophes inside words (``bl'ad``, ``под'ебка``).
+_GLYPHS_CYRILLIC = (("}|{", "ж"), (">|<", "ж"), ("|\\|", "и"), ("/\\", "л"), ("}{", "х"), ("><", "х"))
+_GLYPHS_LATIN = (("|\\|", "n"), ("/\\", "a"), ("\\/", "v"), ("|_|", "u"), ("}{", "x"), ("><", "x"))
+_GLYPH = re.compile(r"[|/\\}{><]")
+_APOSTROPHE = re.compile(r"(?<=\w)['’ʼ`](?=\w)")
+
+
+def _undraw(text: str) -> str:
+    """Letters drawn with symbols become letters (``ш/\\юха`` -> ``шлюха``); apostrophes in words go."""
+    if _GLYPH.search(text):
+        cyrillic = any("а" <= ch <= "я" for ch in text)
+        for glyph, letter in _GLYPHS_CYRILLIC if cyrillic else _GLYPHS_LATIN:
+            text = text.replace(glyph, letter)
+    if "'" in text or "’" in text or "ʼ" in text or "`" in text:
+        text = _APOSTROPHE.sub("", text)
+    return text
+
+
 def analyse(normalized: str) -> Analysis:
     """Cut, fold and transliterate a normalized tag into its view sources."""
-    pieces = split_pieces(normalized)
+    pieces = split_pieces(_undraw(fold_exotic(normalized)))
     folded = []
     scripts = set()
     for piece in pieces:
@@ -341,8 +520,12 @@ def analyse(normalized: str) -> Analysis:
     views = [ViewSource("text", folded, cuts)]
     no_cuts = [frozenset()] * len(pieces)
     if LATIN in scripts:
-        views.append(ViewSource("translit", [translit_lat_to_cyr(p.folded) if p.script == LATIN else p.folded
-                                             for p in pieces], no_cuts))
+        translit = [translit_lat_to_cyr(p.folded) if p.script == LATIN else p.folded for p in pieces]
+        views.append(ViewSource("translit", translit, no_cuts))
+        alt = [translit_lat_to_cyr_alt(p.raw) if p.script == LATIN and p.raw.isascii() else p.folded
+               for p in pieces]
+        if alt != translit:
+            views.append(ViewSource("translit", alt, no_cuts))
         views.append(ViewSource("lookalike", [lookalike_lat_to_cyr(p.folded) if p.script == LATIN else p.folded
                                               for p in pieces], no_cuts))
     if CYRILLIC in scripts:

@@ -9,21 +9,24 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+import unicodedata
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.security import hash_token
 from shared.db import Database, utcnow
 from shared.moderation import errors
+from shared.moderation import normalize as nz
 from shared.moderation.lexicon import ensure_seeded, get_matcher, language_of, latest_version, new_version
 from shared.moderation.matcher import MODES, SEVERITIES, Matcher, Result, term_key
-from shared.moderation.models import (AllowStem, Appeal, Hashtag, ModerationAction, ModerationTerm, Moderator)
+from shared.moderation.models import AllowStem, Appeal, Hashtag, ModerationAction, ModerationTerm, Moderator
 from shared.moderation.normalize import normalize_tag
+from shared.security import bootstrap_token, hash_token
 from shared.settings import Settings
 
 MAX_TAG_LENGTH = 100
@@ -97,7 +100,8 @@ def check_hashtags(tags: list[str], db: Database) -> list[HashtagVerdict]:
         result = matcher.check(tag)
         row = decided.get(result.normalized)
         verdict = _verdict(tag, result, matcher.version)
-        if row is not None:
+        if row is not None and not (result.mixed and row.status == "approved"):
+            # A look-alike spelling stays needs_review even when the plain word was approved.
             verdict = HashtagVerdict(tag=tag, normalized=row.normalized, verdict=row.status,
                                      reason=None if row.status == "approved" else row.reason,
                                      term=verdict.term, view=verdict.view, severity=verdict.severity,
@@ -127,13 +131,27 @@ def upsert_hashtags(session: Session, tags: list[str], matcher: Matcher) -> list
         result = matcher.check(tag)
         row = session.scalars(select(Hashtag).where(Hashtag.normalized == result.normalized)).one_or_none()
         if row is None:
+            display, result = canonical_spelling(tag, result, matcher)
             try:
                 with session.begin_nested():
-                    row = _new_hashtag(session, tag, result, matcher.version)
+                    row = _new_hashtag(session, display, result, matcher.version)
             except IntegrityError:
                 row = session.scalars(select(Hashtag).where(Hashtag.normalized == result.normalized)).one()
         rows.append(row)
     return rows
+
+
+def canonical_spelling(tag: str, result: Result, matcher: Matcher) -> tuple[str, Result]:
+    """The display and verdict a stored row gets: those of the canonical key, not of a look-alike spelling.
+
+    ``trаvel`` (Cyrillic ``а``) is stored and shown as ``travel`` with the verdict of ``travel``,
+    so whoever writes a look-alike spelling first neither hides the plain tag (needs_review) nor
+    shows their spelling. A key that still mixes scripts is checked as such (needs_review).
+    """
+    if nz.clean(tag).casefold() == result.normalized:
+        # Invisible format characters (zero-width, direction overrides) are never shown.
+        return "".join(ch for ch in tag if unicodedata.category(ch) != "Cf"), result
+    return result.normalized, matcher.check(result.normalized)
 
 
 def _new_hashtag(session: Session, tag: str, result: Result, version: int) -> Hashtag:
@@ -197,7 +215,7 @@ def authenticate(db: Database, settings: Settings, token: str | None) -> Moderat
             return row
     # The bootstrap moderator's token is whatever MODERATOR_TOKEN says now: an old one
     # stops working as soon as the setting is changed or removed.
-    bootstrap = settings.MODERATOR_TOKEN
+    bootstrap = bootstrap_token(settings, "MODERATOR_TOKEN")  # "" when too short to be safe
     if bootstrap and hmac.compare_digest(token.encode(), bootstrap.encode()):
         return _bootstrap_moderator(db, digest)
     raise errors.InvalidModeratorToken("the moderator token is unknown")
@@ -222,20 +240,42 @@ def _bootstrap_moderator(db: Database, digest: str) -> Moderator:
             return session.scalars(select(Moderator).where(Moderator.token_hash == digest)).one()
 
 
-def issue_moderator(db: Database, name: str, created_by: Moderator | None) -> tuple[Moderator, str]:
-    """Create a moderator and return it with its token (only the hash is kept)."""
+def is_admin(moderator: Moderator) -> bool:
+    """Whether ``moderator`` may issue and revoke tokens (the bootstrap one always may)."""
+    return moderator.role == "admin"
+
+
+def issue_moderator(db: Database, name: str, created_by: Moderator | None, *,
+                    admin: bool = False) -> tuple[Moderator, str]:
+    """Create a moderator and return it with its token (only the hash is kept).
+
+    ``created_by`` None is the command line (whoever runs it holds the database). Raises
+    ``moderator_admin_required`` when a plain moderator tries to issue one.
+    """
+    if created_by is not None and not is_admin(created_by):
+        raise errors.ModeratorAdminRequired("only an admin moderator issues tokens")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     try:
         with db.session() as session:
+            if created_by is not None:
+                _lock_live_minter(session, db, created_by.id)
             row = Moderator(name=name.strip()[:100], token_hash=hash_token(token), token_prefix=token[:12],
-                            created_by=created_by.id if created_by else None, created_at=utcnow())
+                            is_admin=admin, created_by=created_by.id if created_by else None, created_at=utcnow())
             session.add(row)
             session.flush()
             _audit(session, "moderator_issued", created_by.id if created_by else None, target=row.name,
-                   details={"moderator_id": str(row.id)})
+                   details={"moderator_id": str(row.id), "is_admin": admin})
     except IntegrityError:
         raise errors.ModeratorExists(f"a moderator named {name!r} exists") from None
     return row, token
+
+
+def _lock_live_minter(session: Session, db: Database, minter_id: uuid.UUID) -> None:
+    # The revocation locks the same row, so a token minted concurrently is either seen
+    # by the cascade or refused here.
+    minter = session.get(Moderator, minter_id, with_for_update=not db.is_sqlite)
+    if minter is None or minter.revoked_at is not None:
+        raise errors.InvalidModeratorToken("the moderator token was revoked")
 
 
 def list_moderators(db: Database) -> list[Moderator]:
@@ -244,16 +284,78 @@ def list_moderators(db: Database) -> list[Moderator]:
 
 
 def revoke_moderator(db: Database, moderator_id: uuid.UUID, by: Moderator) -> Moderator:
+    """Revoke a moderator and every token it minted, transitively (their holders got them from it).
+
+    Raises ``moderator_admin_required`` for a plain moderator, ``moderator_is_bootstrap`` for
+    the bootstrap one.
+    """
+    if not is_admin(by):
+        raise errors.ModeratorAdminRequired("only an admin moderator revokes tokens")
     with db.session() as session:
-        row = session.get(Moderator, moderator_id)
+        row = session.get(Moderator, moderator_id, with_for_update=not db.is_sqlite)
         if row is None:
             raise errors.ModeratorNotFound(f"no moderator {moderator_id}")
         if row.is_bootstrap:
             raise errors.BootstrapModerator("unset or change MODERATOR_TOKEN instead")
-        if row.revoked_at is None:
-            row.revoked_at = utcnow()
-            _audit(session, "moderator_revoked", by.id, target=row.name, details={"moderator_id": str(row.id)})
+        now = utcnow()
+        _revoke(session, row, by, now, cascade_from=None)
+        pending = [row]
+        while pending:
+            parent = pending.pop()
+            # Read after the parent's lock: a token it minted meanwhile is committed and seen.
+            query = select(Moderator).where(Moderator.created_by == parent.id)
+            for child in session.scalars(query if db.is_sqlite else query.with_for_update()):
+                _revoke(session, child, by, now, cascade_from=row)
+                pending.append(child)
         return row
+
+
+def _revoke(session: Session, row: Moderator, by: Moderator, now, *, cascade_from: Moderator | None) -> None:
+    if row.revoked_at is not None:
+        return
+    row.revoked_at = now
+    details = {"moderator_id": str(row.id)}
+    if cascade_from is not None:
+        details["minted_under"] = str(cascade_from.id)
+    _audit(session, "moderator_revoked", by.id, target=row.name, details=details)
+
+
+# -- separation of duties -----------------------------------------------------------------------
+
+
+def decider_chain(session: Session, decider_id: uuid.UUID | None) -> set[uuid.UUID]:
+    """Who holds, or could hold, the decider's token: they may not review its decision.
+
+    Walk up from the decider through plain minters (a plain moderator who minted a token,
+    before minting needed an admin, saw it) to the topmost one; the chain is that moderator
+    and everything minted under it, transitively. Admins above are the root of trust and
+    stay outside; an admin decider's own subtree is inside.
+    """
+    if decider_id is None:
+        return set()
+    rows = {row.id: row for row in session.execute(
+        select(Moderator.id, Moderator.created_by, Moderator.is_admin, Moderator.is_bootstrap))}
+    top = decider_id
+    while top in rows and not (rows[top].is_admin or rows[top].is_bootstrap):
+        minter = rows[top].created_by
+        if minter is None or minter not in rows or rows[minter].is_admin or rows[minter].is_bootstrap:
+            break
+        top = minter
+    children: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for row in rows.values():
+        children.setdefault(row.created_by, []).append(row.id)
+    chain, pending = {top}, [top]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            if child not in chain:
+                chain.add(child)
+                pending.append(child)
+    return chain
+
+
+def _decider_details(moderator: Moderator) -> dict[str, Any]:
+    return {"decider_minted_by": str(moderator.created_by) if moderator.created_by else None,
+            "decider_is_admin": is_admin(moderator)}
 
 
 # -- queue and decisions ----------------------------------------------------------------------
@@ -325,6 +427,7 @@ def decide(db: Database, hashtag_id: int, moderator: Moderator, decision: str, n
         row = session.get(Hashtag, hashtag_id, with_for_update=not db.is_sqlite)
         if row is None:
             raise errors.HashtagNotFound(f"no hashtag {hashtag_id}")
+        _ensure_outside_appealed_chains(session, row, moderator)
         before = row.status
         version = latest_version(session)
         row.status = status
@@ -335,10 +438,22 @@ def decide(db: Database, hashtag_id: int, moderator: Moderator, decision: str, n
         else:
             row.reason = None
         _audit(session, decision, moderator.id, hashtag=row, note=note,
-               lexicon_version=version.version if version else None, details={"from": before, "to": status})
+               lexicon_version=version.version if version else None,
+               details={"from": before, "to": status} | _decider_details(moderator))
         if feed_lexicon:
             _feed_lexicon(session, moderator, row, decision, note)
         return hashtag_view(row)
+
+
+def _ensure_outside_appealed_chains(session: Session, row: Hashtag, moderator: Moderator) -> None:
+    """Once a decision on the tag was appealed, its decider's chain may not decide the tag again."""
+    appealed = set(session.scalars(select(Appeal.original_decider_id).where(
+        Appeal.hashtag_id == row.id, Appeal.original_decider_id.is_not(None))))
+    for decider_id in appealed:
+        if moderator.id in decider_chain(session, decider_id):
+            raise errors.DecisionNeedsAnotherModerator(
+                f"#{row.display} was appealed against a decision of yours or of a token in its chain; "
+                "a moderator outside that chain decides it now")
 
 
 def _feed_lexicon(session: Session, moderator: Moderator, row: Hashtag, decision: str, note: str | None) -> None:
@@ -592,8 +707,12 @@ def appeal_view(row: Appeal, hashtag: Hashtag | None = None) -> dict[str, Any]:
     return out
 
 
-def create_appeal(db: Database, tag: str, message: str, wallet: str | None = None) -> tuple[dict[str, Any], bool]:
-    """Appeal a rejected tag; an open appeal of the same tag is returned instead of a second one."""
+def create_appeal(db: Database, tag: str, message: str, wallet: str) -> tuple[dict[str, Any], bool]:
+    """Appeal a rejected tag as the signed-in ``wallet``; its own open appeal is returned again.
+
+    Raises ``appeal_already_open`` when another wallet's appeal of the tag is open (one per tag,
+    and one wallet never sees another's message).
+    """
     key = normalize_tag(tag)
     with db.session() as session:
         row = session.scalars(select(Hashtag).where(Hashtag.normalized == key)).one_or_none()
@@ -604,6 +723,9 @@ def create_appeal(db: Database, tag: str, message: str, wallet: str | None = Non
         existing = session.scalars(select(Appeal).where(Appeal.hashtag_id == row.id,
                                                         Appeal.status == "open")).first()
         if existing is not None:
+            if existing.wallet != wallet:
+                raise errors.AppealAlreadyOpen(f"an appeal of #{row.display} is open; its outcome shows at "
+                                               f"GET /api/hashtags/{row.normalized}/")
             return appeal_view(existing, row), False
         appeal = Appeal(hashtag_id=row.id, wallet=wallet, message=message, status="open",
                         original_decider_id=row.decided_by, created_at=utcnow())
@@ -627,16 +749,20 @@ def list_appeals(db: Database, *, status: str | None = "open", page: int = 1,
 
 def decide_appeal(db: Database, appeal_id: uuid.UUID, moderator: Moderator, decision: str,
                   note: str | None) -> dict[str, Any]:
-    """Uphold or overturn a rejection; never by the moderator whose decision is appealed."""
+    """Uphold or overturn a rejection; never from the chain of the moderator whose decision is appealed."""
     with db.session() as session:
         appeal = session.get(Appeal, appeal_id, with_for_update=not db.is_sqlite)
         if appeal is None:
             raise errors.AppealNotFound(f"no appeal {appeal_id}")
         if appeal.status != "open":
             raise errors.AppealAlreadyDecided(f"the appeal was {appeal.status}")
-        if appeal.original_decider_id is not None and appeal.original_decider_id == moderator.id:
-            raise errors.AppealNeedsAnotherModerator("you rejected this tag; another moderator reviews the appeal")
         hashtag = session.get(Hashtag, appeal.hashtag_id, with_for_update=not db.is_sqlite)
+        # The tag's current decider counts too: it may have decided again while the appeal was open.
+        for decider_id in {appeal.original_decider_id, hashtag.decided_by} - {None}:
+            if moderator.id in decider_chain(session, decider_id):
+                raise errors.AppealNeedsAnotherModerator(
+                    "this tag was decided by you or by a token in your minting chain; a moderator outside "
+                    "that chain reviews the appeal")
         now = utcnow()
         appeal.status = "overturned" if decision == "overturn" else "upheld"
         appeal.decided_by, appeal.decided_at, appeal.decision_note = moderator.id, now, note
@@ -650,7 +776,8 @@ def decide_appeal(db: Database, appeal_id: uuid.UUID, moderator: Moderator, deci
         _audit(session, f"appeal_{appeal.status}", moderator.id, hashtag=hashtag, note=note,
                lexicon_version=version.version if version else None,
                details={"appeal_id": str(appeal.id), "original_decider_id":
-                        str(appeal.original_decider_id) if appeal.original_decider_id else None})
+                        str(appeal.original_decider_id) if appeal.original_decider_id else None}
+               | _decider_details(moderator))
         return appeal_view(appeal, hashtag)
 
 

@@ -101,3 +101,67 @@ def test_the_view_tells_how_the_term_was_found(seed_matcher):
     assert seed_matcher.check("fuck").top.view == "plain"
     assert seed_matcher.check("blyad").top.view == "translit"
     assert seed_matcher.check("cyka").top.view == "lookalike"
+
+
+@pytest.mark.parametrize("tag", [
+    "ублюдки", "гниды", "падлы", "сучки",          # noun forms (pymorphy3 lexemes of the listed nouns)
+    "говно", "залупа", "выблядок",                 # dictionary words whose lemma starts with a listed root
+    "tvar", "mraz", "dermo", "svoloch",            # transliterations drop the soft sign
+    "shalava", "huesos",                           # glued short English words lose to a Russian reading
+    "мразь", "тварь", "сволочь", "дебил",          # common insults added from LDNOOBW and by the project
+])
+def test_russian_recall_common_nouns_their_forms_and_transliterations(seed_matcher, tag):
+    assert verdict(seed_matcher, tag) != "approved", tag
+
+
+@pytest.mark.parametrize("tag", [
+    "трахея", "стервятник", "дерматолог", "упорный", "барсук", "сукно", "ебург", "webdesign", "debate",
+])
+def test_russian_recall_keeps_the_hard_negatives_clean(seed_matcher, tag):
+    assert verdict(seed_matcher, tag) == "approved", tag
+
+
+@pytest.mark.parametrize("tag", [
+    "хуепутало", "долбодятел", "мудачок", "тварина", "мразина", "гнидина", "стервозина", "падлюга",
+    "сволотина", "ублюдище", "ушлепище", "дебилоидный",   # slang pymorphy3 does not know, on listed roots
+    "охуевать", "охуенный",                             # a root after a one-letter prefix (о|хуе)
+    "трахнуть", "надрочил", "просрался",                # dictionary words whose lemma starts with a listed root
+])
+def test_russian_recall_slang_built_on_obscene_roots(seed_matcher, tag):
+    assert verdict(seed_matcher, tag) != "approved", tag
+
+
+def test_russian_recall_a_doubled_letter_before_a_root_keeps_its_prefix(seed_matcher):
+    # "неебет" is collapsed to "н|ебет": the second "е" ends the prefix "не" and starts "еб".
+    # (The dictionary split used to be read at shifted offsets after a double letter.)
+    assert verdict(seed_matcher, "неебет") == "rejected"
+    assert verdict(seed_matcher, "ниипет") == "approved"
+
+
+@pytest.mark.parametrize("tag", [
+    "shluha", "ubludok", "bladun",                    # u for ю, a for я after a consonant
+    "bliad", "pizdiuk", "mudach'yo", "jebat",         # ia/iu for я/ю, an apostrophe for ь, je for е
+    "jopa", "wluha", "su4ka",                         # j for ж, w for ш, 4 for ч
+])
+def test_russian_recall_transliteration_variants(seed_matcher, tag):
+    assert verdict(seed_matcher, tag) != "approved", tag
+
+
+@pytest.mark.parametrize("tag", ["ш/\\юха", "ху9", "}|{опа", "п1дор"])
+def test_russian_recall_letters_drawn_with_symbols_and_digits(seed_matcher, tag):
+    assert verdict(seed_matcher, tag) != "approved", tag
+
+
+@pytest.mark.parametrize("tag", [
+    # Innocent words with an obscene root's letters, found by running the checker over every lemma
+    # pymorphy3 knows (see docs/MODERATION.md): the allowlist and the dictionary keep them clean.
+    "себя", "рубля", "употреблять", "оскорблять", "скипидар", "мудрый", "мудрость", "премудрый", "страхуй",
+    "застрахую", "страхование", "подстрахуй", "хулиган", "трахеит", "отвар", "утварь", "упорно", "спорный",
+    "запорный", "сретение", "надебоширить", "сучок", "сравнение", "сражение", "срам", "команда", "мандарин",
+    "педагог", "ухудшение", "вебинар", "остервенелый",
+    # ... and their Latin spellings
+    "strahovka", "mudryi", "sebya", "upotreblyat", "skipidar", "huligan", "otvar", "uporniy", "sravnenie",
+    "srazu", "spalnika", "spetsifiki", "teplom",
+])
+def test_russian_recall_innocent_words_with_obscene_roots_pass(seed_matcher, tag):
+    assert verdict(seed_matcher, tag) == "approved", tag

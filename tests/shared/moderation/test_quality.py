@@ -4,6 +4,8 @@
   shared corpus). The lists and rules were tuned on it.
 - ``data/heldout_cases.jsonl``: 102 cases written before the checker existed and evaluated
   once, after tuning; never used to tune (see docs/MODERATION.md).
+- ``data/ru_dev_cases.jsonl``, ``data/ru_untuned_cases.jsonl``: Russian splits 1 and 2, both
+  tuned on by now (split 2 in round 2). A third split is measured outside these tests.
 - Ordinary hashtags: 3,000 tags glued from 1-3 dictionary words (English word lists, and
   Russian words attested in the OpenCorpora corpus that pymorphy3 ships), from a seed that
   was not used while tuning.
@@ -48,6 +50,25 @@ def test_precision_and_recall_on_the_held_out_corpus_stay_where_they_were_measur
     assert precision >= HELDOUT_PRECISION and recall >= HELDOUT_RECALL, misses
 
 
+def test_russian_recall_split_2_meets_the_goals_after_tuning_on_it(seed_matcher):
+    """Split 2 was untuned for round 1 (recall 0.750); round 2 tuned on its misses, so it is a tuning split now."""
+    cases = load_cases("ru_untuned_cases.jsonl")
+    assert sum(c["category"].startswith("ru") for c in cases) >= 100
+    precision, recall, misses = precision_recall(seed_matcher, cases)
+    clean = [c for c in cases if not c["forbidden"]]
+    clean_fp = sum(seed_matcher.check(c["tag"]).verdict != "approved" for c in clean) / len(clean)
+    print(f"\nRussian split 2 ({len(cases)} tags): precision {precision:.3f}, recall {recall:.3f}, "
+          f"clean flagged {clean_fp:.1%}; {misses}")
+    assert precision >= 0.95 and recall >= 0.95 and clean_fp <= 0.005, misses
+
+
+def test_russian_recall_the_tuning_split_meets_the_goals(seed_matcher):
+    cases = load_cases("ru_dev_cases.jsonl")
+    precision, recall, misses = precision_recall(seed_matcher, cases)
+    print(f"\nRussian tuning split ({len(cases)} tags): precision {precision:.3f}, recall {recall:.3f}; {misses}")
+    assert precision >= 0.95 and recall >= 0.95, misses
+
+
 # Measured once on the held-out corpus after tuning: precision 0.978 (45/46), recall 0.957 (45/47).
 # A regression guard, not a target: the misses are described in docs/MODERATION.md.
 HELDOUT_PRECISION = 0.97
@@ -71,7 +92,7 @@ def ordinary_hashtags(matcher: Matcher, count: int, seed: str) -> list[str]:
                      & get_english_words_set(["gcide"], lower=True, alpha=True)
                      if 3 <= len(w) <= 10 and w not in terms and w.rstrip("s") not in terms)
     morph = pymorphy3.MorphAnalyzer()
-    russian = sorted({key.partition(":")[0] for key in morph.prob_estimator.p_t_given_w.keys()})
+    russian = sorted({key.partition(":")[0] for key in morph.prob_estimator.p_t_given_w.keys()})  # noqa: SIM118 - a DAWG, not iterable
     russian = [w for w in russian if 3 <= len(w) <= 12 and all("а" <= c <= "я" or c == "ё" for c in w)]
 
     def ordinary_russian(word: str) -> bool:
@@ -99,3 +120,30 @@ def test_at_most_half_a_percent_of_3000_ordinary_hashtags_are_flagged(seed_match
     rate = len(flagged) / len(tags)
     print(f"\nordinary hashtags: {len(flagged)} of {len(tags)} flagged ({rate:.2%}): {flagged}")
     assert rate <= 0.005, flagged
+
+
+_TRANSLITERATIONS = (
+    # The common ways Russian is typed in Latin letters (issue 11: transliteration both ways).
+    {"я": "ya", "ю": "yu", "ж": "zh", "х": "kh", "ш": "sh", "ч": "ch", "й": "y", "ь": "", "ц": "ts", "щ": "sch",
+     "ы": "y", "э": "e", "ё": "yo", "е": "e", "ъ": ""},
+    {"я": "ia", "ю": "iu", "ж": "j", "х": "h", "ш": "w", "ч": "4", "й": "i", "ь": "'", "ц": "c", "щ": "sh",
+     "ы": "i", "э": "e", "ё": "e", "е": "e", "ъ": ""},
+    {"я": "ja", "ю": "ju", "ж": "zh", "х": "x", "ш": "sh", "ч": "ch", "й": "j", "ь": "", "ц": "ts", "щ": "shch",
+     "ы": "y", "э": "e", "ё": "jo", "е": "je", "ъ": ""},
+)
+_TRANSLIT_BASE = dict(zip("абвгдзиклмнопрстуф", "abvgdziklmnoprstuf", strict=True))
+
+
+def test_at_most_half_a_percent_of_transliterated_ordinary_russian_words_are_flagged(seed_matcher):
+    """Ordinary Russian words typed in Latin letters, three ways: the Latin readings must not flag them."""
+    words = ordinary_hashtags(seed_matcher, 3000, seed="showreel-translit-clean")[1500:]   # the Russian half
+    flagged = []
+    for scheme in _TRANSLITERATIONS:
+        table = {**_TRANSLIT_BASE, **scheme}
+        for word in words:
+            latin = "".join(table[ch] for ch in word)
+            if seed_matcher.check(latin).verdict != "approved":
+                flagged.append(f"{word}={latin}")
+    rate = len(flagged) / (len(words) * len(_TRANSLITERATIONS))
+    print(f"\ntransliterated ordinary Russian words: {len(flagged)} flagged ({rate:.2%}): {flagged}")
+    assert len(words) == 1500 and rate <= 0.005, flagged
