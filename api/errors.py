@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from flask import Flask, Response, current_app, json, request
 from marshmallow import INCLUDE, Schema, fields
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from shared import errors as e
@@ -110,8 +112,26 @@ def handle_http_exception(error: HTTPException) -> Response:
 
 
 def handle_unexpected(error: Exception) -> Response:
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None and isinstance(error, psycopg.OperationalError):
+        return handle_database_unavailable(error)
     log.exception("unhandled error on %s %s", request.method, request.path)
     return problem(500, "internal_error", "Internal server error", "an unexpected error happened")
+
+
+# A lost or refused database connection: the client should retry, not report a bug. A raw
+# psycopg.OperationalError is recognised in handle_unexpected (psycopg is not imported for SQLite).
+DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError)
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def handle_database_unavailable(error: Exception) -> Response:
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+    response = problem(503, "database_unavailable", "Database unavailable",
+                       "the database cannot be reached right now; try again shortly",
+                       retry_after=DATABASE_RETRY_AFTER_SECONDS)
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
 
 
 def _flatten_messages(messages: Any) -> dict[str, list[str]]:
@@ -137,4 +157,6 @@ def _as_list(value: Any) -> list[str]:
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(e.ShowreelError, handle_showreel_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    for error in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

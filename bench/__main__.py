@@ -19,7 +19,8 @@ DEFAULT_OUT = ROOT / "docs" / "BENCHMARKS.md"
 
 
 # Benchmarks of other features: each module's run() measures and returns its markdown section.
-MARKDOWN_PARTS = ("moderation", "uploads")
+# A run() may also return its verdicts, as (section, verdicts): they join the targets table.
+MARKDOWN_PARTS = ("moderation", "uploads", "queue")
 
 
 def method_text(reps: int, slow_reps: int) -> str:
@@ -131,7 +132,11 @@ def main() -> None:
         for name in MARKDOWN_PARTS:
             if options.only in (None, name):
                 print(f"Running the {name} benchmark", flush=True)
-                sections.append(importlib.import_module(f"bench.{name}").run())
+                part = importlib.import_module(f"bench.{name}").run()
+                if isinstance(part, tuple):
+                    part, part_verdicts = part
+                    verdicts += part_verdicts
+                sections.append(part)
     finally:
         if options.keep:
             print(f"Kept {folder}")

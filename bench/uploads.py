@@ -1,4 +1,4 @@
-"""Upload intake: a 1 GiB video streamed to the web process vs copying the same file (target ≥ 0.8×).
+"""Upload intake: a 1 GiB video streamed to the web process vs SHA-256 alone over the same file (target ≥ 0.9×).
 
 The web process is the Procfile's (gunicorn, one worker, four threads) on a SQLite
 database in a temporary folder. The client sends each request with ``socket.sendfile``
@@ -9,8 +9,11 @@ in are measured: the multipart form (werkzeug's parser, fed straight from the so
 and the raw body (``application/octet-stream``; spliced from the socket to the file,
 SHA-256 computed from the page cache on a second thread). The copy is
 ``shutil.copyfile`` of the same file into the same temp folder (in-kernel
-``sendfile``, no hashing). For reference, each round also times SHA-256 alone over
-the same (cached) file: no intake that hashes every byte can be faster than that.
+``sendfile``, no hashing), shown for reference. Each round also times SHA-256 alone over
+the same (cached) file: no intake that hashes every byte can be faster than that, so SPEC 11
+judges the intake against it (speed ≥ 0.9× SHA-256 alone, same file, same run). Storage
+provider: ``local`` (STORAGE_PROVIDER=local); an upload's file stays in TEMP_DIR/uploads/<id>/
+until a submission takes it, so intake puts nothing into object storage.
 
 Each is measured twice: to the page cache (what the client waits for) and to disk
 (each followed by ``fsync`` of the written file; the intake's file is synced after
@@ -42,7 +45,7 @@ GIB = 1024**3
 MB = 1024**2
 ROUNDS = 5
 CONTENDERS = ("multipart", "raw", "copy")
-TARGET_RATIO = 0.8
+TARGET_RATIO = 0.9  # SPEC 11: intake speed / SHA-256-alone speed over the same file
 TARGET_RSS_MB = 100
 BOUNDARY = "showreel-bench-boundary-41c9"
 
@@ -241,16 +244,14 @@ def run() -> str:
     med = {name: statistics.median(values) for name, values in s.items()}
 
     def paired(a: str, b: str) -> list[float]:
-        return [y / x for x, y in zip(s[a], s[b])]  # speed ratio = copy time / intake time
+        return [y / x for x, y in zip(s[a], s[b])]  # speed ratio = reference time / intake time
 
     verdicts = []
     for way, label in (("raw", "raw body"), ("multipart", "multipart form")):
-        verdicts.append(ratio_verdict(f"Upload intake ({label}) vs copy, to the page cache",
-                                      f"≥ {TARGET_RATIO}× copy speed", med["copy"] / med[way], TARGET_RATIO,
-                                      at_most=False, paired=paired(way, "copy")))
-        verdicts.append(ratio_verdict(f"Upload intake ({label}) vs copy, to disk (fsync)",
-                                      f"≥ {TARGET_RATIO}× copy speed", med["copy_sync"] / med[f"{way}_sync"],
-                                      TARGET_RATIO, at_most=False, paired=paired(f"{way}_sync", "copy_sync")))
+        verdicts.append(ratio_verdict(f"Upload intake ({label}) vs SHA-256 alone, to the page cache",
+                                      f"≥ {TARGET_RATIO}× SHA-256-alone speed", med["sha256"] / med[way],
+                                      TARGET_RATIO, at_most=False, paired=paired(way, "sha256")))
+    copy_ratios = {way: med["copy"] / med[way] for way in ("raw", "multipart")}
     rows = [
         (("1 GiB raw body, first byte sent to 201 (splice to disk, sha256 from the page cache, sniff + probe, "
           "rename, row)"), "raw"),
@@ -266,8 +267,10 @@ def run() -> str:
         "## Upload intake",
         "",
         (f"A 1 GiB MP4 posted to the web process (gunicorn, 1 worker × 4 threads) by a client using "
-         f"`sendfile`, as a raw body and as a multipart form, against `shutil.copyfile` of the same file; "
-         f"{ROUNDS} rounds, rotating order, `sync` before each run; medians (range)."),
+         f"`sendfile`, as a raw body and as a multipart form, against SHA-256 alone over the same file (the "
+         f"SPEC 11 reference) and `shutil.copyfile` of it; {ROUNDS} rounds, rotating order, `sync` before each "
+         "run; medians (range). Storage provider: `local`; an upload's file stays in TEMP_DIR until a "
+         "submission takes it, so intake makes no storage put."),
         "",
         "| what | seconds | MB/s | CPU s |",
         "| --- | --- | --- | --- |",
@@ -284,6 +287,9 @@ def run() -> str:
     for verdict in verdicts:
         note = f" ({verdict.note})" if verdict.note else ""
         lines.append(f"| {verdict.name} | {verdict.goal} | {verdict.measured}{note} | {verdict.status} |")
+    lines.append(f"| For reference: intake vs `cp` speed, to the page cache | (no goal: the old 0.8× cannot be met, "
+                 f"SHA-256 bounds it) | raw {copy_ratios['raw']:.2f}×, multipart {copy_ratios['multipart']:.2f}× "
+                 "| reported |")
     rss_status = "pass" if m["peak_rss"] / MB < TARGET_RSS_MB else "MISSED"
     bound = med["copy"] / med["sha256"]
     lines += [

@@ -73,11 +73,13 @@ def run_worker(queue: str) -> None:
     threads = {"video": settings.WORKER_THREADS_VIDEO, "media": settings.WORKER_THREADS_MEDIA,
                "light": settings.WORKER_THREADS_LIGHT}[queue]
     stop = _stop_event()
-    # A short worker_timeout keeps idle polling latency low; the broker long-polls up to it.
+    # An idle consumer blocks on its queue's wake-up list (workers/wakeup.py); worker_timeout only
+    # paces the worker threads' checks for a stop.
     worker = dramatiq.Worker(broker, queues={queue}, worker_threads=threads, worker_timeout=100)
     worker.queue_prefetch = max(1, settings.BROKER_PREFETCH * threads)
     worker.start()
     log.info("worker for queue %s started with %d threads", queue, threads)
+    start_scratch_sweeper(settings, stop)
     heartbeat = Heartbeat(settings, f"worker-{queue}")
     try:
         while True:
@@ -90,6 +92,14 @@ def run_worker(queue: str) -> None:
     finally:
         heartbeat.close()
         worker.stop(timeout=30_000)
+
+
+def start_scratch_sweeper(settings, stop: threading.Event | None = None) -> None:
+    """Purge this host's TEMP_DIR on a timer: the scheduler's run lands on one host only."""
+    from shared.db import get_database
+    from shared.ops.purge import ScratchSweeper
+
+    ScratchSweeper(settings, lambda: get_database(settings)).start(stop)
 
 
 def _threads_alive(worker) -> bool:

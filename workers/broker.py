@@ -7,7 +7,6 @@ global set somewhere at import time.
 from __future__ import annotations
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
@@ -23,6 +22,7 @@ from shared.redis_client import redis_url
 from shared.settings import Settings, get_settings
 from workers.concurrency import TenantConcurrency
 from workers.observability import ObservabilityMiddleware
+from workers.wakeup import WakeupRedisBroker
 
 QUEUES = ("video", "media", "light")
 
@@ -30,8 +30,9 @@ QUEUES = ("video", "media", "light")
 DEFAULT_TIME_LIMIT_MS = 2 * 60 * 60 * 1000
 
 
-def build_broker(settings: Settings) -> RedisBroker:
-    """Build a Redis broker tuned so a killed worker's messages come back in seconds."""
+def build_broker(settings: Settings) -> WakeupRedisBroker:
+    """Build a Redis broker whose enqueues wake idle workers, tuned so a killed worker's messages
+    come back in seconds."""
     middleware = [
         # First, so its after-hooks run last: log context and task metrics around everything.
         ObservabilityMiddleware(),
@@ -49,10 +50,12 @@ def build_broker(settings: Settings) -> RedisBroker:
     ]
     # Dramatiq requeues a dead worker's messages only after heartbeat_timeout and
     # during a random maintenance pass (0.1% of calls by default: minutes on a quiet
-    # system). Both are tuned so recovery takes seconds.
-    return RedisBroker(url=redis_url(settings), middleware=middleware,
-                       heartbeat_timeout=settings.BROKER_HEARTBEAT_TIMEOUT_MS,
-                       maintenance_chance=settings.BROKER_MAINTENANCE_CHANCE)
+    # system). Both are tuned so recovery takes seconds; an idle consumer's poll, every
+    # BROKER_IDLE_POLL_MS between wake-ups, always runs maintenance (workers/wakeup.py).
+    return WakeupRedisBroker(url=redis_url(settings), middleware=middleware,
+                             heartbeat_timeout=settings.BROKER_HEARTBEAT_TIMEOUT_MS,
+                             maintenance_chance=settings.BROKER_MAINTENANCE_CHANCE,
+                             idle_poll_ms=settings.BROKER_IDLE_POLL_MS)
 
 
 class PermanentAwareRetries(Retries):

@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import redis
 
@@ -25,6 +26,10 @@ log = logging.getLogger(__name__)
 
 GROUP = "dispatcher"
 DEDUP_PREFIX = "showreel:dispatched:"
+# Handled entries are acknowledged (and their ids remembered) this many at a time, in one round trip: a
+# dispatcher killed in between hands at most this many events on a second time, which every handler's
+# consumer already tolerates (at-least-once).
+ACK_BATCH = 10
 
 Handler = Callable[[Event], None]
 
@@ -114,30 +119,38 @@ class Dispatcher:
         return claimed
 
     def _handle_all(self, entries, *, redelivered: bool) -> int:
+        """Handle entries in order; acknowledge the handled ones ACK_BATCH at a time (one round trip)."""
         handled = 0
         for stream, items in entries:
-            stream = stream.decode() if isinstance(stream, bytes) else stream
-            for entry_id, fields in items:
-                if fields is None:  # trimmed before it was handled
-                    self.client.xack(stream, self.group, entry_id)
-                    continue
-                if self.handle(stream, entry_id, fields, redelivered=redelivered):
-                    handled += 1
+            stream = _text(stream)
+            parsed = [(entry_id, fields, _parse(fields)) for entry_id, fields in items]
+            known = self._dispatched_already([event for _, _, event in parsed if isinstance(event, Event)])
+            done: list[tuple[Any, str | None]] = []  # (entry id, event id to remember) to acknowledge
+            try:
+                for entry_id, fields, event in parsed:
+                    if fields is None:  # trimmed before it was handled
+                        done.append((entry_id, None))
+                    elif not isinstance(event, Event):
+                        # A malformed entry (e.g. a hand-made re-drive) would fail forever: set it aside.
+                        self.dead_letter_raw(stream, entry_id, fields, reason=f"malformed event: {event}")
+                    elif event.event_id in known:
+                        done.append((entry_id, None))
+                    elif self.handle(stream, entry_id, event, redelivered=redelivered):
+                        known.add(event.event_id)
+                        done.append((entry_id, event.event_id))
+                        handled += 1
+                    if len(done) >= ACK_BATCH:
+                        self._acknowledge(stream, done)
+                        done = []
+            finally:
+                if done:
+                    self._acknowledge(stream, done)
         return handled
 
-    def handle(self, stream: str, entry_id, fields, *, redelivered: bool) -> bool:
-        try:
-            event = Event.from_fields(fields)
-        except (ValueError, TypeError, KeyError) as exc:
-            # A malformed entry (e.g. a hand-made re-drive) would fail forever: set it aside.
-            self.dead_letter_raw(stream, entry_id, fields, reason=f"malformed event: {exc}")
-            return False
+    def handle(self, stream: str, entry_id, event: Event, *, redelivered: bool) -> bool:
+        """Run the event's handler; False when it failed (left pending) or was dead-lettered."""
         if redelivered and self._deliveries(stream, entry_id) > self.settings.DISPATCHER_MAX_DELIVERIES:
             self.dead_letter(stream, entry_id, event, reason="too many deliveries")
-            return False
-        dedup_key = DEDUP_PREFIX + event.event_id
-        if self.client.exists(dedup_key):
-            self.client.xack(stream, self.group, entry_id)
             return False
         handler = self.handlers.get(event.type)
         try:
@@ -149,11 +162,25 @@ class Dispatcher:
             log.exception("dispatcher: handler for %s (%s) failed", event.type, event.event_id)
             self._schedule_retry()
             return False
-        pipe = self.client.pipeline(transaction=True)
-        pipe.set(dedup_key, 1, ex=self.settings.DISPATCHER_DEDUP_TTL)
-        pipe.xack(stream, self.group, entry_id)
-        pipe.execute()
         return True
+
+    def _dispatched_already(self, events: list[Event]) -> set[str]:
+        """The ids among ``events`` handled before (by any dispatcher), in one round trip."""
+        if not events:
+            return set()
+        pipe = self.client.pipeline(transaction=False)
+        for event in events:
+            pipe.exists(DEDUP_PREFIX + event.event_id)
+        return {event.event_id for event, found in zip(events, pipe.execute()) if found}
+
+    def _acknowledge(self, stream: str, done: list[tuple[Any, str | None]]) -> None:
+        """Remember the handled event ids and acknowledge their entries, atomically."""
+        pipe = self.client.pipeline(transaction=True)
+        for _, event_id in done:
+            if event_id is not None:
+                pipe.set(DEDUP_PREFIX + event_id, 1, ex=self.settings.DISPATCHER_DEDUP_TTL)
+        pipe.xack(stream, self.group, *[entry_id for entry_id, _ in done])
+        pipe.execute()
 
     def _deliveries(self, stream: str, entry_id) -> int:
         info = self.client.xpending_range(stream, self.group, min=entry_id, max=entry_id, count=1)
@@ -185,6 +212,16 @@ def event_log_context(event: Event) -> dict[str, str]:
         if key not in context and isinstance(event.payload.get(key), str):
             context[key] = event.payload[key]
     return {**context, "event_id": event.event_id, "event_type": event.type}
+
+
+def _parse(fields) -> Event | Exception | None:
+    """The entry's event, the error that made it unreadable, or None for a trimmed entry."""
+    if fields is None:
+        return None
+    try:
+        return Event.from_fields(fields)
+    except (ValueError, TypeError, KeyError) as exc:
+        return exc
 
 
 def _text(value) -> str:
