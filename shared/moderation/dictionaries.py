@@ -53,10 +53,35 @@ def _e(text: str) -> str:
     return text.replace("ё", "е")
 
 
+_common: frozenset[str] | None = None
+
+
+def common_english_words() -> frozenset[str]:
+    """Words both web2 and GCIDE list: ``shoot``, ``cook``; not rare ones such as ``fack`` or ``hui``."""
+    global _common
+    if _common is None:
+        from english_words import get_english_words_set
+
+        with _lock:
+            if _common is None:
+                _common = frozenset(get_english_words_set(["web2"], lower=True, alpha=True)
+                                    & get_english_words_set(["gcide"], lower=True, alpha=True))
+    return _common
+
+
 @lru_cache(maxsize=200_000)
 def en_known(word: str) -> bool:
     """Is ``word`` an English dictionary word or a plain inflection of one?"""
-    words = english_words()
+    return _inflected_in(english_words(), word)
+
+
+@lru_cache(maxsize=100_000)
+def en_common(word: str) -> bool:
+    """Is ``word`` a common English word (in both lists) or a plain inflection of one?"""
+    return _inflected_in(common_english_words(), word)
+
+
+def _inflected_in(words: frozenset[str], word: str) -> bool:
     if word in words:
         return True
     n = len(word)
@@ -136,6 +161,27 @@ class Dictionaries:
     def is_english(self, word: str) -> bool:
         """Is ``word`` English: one dictionary word, or several glued together?"""
         return _en_segments(word, frozenset()) is not None
+
+    def is_english_word(self, word: str) -> bool:
+        return en_known(word)
+
+    def is_common_english(self, word: str) -> bool:
+        """Is ``word`` common English words, one or glued (``shoot``, ``cookbook``; not ``fack``)?"""
+        parts = _en_segments(word, frozenset())
+        return parts is not None and all(en_common(word[s:e]) or word[s:e] in _EN_TWO_LETTER for s, e in parts)
+
+    def is_two_common_words(self, word: str) -> bool:
+        """Is ``word`` two common English words of 3+ letters glued (``moodboard``, ``speedrun``)?"""
+        parts = _en_segments(word, frozenset())
+        return (parts is not None and len(parts) == 2
+                and all(e - s >= 3 and en_common(word[s:e]) for s, e in parts))
+
+    def ru_name_and_surname(self, surname: str, name: str) -> bool:
+        """Is ``surname`` only a surname and ``name`` a first name (``гарик`` ``сукачев``)?"""
+        if not (ru_known(surname) and ru_known(name)):
+            return False
+        return (all("Surn" in grammemes for _, grammemes in _ru_parses(surname))
+                and any("Name" in grammemes for _, grammemes in _ru_parses(name)))
 
     def en_clean(self, part: str, match_offset: int, term_words: frozenset[str]) -> bool:
         """Is ``part`` a dictionary word that merely contains the match (not at its start)?"""

@@ -41,6 +41,8 @@ RU_PREFIXES = frozenset({
     "про", "раз", "разъ", "разь", "рас", "с", "со", "съ", "сь", "у", "долбо", "осто", "зло",
 })
 EN_SUFFIXES = ("s", "es", "z")
+# Collective nouns (ё read as е): "хачьё", "жидьё", "вороньё".
+RU_COLLECTIVE = frozenset({"ье"})
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Term:
     mode: str
     language: str = ""
     source: str = ""
+    form_of: str = ""            # a derived form of a listed noun: its lemma (``хохлом`` -> ``хохол``)
 
     @property
     def is_cyrillic(self) -> bool:
@@ -100,6 +103,7 @@ class _Pattern:
     index: int                   # into terms (allow: unused)
     length: int
     runs: tuple[int, ...]        # 0: mask, matches any run
+    hidden: str = ""             # the letters a mask pattern hides (``f*ck``: ``u``)
 
 
 def term_key(text: str) -> str:
@@ -145,7 +149,7 @@ def noun_forms(terms: list[Term], dictionaries: Dictionaries) -> list[Term]:
             continue
         for form in dictionaries.ru_noun_forms(term.term):
             mode = term.mode if len(form) >= 5 else "word"
-            out.append(Term(form, term.category, term.severity, mode, term.language, term.source))
+            out.append(Term(form, term.category, term.severity, mode, term.language, term.source, term.term))
     return out
 
 
@@ -176,8 +180,8 @@ class Matcher:
         self._cache: dict[str, Result] = {}
         patterns: dict[str, list[_Pattern]] = {}
 
-        def add(pattern_text: str, runs: tuple[int, ...], kind: str, index: int) -> None:
-            entry = _Pattern(kind, index, len(pattern_text), runs)
+        def add(pattern_text: str, runs: tuple[int, ...], kind: str, index: int, hidden: str = "") -> None:
+            entry = _Pattern(kind, index, len(pattern_text), runs, hidden)
             patterns.setdefault(pattern_text, [])
             if entry not in patterns[pattern_text]:
                 patterns[pattern_text].append(entry)
@@ -191,16 +195,25 @@ class Matcher:
                 continue
             seen.add(key)
             index = len(self.terms)
-            self.terms.append(Term(key, term.category, term.severity, term.mode, term.language, term.source))
+            self.terms.append(Term(key, term.category, term.severity, term.mode, term.language, term.source,
+                                   term.form_of))
             for variant in spelling_variants(key):
                 collapsed, runs = nz.collapse(variant)
                 add(collapsed, tuple(runs), "term", index)
                 for masked in mask_variants(collapsed):
+                    star = masked.index(nz.MASK)
                     add(masked, tuple(0 if ch == nz.MASK else runs[_source_index(collapsed, masked, i)]
-                                      for i, ch in enumerate(masked)), "term", index)
+                                      for i, ch in enumerate(masked)), "term", index,
+                        collapsed[star:star + len(collapsed) - len(masked) + 1])
             for variant in translit_variants(key):
                 collapsed, runs = nz.collapse(variant)
                 add(collapsed, tuple(runs), "translit", index)
+            if len(key) >= 4 and nz.script_of(key[0]) == nz.LATIN:
+                # Phonetic spellings (``phuck``, ``kunt``) in the phonetic view only; short words
+                # are left out (``kum`` is Russian, ``kok`` Dutch).
+                for variant in spelling_variants(key):
+                    collapsed, runs = nz.collapse(nz.phonetic_en(variant))
+                    add(collapsed, tuple(runs), "phonetic", index)
         self.ru_terms = frozenset(t.term for t in self.terms if t.is_cyrillic)
         # A lemma with a listed root is no ordinary word: "охуеть", "вы|блядок", "трахнуть".
         self._en_term_words = frozenset(t.term for t in self.terms if not t.is_cyrillic)
@@ -271,7 +284,7 @@ class Matcher:
         hits = []
         for index, view_name in found.items():
             term = self.terms[index]
-            if view_name == "text":
+            if view_name in ("text", "masked", "phonetic"):
                 view_name = "plain" if term.term in analysis.normalized else "normalized"
             hits.append(Hit(term, view_name))
         hits.sort(key=lambda h: (SEVERITIES.index(h.term.severity), -len(h.term.term)))
@@ -296,8 +309,13 @@ class Matcher:
                     continue
                 if entry.kind == "allow":
                     allowed.append((start, end))
-                elif entry.kind == "translit" and source.name not in ("translit", "lookalike"):
+                elif (entry.kind == "phonetic") != (source.name == "phonetic"):
                     continue
+                elif source.name == "masked" and entry.hidden.strip(_VOWELS):
+                    continue     # a digit hides a vowel ("f4ck", "sl00t"), not "ok" ("h8ers" is no "hooker")
+                elif (entry.kind == "translit" and source.name not in ("translit", "lookalike")
+                      and not (source.name == "text" and _leet_cyrillic(view, analysis, start))):
+                    continue     # бл@дь: a leet letter of a Cyrillic word is read as in translit
                 else:
                     candidates.append((start, end, entry.index))
         if not candidates:
@@ -324,19 +342,34 @@ class Matcher:
                     and piece.script == nz.CYRILLIC and not self.dictionaries.ru_clean(piece.folded, self.ru_terms))
         if view.name == "lookalike" and not self._looks_cyrillic(view, piece, start, end, piece_start, piece_index):
             return False
+        if view.name == "masked" and start != piece_start and end != piece_end:
+            return False     # a masked letter inside a long word is more often Russian "4" = ч ("fakti4eskoi")
+        if view.name in ("masked", "phonetic") and (
+                (self.dictionaries.is_common_english if view.name == "masked" else self.dictionaries.is_english)(
+                    piece.folded)
+                or (not term.is_cyrillic and self._reads_as_russian(analysis, piece_index, term))):
+            # "sh00t" is "shoot" ("f4ck" is no common "fack"); "pussycat" is English as typed;
+            # "kuntsevo" is Кунцево.
+            return False
         if term.mode == "start" and term.is_cyrillic and not self._mode_fits(view, start, end, term, piece_start,
                                                                              piece_index):
             return False     # cheap, and most candidates in Latin views stop here
-        if view.name in ("translit", "lookalike") and piece.script == nz.LATIN and self._reads_as_english(view, piece, piece_index):
+        if (view.name in ("translit", "lookalike") and piece.script == nz.LATIN
+                and self._reads_as_english(view, piece, piece_index)):
             return False
         if (view.name == "text" and piece.script == nz.LATIN and not term.is_cyrillic
                 and self._reads_as_russian(analysis, piece_index, term)):
             return False
         if not self._mode_fits(view, start, end, term, piece_start, piece_index):
             return False
-        if term.mode == "word":
-            return True
-        return not self._exonerated(view, start, end, term, piece_start, piece_index)
+        if term.mode != "word" and self._exonerated(view, start, end, term, piece_start, piece_index):
+            return False
+        # Dearer dictionary readings last, for the few candidates still standing.
+        if view.name in ("text", "translit") and self._is_name_and_surname(view, piece_index):
+            return False     # "гарик_сукачев": a first name next to a surname pymorphy3 knows
+        # "спидран" is "speedrun", "сукияки" "sukiyaki".
+        return not (view.name == "text" and term.is_cyrillic and piece.script == nz.CYRILLIC
+                    and (start, end) != (piece_start, piece_end) and self._english_loanword(view, piece_index))
 
     def _reads_as_russian(self, analysis: nz.Analysis, piece_index: int, term: Term) -> bool:
         """Transliterated Russian is not English: ``zashitnyi`` (защитный) has no "shit" in it.
@@ -377,6 +410,8 @@ class Matcher:
         parts = self.dictionaries.en_segments(piece.folded, frozenset())
         if parts is None:
             return False
+        if nz.has_inner_leet(piece.raw) and not self.dictionaries.is_common_english(piece.folded):
+            return False     # "hu1": a digit for a letter hides a word, and "hui" is no common one
         if len(parts) == 1:
             return True
         reading = view.words[piece_index]
@@ -410,13 +445,17 @@ class Matcher:
                     return True
         word = view.words[piece_index]
         if term.is_cyrillic:
-            if self.dictionaries.ru_has_lemma(word, term.term):
+            lemma = term.form_of or term.term     # "хохлома" is no form of "хохол", though "хохлом" is
+            if (word.startswith(term.term) and word[len(term.term):] in RU_COLLECTIVE
+                    and not self.dictionaries.ru_clean(word, self.ru_terms, self.ru_roots)):
+                return True      # a collective noun of a listed word: "хачьё", "жидьё" (not "шитьё")
+            if self.dictionaries.ru_has_lemma(word, lemma):
                 return True
             parts = self._parts(view, piece_index)
             if parts:
                 lo, hi = _raw(view, start) - _raw(view, piece_start), _raw(view, end) - _raw(view, piece_start)
                 for s, e in parts:
-                    if s <= lo and hi <= e and self.dictionaries.ru_has_lemma(word[s:e], term.term):
+                    if s <= lo and hi <= e and self.dictionaries.ru_has_lemma(word[s:e], lemma):
                         return True
             return False
         parts = self._parts(view, piece_index)
@@ -453,6 +492,34 @@ class Matcher:
                 return False
         return True
 
+    def _is_name_and_surname(self, view: nz.View, piece_index: int) -> bool:
+        words = view.words
+        word = words[piece_index]
+        if not word or nz.script_of(word[0]) != nz.CYRILLIC:
+            return False
+        return any(0 <= k < len(words) and self.dictionaries.ru_name_and_surname(word, words[k])
+                   for k in (piece_index - 1, piece_index + 1))
+
+    def _english_loanword(self, view: nz.View, piece_index: int) -> bool:
+        """Is a Cyrillic word no Russian word but an English one spelled the Russian way?
+
+        One English word of 6+ letters (``сукияки``), or two common English words of 3+ letters
+        glued, in a word that ends like an English noun, in a consonant (``спидран``, ``мудборд``);
+        Russian endings (``мудачье``, ``мудень``) keep the Russian reading.
+        """
+        word = view.words[piece_index]
+        glued_ok = word[-1] in _CYR_CONSONANTS
+        if not glued_ok and len(word) < 6:
+            return False
+        if self.dictionaries.ru_known(word) or self.dictionaries.ru_lemma_has_root(word, self.ru_glued_roots):
+            return False
+        for reading in nz.english_readings(word):
+            if len(reading) >= 6 and self.dictionaries.is_english_word(reading):
+                return True
+            if glued_ok and self.dictionaries.is_two_common_words(reading):
+                return True
+        return False
+
     def _parts(self, view: nz.View, piece_index: int):
         word = view.words[piece_index]
         if not word:
@@ -460,6 +527,15 @@ class Matcher:
         if any(nz.script_of(c) == nz.CYRILLIC for c in word):
             return self.dictionaries.ru_segments(word)
         return self.dictionaries.en_segments(word, self._en_term_words)
+
+
+_VOWELS = "aeiouy"
+
+
+def _leet_cyrillic(view: nz.View, analysis: nz.Analysis, position: int) -> bool:
+    """Is the piece at ``position`` a Cyrillic word written with leet or Latin letters (``бл@дь``)?"""
+    piece = analysis.pieces[_piece_at(view, position)[2]]
+    return piece.script == nz.CYRILLIC and not nz._PURE_CYRILLIC.fullmatch(piece.raw)
 
 
 def _runs_fit(text_runs: list[int], start: int, end: int, pattern_runs: tuple[int, ...]) -> bool:

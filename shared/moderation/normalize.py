@@ -12,7 +12,9 @@ Views of the whole tag:
 - ``text``: the folded tag, in the scripts it is written in;
 - ``translit``: Latin pieces read as transliterated Russian (``blyad`` -> ``бляд``);
 - ``lookalike``: Latin pieces read letter by letter as Cyrillic look-alikes (``cyka`` -> ``сука``);
-- ``translit_en``: Cyrillic pieces transliterated to Latin (``порн`` -> ``porn``).
+- ``translit_en``: Cyrillic pieces transliterated to Latin (``порн`` -> ``porn``);
+- ``masked``: leet digits inside Latin words as hidden letters (``f0ck`` -> ``f*ck``);
+- ``phonetic``: Latin pieces as English sounds (``phuck`` -> ``fuk``), for phonetic term patterns.
 """
 
 from __future__ import annotations
@@ -520,15 +522,96 @@ def analyse(normalized: str) -> Analysis:
     views = [ViewSource("text", folded, cuts)]
     no_cuts = [frozenset()] * len(pieces)
     if LATIN in scripts:
-        translit = [translit_lat_to_cyr(p.folded) if p.script == LATIN else p.folded for p in pieces]
-        views.append(ViewSource("translit", translit, no_cuts))
-        alt = [translit_lat_to_cyr_alt(p.raw) if p.script == LATIN and p.raw.isascii() else p.folded
-               for p in pieces]
-        if alt != translit:
-            views.append(ViewSource("translit", alt, no_cuts))
-        views.append(ViewSource("lookalike", [lookalike_lat_to_cyr(p.folded) if p.script == LATIN else p.folded
-                                              for p in pieces], no_cuts))
+        views += _latin_views(pieces, no_cuts)
     if CYRILLIC in scripts:
         views.append(ViewSource("translit_en", [translit_cyr_to_lat(p.folded) if p.script == CYRILLIC
                                                 else p.folded for p in pieces], no_cuts))
     return Analysis(normalized, pieces, views)
+
+
+def _latin_views(pieces: list[Piece], no_cuts: list[frozenset[int]]) -> list[ViewSource]:
+    """The readings of the Latin pieces: as Russian (two ways), as look-alikes, leet as masks, phonetic English."""
+    latin = [p.script == LATIN for p in pieces]
+    # A stretched letter is one letter to the reader: "blyaaat" is "blyat", not "бляаат".
+    plain = [unstretch(p.folded) if is_latin else p.folded for p, is_latin in zip(pieces, latin)]
+    translit = [translit_lat_to_cyr(w) if is_latin else w for w, is_latin in zip(plain, latin)]
+    views = [ViewSource("translit", translit, no_cuts)]
+    alt = [translit_lat_to_cyr_alt(unstretch(p.raw)) if is_latin and p.raw.isascii() else p.folded
+           for p, is_latin in zip(pieces, latin)]
+    if alt != translit:
+        views.append(ViewSource("translit", alt, no_cuts))
+    views.append(ViewSource("lookalike", [lookalike_lat_to_cyr(w) if is_latin else w
+                                          for w, is_latin in zip(plain, latin)], no_cuts))
+    # Digits read as Cyrillic in a look-alike word: "cy4ka" is "сучка" (4 is ч), not "cyaka".
+    look_leet = [lookalike_lat_to_cyr_leet(p.raw) if is_latin and has_inner_leet(p.raw) else w
+                 for p, w, is_latin in zip(pieces, views[-1].words, latin)]
+    if look_leet != views[-1].words:
+        views.append(ViewSource("lookalike", look_leet, no_cuts))
+    # A digit in place of a letter hides a letter: "f4ck", "sl00t" (4 is not "a" here, 0 not "o").
+    masked = [leet_as_masks(p.raw) if is_latin and has_inner_leet(p.raw) else p.folded
+              for p, is_latin in zip(pieces, latin)]
+    if masked != [p.folded for p in pieces]:
+        views.append(ViewSource("masked", masked, no_cuts))
+    # Searched for phonetic spellings of the English terms only (``kunt`` reads as itself).
+    views.append(ViewSource("phonetic", [phonetic_en(w) if is_latin else w for w, is_latin in zip(plain, latin)],
+                            no_cuts))
+    return views
+
+
+# -- readings added in round 3 of issue 11 ------------------------------------------------------
+_STRETCHED = re.compile(r"(.)\1{2,}")
+_INNER_LEET = re.compile(r"(?<=[a-z])[0-9$@!]+(?=[a-z])|(?<=[a-z]{2})[0-9$@!]$")
+
+
+def unstretch(text: str) -> str:
+    """A letter typed 3+ times is one letter (``blyaaat`` -> ``blyat``); real doubles stay."""
+    return _STRETCHED.sub(r"\1", text)
+
+
+def has_inner_leet(raw: str) -> bool:
+    """Does a digit or leet symbol stand for a letter inside a Latin word (``f4ck``, ``hu1``, not ``2day``)?"""
+    return raw.isascii() and bool(_INNER_LEET.search(raw))
+
+
+def leet_as_masks(raw: str) -> str:
+    """Leet characters between letters as masks: ``f4ck`` -> ``f*ck``, ``sl00t`` -> ``sl**t``."""
+    return _INNER_LEET.sub(lambda m: MASK * len(m.group()), unstretch(raw))
+
+
+# ``r`` is ``р`` here, as typed (``cy4ara`` is ``сучара``): next to leet digits it is no ``г``.
+_LOOK_LEET_TABLE = str.maketrans({**_LAT_TO_CYR, **_LOOK_LAT_TO_CYR, "r": "р",
+                                  **{k: v for k, v in _LEET_CYRILLIC.items() if len(k) == 1}})
+
+
+def lookalike_lat_to_cyr_leet(raw: str) -> str:
+    """``cy4ka`` -> ``сучка``: look-alike letters, digits read as Cyrillic leet (4 = ч, 3 = з, 6 = б)."""
+    return unstretch(raw).translate(_LOOK_LEET_TABLE)
+
+
+# Phonetic English: spellings of one sound become one (``phuck``, ``kunt``, ``fuq``; ``-a``/``-ah`` for ``-er``).
+_PHONETIC = ((re.compile(r"ph"), "f"), (re.compile(r"ck|q|c(?![eiy])"), "k"), (re.compile(r"c(?=[eiy])"), "s"),
+             (re.compile(r"(?<=[^aeiou])(?:er|ah|uh)$"), "a"))
+
+
+def phonetic_en(text: str) -> str:
+    """A Latin word as it sounds, for matching only: ``phuck`` -> ``fuk``, ``fucker`` -> ``fuka``."""
+    for pattern, repl in _PHONETIC:
+        text = pattern.sub(repl, text)
+    return text
+
+
+# How Russian spells English vowels: "мудборд" is "moodboard", "спидран" is "speedrun".
+_EN_VOWEL_READINGS = {"i": ("i", "ee"), "u": ("u", "oo"), "o": ("o", "oa"), "a": ("a", "u")}
+_MAX_EN_READINGS = 256
+
+
+def english_readings(cyrillic: str) -> list[str]:
+    """Latin spellings an English loanword written in Cyrillic may have (``спидран`` -> ``speedrun``, ...)."""
+    base = translit_cyr_to_lat(cyrillic)
+    options = [_EN_VOWEL_READINGS.get(ch, (ch,)) for ch in base]
+    count = 1
+    for option in options:
+        count *= len(option)
+    if count > _MAX_EN_READINGS:
+        return [base]
+    return ["".join(choice) for choice in itertools.product(*options)]

@@ -165,3 +165,86 @@ def test_russian_recall_letters_drawn_with_symbols_and_digits(seed_matcher, tag)
 ])
 def test_russian_recall_innocent_words_with_obscene_roots_pass(seed_matcher, tag):
     assert verdict(seed_matcher, tag) == "approved", tag
+
+
+# -- issue 11, round 3: readings tuned on split 3's misses (the words here are not split 3's) ------
+
+@pytest.mark.parametrize("tag", ["f0ck", "c0nt", "motherf0cker", "f0cking"])
+def test_recall_round3_a_leet_digit_hides_a_vowel_in_short_english_words(seed_matcher, tag):
+    # 0 read as "o" gives "fock"; read as a masked letter it is "f*ck".
+    assert verdict(seed_matcher, tag) == "rejected", tag
+
+
+@pytest.mark.parametrize("tag", ["sh00t", "c00k", "g00d", "l00k", "h8ers", "sk8er", "b4by", "2day", "fakti4eskoi"])
+def test_recall_round3_leet_common_words_and_russian_4_stay_clean(seed_matcher, tag):
+    # Common English words stay words; a digit hides a vowel only ("h8ers" is no "hooker");
+    # "4" inside a long Latin word is Russian ч ("fakti4eskoi" = фактической), not a masked "titties".
+    assert verdict(seed_matcher, tag) == "approved", tag
+
+
+@pytest.mark.parametrize("tag", ["phuq", "phucking", "kuntz", "phukker"])
+def test_recall_round3_phonetic_english_spellings(seed_matcher, tag):
+    # ph = f, ck = k = q = c before a back vowel; "-ker" as "-ka".
+    assert verdict(seed_matcher, tag) == "rejected", tag
+
+
+@pytest.mark.parametrize("tag", ["pussycat", "kuntsevo", "phone", "skunk", "cocktail"])
+def test_recall_round3_phonetic_reading_keeps_english_and_russian_words_clean(seed_matcher, tag):
+    assert verdict(seed_matcher, tag) == "approved", tag
+
+
+@pytest.mark.parametrize("tag", ["blyaaad", "bliaaadina"])
+def test_recall_round3_stretched_letters_are_one_letter_before_transliteration(seed_matcher, tag):
+    # "yaaa" is "ya" stretched: бляд, not бляаад.
+    assert verdict(seed_matcher, tag) == "rejected", tag
+
+
+def test_recall_round3_digits_in_a_look_alike_word_are_read_as_cyrillic(seed_matcher):
+    result = seed_matcher.check("cy4ke")     # с у ч к е: 4 is ч in a word of look-alike letters
+    assert result.verdict == "rejected" and result.top.view == "lookalike"
+
+
+def test_recall_round3_a_leet_digit_in_a_rare_english_word_does_not_excuse_its_russian_reading(seed_matcher):
+    assert verdict(seed_matcher, "hu1lo") == "rejected"     # хуило; "huilo" is no English word
+    assert verdict(seed_matcher, "hu1") == "rejected"       # "hui" is a web2 word, but no common one
+    assert verdict(seed_matcher, "hui") == "approved"       # unchanged: typed as the English word
+
+
+@pytest.mark.parametrize("tag", ["бл@ть", "бл@дина"])
+def test_recall_round3_a_leet_letter_in_a_cyrillic_word_reads_as_in_transliteration(seed_matcher, tag):
+    # "@" is "а", and "а" after a consonant may stand for "я" (бл@ть = блять), as in Latin spellings.
+    assert verdict(seed_matcher, tag) == "rejected", tag
+
+
+def test_recall_round3_collective_nouns_of_listed_words(seed_matcher):
+    assert verdict(seed_matcher, "жидьё") != "approved"
+    assert verdict(seed_matcher, "шитьё") == "approved"    # sewing: an ordinary word, not "шит" + "ьё"
+
+
+def test_recall_round3_roots_added_to_the_lexicon(seed_matcher):
+    for tag in ("елдой", "чмошный", "говенный", "jackoff"):
+        assert verdict(seed_matcher, tag) != "approved", tag
+    for tag in ("велд", "разговение", "заговенье", "говенье"):
+        assert verdict(seed_matcher, tag) == "approved", tag
+
+
+@pytest.mark.parametrize("tag", ["хохлому", "хохломой"])
+def test_recall_round3_a_form_of_a_listed_noun_matches_words_of_that_noun_only(seed_matcher, tag):
+    # "хохлом" is a form of "хохол", but "хохлому" is a form of "хохлома", not of "хохол".
+    assert verdict(seed_matcher, tag) == "approved", tag
+    assert verdict(seed_matcher, "хохлами") != "approved"
+
+
+def test_recall_round3_a_first_name_next_to_a_surname_is_a_name(seed_matcher):
+    # Surnames pymorphy3 knows only as surnames, next to a first name it knows.
+    assert verdict(seed_matcher, "александр_твардовский") == "approved"
+    assert verdict(seed_matcher, "aleksandr_tvardovskiy") == "approved"
+    assert verdict(seed_matcher, "твардовский") != "approved"     # alone, nothing says it is a name
+    assert verdict(seed_matcher, "иван_тварь") != "approved"      # a first name does not excuse a word
+
+
+@pytest.mark.parametrize("tag", ["мудбординг", "спидранер"])
+def test_recall_round3_english_loanwords_in_cyrillic_are_not_russian_roots(seed_matcher, tag):
+    # "moodboarding", "speedrunner" spelled the Russian way: no муд, no с|пидр.
+    assert verdict(seed_matcher, tag) == "approved", tag
+    assert verdict(seed_matcher, "мудачьё") != "approved"       # a Russian ending keeps the Russian reading
