@@ -23,6 +23,9 @@ WORKDIR /app
 # .dockerignore keeps .venv, data/, .git, tests and docs out.
 COPY alembic.ini Procfile ./
 COPY api ./api
+# The pages' languages: the committed .po catalogues compiled to .mo (never committed; docs/WEB.md).
+RUN /opt/venv/bin/pybabel compile -d api/web/translations -D messages \
+    && /opt/venv/bin/pybabel compile -d api/web/translations -D js
 COPY migrations ./migrations
 COPY scheduler ./scheduler
 COPY shared ./shared

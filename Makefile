@@ -15,9 +15,15 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+# The pages' languages (docs/WEB.md): .po files are committed, .mo files are compiled here, never committed.
+PO := $(wildcard api/web/translations/*/LC_MESSAGES/*.po)
+MO := $(PO:.po=.mo)
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile -i $< -o $@
 
-run: $(STAMP)
+install: $(STAMP) $(MO)
+
+run: $(STAMP) $(MO)
 	$(BIN)/python -m shared.embedded
 
 lint: $(STAMP)
@@ -25,12 +31,12 @@ lint: $(STAMP)
 
 # The lint first, so CI fails on a finding; tests use the real PostgreSQL and Redis, which
 # tests/services.sh starts (or installs) when absent.
-test: $(STAMP)
+test: $(STAMP) $(MO)
 	$(BIN)/ruff check .
 	bash tests/services.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(STAMP) $(MO)
 	$(BIN)/python -m bench
 
 clean:

@@ -12,6 +12,8 @@ from api.openapi import ProblemApi
 from api.ops import init_ops
 from api.ratelimit import init_rate_limits
 from api.uploads import StreamingRequest
+from api.web.errors import init_error_pages
+from api.web.i18n import init_i18n
 from shared.db import get_database
 from shared.logs import configure_logging
 from shared.production import GUNICORN_APP_LOAD_ERROR, require_production_settings
@@ -82,6 +84,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_rate_limits(app, settings, [media_blp, webhooks_blp])
     init_observability(app, settings)
     register_error_handlers(app)
+    # After the API's handlers: web pages answer browsers with HTML, languages for every page.
+    init_error_pages(app)
+    init_i18n(app)
     init_edge(app, settings)
 
     @app.get("/docs/assets/<path:name>")
@@ -101,4 +106,9 @@ def wsgi() -> Flask:
     settings = get_settings()
     require_production_settings(settings, "web", exit_code=GUNICORN_APP_LOAD_ERROR)
     configure_logging(settings, process="web")
-    return create_app(settings)
+    app = create_app(settings)
+    # The web host's scratch (uploads streaming in, posters) is swept by the web host itself, in a child.
+    from shared.ops.purge import ScratchSweeper
+
+    ScratchSweeper(settings, in_child=True).start()
+    return app

@@ -30,6 +30,10 @@ class HashtagVerdict(Schema):
     normalized = fields.String()
     verdict = fields.String(metadata={"enum": ["approved", "needs_review", "rejected"]})
     reason = fields.String(allow_none=True)
+    # What the reason is made of, so a page can say it in the visitor's language (docs/WEB.md).
+    category = fields.String(allow_none=True, metadata={"description": "category of the matched term"})
+    term = fields.String(allow_none=True, metadata={"description": "the matched term"})
+    view = fields.String(allow_none=True, metadata={"description": "how the tag was read when it matched"})
 
 
 class Validation(Schema):

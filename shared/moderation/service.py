@@ -49,6 +49,7 @@ class HashtagVerdict:
     view: str | None
     severity: str | None
     lexicon_version: int
+    category: str | None = None   # the matched term's (the pages say the reason in the visitor's language)
 
     def as_dict(self) -> dict[str, Any]:
         return {"tag": self.tag, "normalized": self.normalized, "verdict": self.verdict, "reason": self.reason,
@@ -77,7 +78,8 @@ def _verdict(tag: str, result: Result, version: int) -> HashtagVerdict:
     top = result.top
     return HashtagVerdict(tag=tag, normalized=result.normalized, verdict=result.verdict, reason=result.reason,
                           term=top.term.term if top else None, view=top.view if top else None,
-                          severity=top.term.severity if top else None, lexicon_version=version)
+                          severity=top.term.severity if top else None, lexicon_version=version,
+                          category=top.term.category if top else None)
 
 
 def check_hashtags(tags: list[str], db: Database) -> list[HashtagVerdict]:

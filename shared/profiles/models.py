@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, utcnow
@@ -30,6 +30,9 @@ class Profile(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     name: Mapped[str | None] = mapped_column(String(100), default=None)
+    # The name casefolded in Python, for the catalogue's search (SQLite and a C-collated PostgreSQL
+    # fold only ASCII in LIKE/lower()); None on incognito profiles, which are never searched.
+    search_name: Mapped[str | None] = mapped_column(String(100), default=None)
     url: Mapped[str | None] = mapped_column(String(2048), default=None)
     activity_hobbies: Mapped[str | None] = mapped_column(Text, default=None)
     is_incognito: Mapped[bool] = mapped_column(default=False)
@@ -43,6 +46,20 @@ class Profile(Base):
     user: Mapped[User] = relationship(back_populates="profile")
     tag_links: Mapped[list[ProfileHashtag]] = relationship(
         back_populates="profile", cascade="all, delete-orphan", order_by="ProfileHashtag.position")
+
+
+def search_key(text: str | None) -> str | None:
+    """How names are compared in search: casefolded, ё as е, spaces collapsed."""
+    if not text:
+        return None
+    key = " ".join(text.casefold().replace("ё", "е").split())
+    return key[:100] or None
+
+
+@event.listens_for(Profile, "before_insert")
+@event.listens_for(Profile, "before_update")
+def _keep_search_name(_mapper, _connection, profile: Profile) -> None:
+    profile.search_name = None if profile.is_incognito else search_key(profile.name)
 
 
 class ProfileHashtag(Base):

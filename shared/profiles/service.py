@@ -19,7 +19,7 @@ from shared.moderation.lexicon import get_matcher
 from shared.moderation.models import Hashtag
 from shared.moderation.normalize import normalize_tag
 from shared.moderation.service import MAX_TAG_LENGTH, parse_hashtags, upsert_hashtags
-from shared.profiles.models import Profile, ProfileHashtag, User
+from shared.profiles.models import Profile, ProfileHashtag, User, search_key
 from shared.profiles.wallet import to_checksum_address
 
 # NUL and lone surrogates cannot even be sent to the database as text.
@@ -99,14 +99,18 @@ def public_view(profile: Profile, wallet: str) -> dict[str, Any]:
     }
 
 
-def list_profiles(db: Database, *, hashtag: str | None = None, page: int = 1,
+def list_profiles(db: Database, *, hashtag: str | None = None, name: str | None = None, page: int = 1,
                   page_size: int = 20) -> dict[str, Any]:
     """One page of the published profiles that are not incognito, newest first.
 
     ``hashtag`` keeps the profiles carrying that tag, approved (any spelling that normalizes
-    the same: ``#Travel`` finds ``travel``). Raises InvalidHashtag.
+    the same: ``#Travel`` finds ``travel``); ``name`` those whose name contains it, in any
+    letter case (``анна`` finds ``Анна``). Raises InvalidHashtag.
     """
     listed = [Profile.published_at.is_not(None), Profile.is_incognito.is_(False)]
+    needle = search_key(_UNSTORABLE.sub("", name or ""))
+    if needle:
+        listed.append(Profile.search_name.contains(needle, autoescape=True))
     if hashtag is not None:
         tag = hashtag.strip().lstrip("#").strip()
         key = normalize_tag(tag)
@@ -124,3 +128,13 @@ def list_profiles(db: Database, *, hashtag: str | None = None, page: int = 1,
         items = [public_view(profile, wallet) for profile, wallet in rows]
     return {"items": items, "page": page, "page_size": page_size, "total": total,
             "next_page": page + 1 if page * page_size < total else None}
+
+
+def sitemap_profiles(db: Database, *, limit: int = 50_000) -> list[tuple[str, datetime]]:
+    """(wallet, last change) of the profiles a sitemap lists: published, not incognito, newest first."""
+    with db.session() as session:
+        rows = session.execute(
+            select(User.wallet, Profile.updated_at).join(User, User.id == Profile.user_id)
+            .where(Profile.published_at.is_not(None), Profile.is_incognito.is_(False))
+            .order_by(Profile.published_at.desc(), Profile.id).limit(limit)).all()
+    return [(wallet, updated_at) for wallet, updated_at in rows]

@@ -66,7 +66,8 @@ class ProfileValidation:
         """The body of ``POST /api/forms/validate/``."""
         return {"valid": self.valid, "errors": self.errors,
                 "hashtags": [{"tag": v.tag, "normalized": v.normalized, "verdict": v.verdict,
-                              "reason": v.reason} for v in self.hashtags]}
+                              "reason": v.reason, "category": v.category, "term": v.term, "view": v.view}
+                             for v in self.hashtags]}
 
     def raise_for_errors(self) -> None:
         """Raise ``hashtag_rejected`` if rejected tags are all that is wrong, else ``validation_error``."""

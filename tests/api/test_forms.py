@@ -20,8 +20,10 @@ def test_a_good_form_is_valid_with_a_verdict_per_hashtag(client):
                              "hashtags": "#Travel #climbing, #travel", "is_incognito": False})
     assert body["valid"] is True and body["errors"] == {}
     assert body["hashtags"] == [
-        {"tag": "Travel", "normalized": "travel", "verdict": "approved", "reason": None},
-        {"tag": "climbing", "normalized": "climbing", "verdict": "approved", "reason": None},
+        {"tag": "Travel", "normalized": "travel", "verdict": "approved", "reason": None, "category": None,
+         "term": None, "view": None},
+        {"tag": "climbing", "normalized": "climbing", "verdict": "approved", "reason": None, "category": None,
+         "term": None, "view": None},
     ]
 
 

@@ -66,9 +66,12 @@ class Requests:
                 if urlsplit(url).scheme not in {"data", "blob"} and urlsplit(url).hostname not in LOCAL_HOSTS]
 
 
-def new_context(browser, *, viewport=DESKTOP, wallet: InjectedWallet | None = None):
-    """A fresh context (no cookies, no storage) recording its requests; ``wallet`` becomes window.ethereum."""
-    context = browser.new_context(viewport=viewport, locale="en-US", timezone_id="UTC")
+def new_context(browser, *, viewport=DESKTOP, wallet: InjectedWallet | None = None, locale: str = "en-US"):
+    """A fresh context (no cookies, no storage) recording its requests; ``wallet`` becomes window.ethereum.
+
+    ``locale`` is the browser's language: its Accept-Language and navigator.language.
+    """
+    context = browser.new_context(viewport=viewport, locale=locale, timezone_id="UTC")
     context.set_default_timeout(20_000)
     seen = Requests()
     context.on("request", lambda request: seen.urls.append(request.url))

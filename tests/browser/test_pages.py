@@ -6,14 +6,16 @@ import pytest
 
 from tests.browser.conftest import PHONE
 
-PAGES = ["/", "/p/0x0000000000000000000000000000000000000001", "/moderation", "/ops"]
+# An unknown profile and an unknown address are pages in words with a 404 (crawlers must not index them).
+PAGES = {"/": 200, "/catalogue": 200, "/p/0x0000000000000000000000000000000000000001": 404, "/moderation": 200,
+         "/ops": 200, "/no/such/page": 404}
 
 
 @pytest.mark.parametrize("path", PAGES)
 def test_a_page_loads_from_the_server_alone_and_fits_a_phone(system, context_factory, console_errors, path):
     page = console_errors.watch(context_factory(viewport=PHONE).new_page())
     response = page.goto(system.base + path)
-    assert response.status == 200
+    assert response.status == PAGES[path]
     assert "default-src 'self'" in response.headers["content-security-policy"]
     assert page.locator("h1").count() == 1
     page.wait_for_load_state("networkidle")

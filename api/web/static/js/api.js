@@ -1,5 +1,7 @@
 // The JSON API from the pages: one fetch helper, problem+json turned into errors people can read.
 
+import { _, formatDateTime, ngettext } from "./i18n.js";
+
 export class ProblemError extends Error {
   constructor(status, problem) {
     super(problem.detail || problem.title || `HTTP ${status}`);
@@ -11,26 +13,29 @@ export class ProblemError extends Error {
 
 // Words a visitor understands, by the problem's stable `code` (docs/ERRORS.md). Pages may pass their own.
 export const MESSAGES = {
-  service_unavailable: "The service is busy or restarting. Please try again in a moment.",
-  storage_unavailable: "The service is busy or restarting. Please try again in a moment.",
-  rate_limited: "Too many requests. Please wait a little and try again.",
-  validation_error: "Some fields need attention.",
-  network_error: "The server cannot be reached. Check your connection and try again.",
+  service_unavailable: _("The service is busy or restarting. Please try again in a moment."),
+  storage_unavailable: _("The service is busy or restarting. Please try again in a moment."),
+  rate_limited: _("Too many requests. Please wait a little and try again."),
+  validation_error: _("Some fields need attention."),
+  network_error: _("The server cannot be reached. Check your connection and try again."),
+  not_found: _("That was not found."),
+  internal_error: _("Something went wrong on the server. Please try again in a moment."),
 };
 
 export function describe(error, messages = {}) {
   const code = error && error.code;
-  let text = messages[code] || MESSAGES[code] || (error && error.message) || "Something went wrong.";
+  let text = messages[code] || MESSAGES[code] || (error && error.message) || _("Something went wrong.");
   const retryAfter = error && error.retryAfter;
-  if (retryAfter) text += ` (try again in ${formatSeconds(retryAfter)})`;
+  if (retryAfter) text += " " + _("(try again in {duration})", { duration: formatSeconds(retryAfter) });
   return text;
 }
 
+// A duration in words with the language's plural forms: "45 seconds", "3 минуты", "2 часа".
 export function formatSeconds(seconds) {
   const s = Math.max(0, Math.round(Number(seconds)));
-  if (s < 90) return `${s} s`;
-  if (s < 5400) return `${Math.round(s / 60)} min`;
-  return `${Math.round(s / 3600)} h`;
+  if (s < 90) return ngettext("{n} second", "{n} seconds", s);
+  if (s < 5400) return ngettext("{n} minute", "{n} minutes", Math.round(s / 60));
+  return ngettext("{n} hour", "{n} hours", Math.round(s / 3600));
 }
 
 // fetch + JSON + problem handling. `body` is sent as JSON unless it is FormData/Blob.
@@ -82,5 +87,5 @@ export function el(tag, attrs = {}, ...children) {
 export function formatTime(iso) {
   if (!iso) return "—";
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+  return Number.isNaN(date.getTime()) ? iso : formatDateTime(date);
 }

@@ -2,40 +2,47 @@
 // log, and the term and allowlist editors. Everything goes through /api/moderation/ with the token.
 
 import { el } from "./api.js";
+import { _, formatNumber, ngettext } from "./i18n.js";
 import {
-  announce, clear, confirmAction, pager, plural, problemText, startConsole, tabs, timeEl, unlessSignedOut,
+  announce, clear, confirmAction, pager, problemText, startConsole, tabs, timeEl, unlessSignedOut,
 } from "./staff.js";
 
 const MESSAGES = {
-  invalid_moderator_token: "That moderator token was not accepted. Check that you copied all of it and try again.",
-  moderator_token_required: "Enter your moderator token.",
-  empty: "Enter your moderator token.",
-  hashtag_not_found: "That hashtag is no longer stored. The list was refreshed.",
-  appeal_needs_another_moderator: "This hashtag was decided by you, or by a token minted with or for yours, so a moderator outside that chain has to decide its appeal.",
-  decision_needs_another_moderator: "This hashtag's decision was appealed against you, or against a token minted with or for yours, so a moderator outside that chain decides it now.",
-  appeal_already_decided: "This appeal was decided already. The list was refreshed.",
-  appeal_not_found: "That appeal is gone. The list was refreshed.",
-  term_exists: "That term is on the list already.",
-  allowlist_entry_exists: "That word is on the allowlist already.",
-  term_not_found: "That term was removed meanwhile. The list was refreshed.",
-  allowlist_entry_not_found: "That allowlist entry was removed meanwhile. The list was refreshed.",
+  invalid_moderator_token: _("That moderator token was not accepted. Check that you copied all of it and try again."),
+  moderator_token_required: _("Enter your moderator token."),
+  empty: _("Enter your moderator token."),
+  hashtag_not_found: _("That hashtag is no longer stored. The list was refreshed."),
+  appeal_needs_another_moderator: _("This hashtag was decided by you, or by a token minted with or for yours, so a moderator outside that chain has to decide its appeal."),
+  decision_needs_another_moderator: _("This hashtag's decision was appealed against you, or against a token minted with or for yours, so a moderator outside that chain decides it now."),
+  appeal_already_decided: _("This appeal was decided already. The list was refreshed."),
+  appeal_not_found: _("That appeal is gone. The list was refreshed."),
+  term_exists: _("That term is on the list already."),
+  allowlist_entry_exists: _("That word is on the allowlist already."),
+  term_not_found: _("That term was removed meanwhile. The list was refreshed."),
+  allowlist_entry_not_found: _("That allowlist entry was removed meanwhile. The list was refreshed."),
 };
 const GONE = new Set(["hashtag_not_found", "appeal_already_decided", "appeal_not_found", "term_not_found",
   "allowlist_entry_not_found"]);
-const STATUS_CHIP = { needs_review: ["flagged", "needs review"], approved: ["approved", "approved"],
-  rejected: ["rejected", "rejected"] };
-const APPEAL_CHIP = { open: ["flagged", "open"], upheld: ["rejected", "upheld"], overturned: ["approved", "overturned"] };
-const VIEWS = { plain: "as written", normalized: "once look-alikes, leetspeak and separators are undone",
-  translit: "read as transliterated Russian", lookalike: "read as Cyrillic look-alike letters",
-  translit_en: "read as transliterated English" };
-const MODES = { sub: "anywhere in a tag", start: "at the start of a word", word: "whole word only" };
-const LANGUAGES = { en: "English", ru: "Russian" };
-const ACTIONS = { approve: "approved", reject: "rejected", flagged: "flagged by the check", rechecked: "re-checked",
-  appeal_opened: "appeal opened", appeal_overturned: "appeal overturned", appeal_upheld: "appeal upheld",
-  term_added: "term added", term_updated: "term changed", term_removed: "term removed",
-  allowlist_added: "allowlist entry added", allowlist_updated: "allowlist entry changed",
-  allowlist_removed: "allowlist entry removed", moderator_bootstrapped: "moderator bootstrapped",
-  moderator_issued: "moderator token issued", moderator_revoked: "moderator token revoked" };
+const STATUS_WORDS = { needs_review: _("needs review"), approved: _("approved"), rejected: _("rejected") };
+const STATUS_CHIP = { needs_review: ["flagged", STATUS_WORDS.needs_review], approved: ["approved", STATUS_WORDS.approved],
+  rejected: ["rejected", STATUS_WORDS.rejected] };
+const APPEAL_CHIP = { open: ["flagged", _("appeal open")], upheld: ["rejected", _("appeal upheld")],
+  overturned: ["approved", _("appeal overturned")] };
+const SEVERITY_WORDS = { high: _("high"), medium: _("medium"), low: _("low") };
+const CATEGORY_WORDS = { profanity: _("profanity"), sexual: _("sexual content"), slur: _("slur"), hate: _("hate speech"),
+  violence: _("violence"), abuse: _("abuse"), drugs: _("drugs"), spam: _("spam"), moderator: _("banned by moderators") };
+const SOURCE_WORDS = { moderator: _("moderator") };
+const VIEWS = { plain: _("as written"), normalized: _("once look-alikes, leetspeak and separators are undone"),
+  translit: _("read as transliterated Russian"), lookalike: _("read as Cyrillic look-alike letters"),
+  translit_en: _("read as transliterated English") };
+const MODES = { sub: _("anywhere in a tag"), start: _("at the start of a word"), word: _("whole word only") };
+const LANGUAGES = { en: _("English"), ru: _("Russian") };
+const ACTIONS = { approve: _("approved"), reject: _("rejected"), flagged: _("flagged by the check"), rechecked: _("re-checked"),
+  appeal_opened: _("appeal opened"), appeal_overturned: _("appeal overturned"), appeal_upheld: _("appeal upheld"),
+  term_added: _("term added"), term_updated: _("term changed"), term_removed: _("term removed"),
+  allowlist_added: _("allowlist entry added"), allowlist_updated: _("allowlist entry changed"),
+  allowlist_removed: _("allowlist entry removed"), moderator_bootstrapped: _("moderator bootstrapped"),
+  moderator_issued: _("moderator token issued"), moderator_revoked: _("moderator token revoked") };
 const HASHTAG_ACTIONS = new Set(["approve", "reject", "flagged", "rechecked", "appeal_opened", "appeal_overturned",
   "appeal_upheld"]);
 const PER_PAGE = 20;
@@ -68,9 +75,10 @@ async function busy(node, work) {
 // -- lexicon and counts -------------------------------------------------------------------------------
 
 function showLexicon(lexicon) {
-  const terms = Object.entries(lexicon.terms || {}).map(([lang, n]) => `${n} ${LANGUAGES[lang] || lang}`).join(" + ");
-  $("lexicon-info").textContent =
-    `Signed in. Lexicon version ${lexicon.version}: ${terms} terms, ${plural(lexicon.allowlist, "allowlisted word")}.`;
+  const terms = Object.entries(lexicon.terms || {}).map(([lang, n]) => `${formatNumber(n)} ${LANGUAGES[lang] || lang}`).join(" + ");
+  const allowlist = ngettext("{n} allowlisted word", "{n} allowlisted words", lexicon.allowlist);
+  $("lexicon-info").textContent = _("Signed in. Lexicon version {version}: {terms} terms, {allowlist}.",
+    { version: lexicon.version, terms, allowlist });
   return lexicon;
 }
 
@@ -86,17 +94,20 @@ async function refreshCounts() {
   try {
     const [queue, appeals] = await Promise.all([session.call("/api/moderation/queue/?per_page=1"),
       session.call("/api/moderation/appeals/?status=open&per_page=1")]);
-    setCount("queue-count", queue.total, "waiting");
-    setCount("appeals-count", appeals.total, "open");
+    setCount("queue-count", queue.total, WAITING);
+    setCount("appeals-count", appeals.total, OPEN);
   } catch (error) {
     fail(error);
   }
 }
 
-function setCount(id, total, word) {
+const WAITING = ["{n} waiting", "{n} waiting"];
+const OPEN = ["{n} open", "{n} open"];
+
+function setCount(id, total, [one, many]) {
   const node = $(id);
-  node.textContent = total ? String(total) : "";
-  node.setAttribute("aria-label", total ? `${total} ${word}` : "");
+  node.textContent = total ? formatNumber(total) : "";
+  node.setAttribute("aria-label", total ? ngettext(one, many, total) : "");
 }
 
 // -- the queue --------------------------------------------------------------------------------------
@@ -118,20 +129,22 @@ async function loadQueue(page = state.queue) {
     state.queue = data.page;
     list.replaceChildren(...data.items.map(hashtagItem));
     $("queue-summary").textContent = queueSummary(status, q, data.total);
-    if (status === "needs_review" && !q) setCount("queue-count", data.total, "waiting");
-    pager($("queue-pager"), data, loadQueue, "Queue pages");
+    if (status === "needs_review" && !q) setCount("queue-count", data.total, WAITING);
+    pager($("queue-pager"), data, loadQueue, _("Queue pages"));
   } catch (error) {
     fail(error);
   }
 }
 
 function queueSummary(status, q, total) {
-  const filter = q ? ` containing “${q}”` : "";
+  const filter = q ? " " + _("containing “{q}”", { q }) : "";
   if (status === "needs_review") {
-    return total ? `${plural(total, "hashtag")}${filter} waiting for review, oldest first.`
-      : `Nothing${filter} is waiting for review.`;
+    return total ? ngettext("{n} hashtag{filter} waiting for review, oldest first.",
+      "{n} hashtags{filter} waiting for review, oldest first.", total, { filter })
+      : _("Nothing{filter} is waiting for review.", { filter });
   }
-  return `${plural(total, `${status} hashtag`)}${filter}.`;
+  return ngettext("{n} hashtag{filter} with the status “{status}”.", "{n} hashtags{filter} with the status “{status}”.",
+    total, { filter, status: STATUS_WORDS[status] || status });
 }
 
 function hashtagItem(item) {
@@ -140,8 +153,8 @@ function hashtagItem(item) {
   const note = el("textarea", { id: `note-${item.id}`, rows: 2, maxlength: 2000 });
   const feed = el("input", { type: "checkbox", id: `feed-${item.id}` });
   const error = el("p", { class: "field-error", role: "alert" });
-  const approve = el("button", { type: "button", "aria-label": `Approve #${item.tag}` }, "Approve");
-  const reject = el("button", { type: "button", class: "danger", "aria-label": `Reject #${item.tag}` }, "Reject…");
+  const approve = el("button", { type: "button", "aria-label": _("Approve #{tag}", { tag: item.tag }) }, _("Approve"));
+  const reject = el("button", { type: "button", class: "danger", "aria-label": _("Reject #{tag}", { tag: item.tag }) }, _("Reject…"));
   const controls = { note, feed, error, buttons: [approve, reject] };
   approve.addEventListener("click", () => decide(item, "approve", controls, approve));
   reject.addEventListener("click", () => decide(item, "reject", controls, reject));
@@ -156,20 +169,21 @@ function hashtagItem(item) {
         el("span", { class: `chip ${chipClass}`, text: chipText })),
       item.reason && el("p", { text: item.reason }),
       el("dl", { class: "kv" },
-        el("dt", { text: "Matched" }),
-        el("dd", {}, item.reasons && item.reasons.length ? reasonsList(item.reasons) : "no listed term"),
-        el("dt", { text: "Normalized" }), el("dd", { class: "mono", text: item.normalized }),
-        el("dt", { text: "First seen" }), el("dd", {}, timeEl(item.created_at)),
-        item.decided_at && el("dt", { text: "Decided" }), item.decided_at && el("dd", {}, timeEl(item.decided_at)),
-        el("dt", { text: "Lexicon" }), el("dd", { text: `version ${item.lexicon_version}` })),
-      el("h4", { text: profiles.length ? `Used on ${plural(profiles.length, "published profile")}`
-        : "Not on a published profile yet" }),
+        el("dt", { text: _("Matched") }),
+        el("dd", {}, item.reasons && item.reasons.length ? reasonsList(item.reasons) : _("no listed term")),
+        el("dt", { text: _("Normalized") }), el("dd", { class: "mono", text: item.normalized }),
+        el("dt", { text: _("First seen") }), el("dd", {}, timeEl(item.created_at)),
+        item.decided_at && el("dt", { text: _("Decided") }), item.decided_at && el("dd", {}, timeEl(item.decided_at)),
+        el("dt", { text: _("Lexicon") }), el("dd", { text: _("version {version}", { version: item.lexicon_version }) })),
+      el("h4", { text: profiles.length
+        ? ngettext("Used on {n} published profile", "Used on {n} published profiles", profiles.length)
+        : _("Not on a published profile yet") }),
       profiles.length ? el("ul", {}, profiles.map(profileRef))
-        : el("p", { class: "muted", text: "It was seen in a submission that is not published yet." }),
+        : el("p", { class: "muted", text: _("It was seen in a submission that is not published yet.") }),
       el("form", { class: "decision", novalidate: true, onsubmit: (event) => event.preventDefault() },
-        el("div", {}, el("label", { for: note.id, text: "Note (optional; kept in the audit log, shown to the owner on a rejection)" }), note),
+        el("div", {}, el("label", { for: note.id, text: _("Note (optional; kept in the audit log, shown to the owner on a rejection)") }), note),
         el("label", { class: "checkbox", for: feed.id }, feed,
-          "Also update the lists (approve: allowlist this word; reject: ban it as a term)"),
+          _("Also update the lists (approve: allowlist this word; reject: ban it as a term)")),
         el("div", { class: "row" }, approve, reject),
         error)));
 }
@@ -177,15 +191,16 @@ function hashtagItem(item) {
 function reasonsList(reasons) {
   return el("ul", {}, reasons.map((reason) => el("li", {},
     el("strong", { text: `“${reason.term}”` }),
-    ` ${reason.category}, ${reason.severity} severity, ${VIEWS[reason.view] || reason.view}`)));
+    " " + _("{category}, {severity} severity, {view}", { category: CATEGORY_WORDS[reason.category] || reason.category,
+      severity: SEVERITY_WORDS[reason.severity] || reason.severity, view: VIEWS[reason.view] || reason.view }))));
 }
 
 function profileRef(profile) {
   return el("li", {},
-    el("a", { href: `/p/${profile.wallet}` }, profile.name || "(no name)"),
-    profile.is_incognito ? " (incognito: name hidden publicly) " : " ",
+    el("a", { href: `/p/${profile.wallet}` }, profile.name || _("(no name)")),
+    profile.is_incognito ? _(" (incognito: name hidden publicly) ") : " ",
     el("span", { class: "mono muted", text: profile.wallet }),
-    profile.published_at ? el("span", { class: "muted" }, ", published ", timeEl(profile.published_at)) : null);
+    profile.published_at ? el("span", { class: "muted" }, _(", published "), timeEl(profile.published_at)) : null);
 }
 
 async function decide(item, decision, controls, button) {
@@ -194,10 +209,11 @@ async function decide(item, decision, controls, button) {
   if (decision === "reject") {
     const profiles = (item.profiles || []).length;
     const answer = await confirmAction({
-      title: `Reject #${item.tag}?`,
-      message: `It stays hidden on ${plural(profiles, "profile")} and submissions carrying it are refused. ` +
-        (note ? `The owner sees your note: “${note}”.` : "You gave no note: the owner sees “rejected by a moderator”."),
-      confirmLabel: `Reject #${item.tag}`,
+      title: _("Reject #{tag}?", { tag: item.tag }),
+      message: ngettext("It stays hidden on {n} profile and submissions carrying it are refused.",
+        "It stays hidden on {n} profiles and submissions carrying it are refused.", profiles) + " " +
+        (note ? _("The owner sees your note: “{note}”.", { note }) : _("You gave no note: the owner sees “rejected by a moderator”.")),
+      confirmLabel: _("Reject #{tag}", { tag: item.tag }),
     });
     if (!answer) {
       button.focus();
@@ -209,7 +225,8 @@ async function decide(item, decision, controls, button) {
     const decided = await session.call(`/api/moderation/hashtags/${item.id}/decision/`,
       { method: "POST", body: { decision, note, feed_lexicon: controls.feed.checked } });
     const audit = await session.call(`/api/moderation/audit/?hashtag_id=${item.id}&per_page=1`);
-    showChange(`${decision === "approve" ? "Approved" : "Rejected"} #${decided.tag}.`, audit.items[0]);
+    showChange(decision === "approve" ? _("Approved #{tag}.", { tag: decided.tag }) : _("Rejected #{tag}.", { tag: decided.tag }),
+      audit.items[0]);
     if (controls.feed.checked) refreshLexicon();
     replaceOrRemove(item, decided);
     refreshCounts();
@@ -229,11 +246,13 @@ function showChange(text, entry) {
   state.highlightAudit = entry.id;
   statusRegion.className = "alert success";
   statusRegion.replaceChildren(
-    el("strong", { text }), " Audit log: ",
-    el("span", { class: "audit-entry" }, `“${ACTIONS[entry.action] || entry.action}” by ${entry.moderator}, `,
-      timeEl(entry.created_at, { seconds: true }), entry.note ? `, note: “${entry.note}”` : ", no note", ". "),
+    el("strong", { text }), _(" Audit log: "),
+    el("span", { class: "audit-entry" },
+      _("“{action}” by {moderator},", { action: ACTIONS[entry.action] || entry.action, moderator: entry.moderator }), " ",
+      timeEl(entry.created_at, { seconds: true }),
+      entry.note ? _(", note: “{note}”", { note: entry.note }) : _(", no note"), ". "),
     el("button", { type: "button", class: "secondary", onclick: () => view.select("audit", { focus: true }) },
-      "Open the audit log"));
+      _("Open the audit log")));
 }
 
 function replaceOrRemove(item, decided) {
@@ -265,41 +284,44 @@ async function loadAppeals(page = state.appeals) {
     if (!data.items.length && data.total && page > 1) return loadAppeals(Math.ceil(data.total / PER_PAGE));
     state.appeals = data.page;
     list.replaceChildren(...data.items.map(appealItem));
-    const label = status === "all" ? "appeal" : `${status} appeal`;
-    $("appeals-summary").textContent = data.total ? `${plural(data.total, label)}, newest first.` : `No ${label}s.`;
-    if (status === "open") setCount("appeals-count", data.total, "open");
-    pager($("appeals-pager"), data, loadAppeals, "Appeal pages");
+    const statusWord = { open: _("open"), overturned: _("overturned"), upheld: _("upheld") }[status];
+    $("appeals-summary").textContent = statusWord
+      ? (data.total ? ngettext("{n} appeal ({status}), newest first.", "{n} appeals ({status}), newest first.", data.total,
+        { status: statusWord }) : _("No appeals ({status}).", { status: statusWord }))
+      : (data.total ? ngettext("{n} appeal, newest first.", "{n} appeals, newest first.", data.total) : _("No appeals."));
+    if (status === "open") setCount("appeals-count", data.total, OPEN);
+    pager($("appeals-pager"), data, loadAppeals, _("Appeal pages"));
   } catch (error) {
     fail(error);
   }
 }
 
 function appealItem(appeal) {
-  const tag = appeal.hashtag ? appeal.hashtag.tag : `hashtag ${appeal.hashtag_id}`;
+  const tag = appeal.hashtag ? appeal.hashtag.tag : _("hashtag {id}", { id: appeal.hashtag_id });
   const titleId = `appeal-${appeal.id}-title`;
   const [chipClass, chipText] = APPEAL_CHIP[appeal.status] || ["", appeal.status];
   const note = el("textarea", { id: `appeal-note-${appeal.id}`, rows: 2, maxlength: 2000 });
   const error = el("p", { class: "field-error", role: "alert" });
-  const overturn = el("button", { type: "button", "aria-label": `Overturn: approve #${tag}` }, "Overturn (approve)");
-  const uphold = el("button", { type: "button", class: "secondary", "aria-label": `Uphold the rejection of #${tag}` },
-    "Uphold the rejection");
+  const overturn = el("button", { type: "button", "aria-label": _("Overturn: approve #{tag}", { tag }) }, _("Overturn (approve)"));
+  const uphold = el("button", { type: "button", class: "secondary", "aria-label": _("Uphold the rejection of #{tag}", { tag }) },
+    _("Uphold the rejection"));
   const controls = { note, error, buttons: [overturn, uphold] };
   overturn.addEventListener("click", () => decideAppeal(appeal, "overturn", controls));
   uphold.addEventListener("click", () => decideAppeal(appeal, "uphold", controls));
   return el("li", { class: "card item", id: `appeal-${appeal.id}` },
     el("article", { "aria-labelledby": titleId },
       el("header", {}, el("h3", { id: titleId, tabindex: -1 }, `#${tag}`),
-        el("span", { class: `chip ${chipClass}`, text: `appeal ${chipText}` })),
-      appeal.hashtag && appeal.hashtag.reason && el("p", {}, "Rejected: ", appeal.hashtag.reason),
+        el("span", { class: `chip ${chipClass}`, text: chipText })),
+      appeal.hashtag && appeal.hashtag.reason && el("p", {}, _("Rejected: "), appeal.hashtag.reason),
       el("blockquote", { text: appeal.message }),
       el("dl", { class: "kv" },
-        el("dt", { text: "From" }), el("dd", { class: appeal.wallet ? "mono" : "muted", text: appeal.wallet || "no wallet given" }),
-        el("dt", { text: "Received" }), el("dd", {}, timeEl(appeal.created_at)),
-        appeal.decided_at && el("dt", { text: "Decided" }), appeal.decided_at && el("dd", {}, timeEl(appeal.decided_at)),
-        appeal.decision_note && el("dt", { text: "Decision note" }),
+        el("dt", { text: _("From") }), el("dd", { class: appeal.wallet ? "mono" : "muted", text: appeal.wallet || _("no wallet given") }),
+        el("dt", { text: _("Received") }), el("dd", {}, timeEl(appeal.created_at)),
+        appeal.decided_at && el("dt", { text: _("Decided") }), appeal.decided_at && el("dd", {}, timeEl(appeal.decided_at)),
+        appeal.decision_note && el("dt", { text: _("Decision note") }),
         appeal.decision_note && el("dd", { text: appeal.decision_note })),
       appeal.status === "open" && el("form", { novalidate: true, onsubmit: (event) => event.preventDefault() },
-        el("div", {}, el("label", { for: note.id, text: "Note (optional; kept in the audit log)" }), note),
+        el("div", {}, el("label", { for: note.id, text: _("Note (optional; kept in the audit log)") }), note),
         el("div", { class: "row" }, overturn, uphold),
         error)));
 }
@@ -312,7 +334,8 @@ async function decideAppeal(appeal, decision, controls) {
       { method: "POST", body: { decision, note: controls.note.value.trim() || null } });
     const tag = decided.hashtag ? decided.hashtag.tag : appeal.hashtag_id;
     const audit = await session.call(`/api/moderation/audit/?hashtag_id=${appeal.hashtag_id}&per_page=1`);
-    showChange(decision === "overturn" ? `Appeal overturned: #${tag} is approved.` : `Appeal upheld: #${tag} stays rejected.`,
+    showChange(decision === "overturn" ? _("Appeal overturned: #{tag} is approved.", { tag })
+      : _("Appeal upheld: #{tag} stays rejected.", { tag }),
       audit.items[0]);
     await loadAppeals();
     refreshCounts();
@@ -336,9 +359,9 @@ async function loadAudit(page = state.audit) {
     const data = await busy(body, () => session.call(`/api/moderation/audit/?${params}`));
     state.audit = data.page;
     body.replaceChildren(...data.items.map(auditRow));
-    $("audit-summary").textContent = data.total ? `${plural(data.total, "entry", "entries")}, newest first.`
-      : "No entries.";
-    pager($("audit-pager"), data, loadAudit, "Audit log pages");
+    $("audit-summary").textContent = data.total ? ngettext("{n} entry, newest first.", "{n} entries, newest first.", data.total)
+      : _("No entries.");
+    pager($("audit-pager"), data, loadAudit, _("Audit log pages"));
   } catch (error) {
     fail(error);
   }
@@ -358,9 +381,12 @@ function auditRow(entry) {
 
 function changeText(entry) {
   const details = entry.details || {};
-  if (details.from && details.to) return `${details.from.replace("_", " ")} → ${details.to.replace("_", " ")}`;
-  if (details.status) return `→ ${details.status.replace("_", " ")}`;
-  if (details.severity) return `${details.category || ""} ${details.severity}, ${MODES[details.mode] || details.mode || ""}`.trim();
+  const word = (status) => STATUS_WORDS[status] || status.replace("_", " ");
+  if (details.from && details.to) return `${word(details.from)} → ${word(details.to)}`;
+  if (details.status) return `→ ${word(details.status)}`;
+  if (details.severity) {
+    return `${CATEGORY_WORDS[details.category] || details.category || ""} ${SEVERITY_WORDS[details.severity] || details.severity}, ${MODES[details.mode] || details.mode || ""}`.trim();
+  }
   return "";
 }
 
@@ -378,8 +404,9 @@ async function loadTerms(page = state.terms) {
     if (!data.items.length && data.total && page > 1) return loadTerms(Math.ceil(data.total / 50));
     state.terms = data.page;
     body.replaceChildren(...data.items.map(termRow));
-    $("terms-summary").textContent = `${plural(data.total, "term")}${q ? ` containing “${q}”` : ""}.`;
-    pager($("terms-pager"), data, loadTerms, "Term pages");
+    $("terms-summary").textContent = ngettext("{n} term{filter}.", "{n} terms{filter}.", data.total,
+      { filter: q ? " " + _("containing “{q}”", { q }) : "" });
+    pager($("terms-pager"), data, loadTerms, _("Term pages"));
   } catch (error) {
     fail(error);
   }
@@ -389,16 +416,17 @@ function termRow(term) {
   return el("tr", { id: `term-${term.id}` },
     el("th", { scope: "row", text: term.term }),
     el("td", { text: LANGUAGES[term.language] || term.language }),
-    el("td", { text: term.category }),
-    el("td", {}, el("span", { class: `chip ${term.severity === "high" ? "rejected" : "flagged"}`, text: term.severity })),
+    el("td", { text: CATEGORY_WORDS[term.category] || term.category }),
+    el("td", {}, el("span", { class: `chip ${term.severity === "high" ? "rejected" : "flagged"}`,
+      text: SEVERITY_WORDS[term.severity] || term.severity })),
     el("td", { text: MODES[term.mode] || term.mode }),
-    el("td", { text: term.source }),
+    el("td", { text: SOURCE_WORDS[term.source] || term.source }),
     el("td", { text: term.note || "—" }),
     el("td", {}, el("div", { class: "row" },
-      el("button", { type: "button", class: "secondary", "aria-label": `Edit term ${term.term}`,
-        onclick: () => editTerm(term) }, "Edit"),
-      el("button", { type: "button", class: "danger", "aria-label": `Delete term ${term.term}`,
-        onclick: (event) => deleteTerm(term, event.currentTarget) }, "Delete…"))));
+      el("button", { type: "button", class: "secondary", "aria-label": _("Edit term {term}", { term: term.term }),
+        onclick: () => editTerm(term) }, _("Edit")),
+      el("button", { type: "button", class: "danger", "aria-label": _("Delete term {term}", { term: term.term }),
+        onclick: (event) => deleteTerm(term, event.currentTarget) }, _("Delete…")))));
 }
 
 const termForm = $("term-form");
@@ -407,8 +435,8 @@ function resetTermForm() {
   termForm.reset();
   delete termForm.dataset.editing;
   $("term-term").readOnly = false;
-  $("term-form-title").textContent = "Add a term";
-  $("term-submit").textContent = "Add term";
+  $("term-form-title").textContent = _("Add a term");
+  $("term-submit").textContent = _("Add term");
   $("term-cancel").hidden = true;
   $("term-term-error").textContent = "";
   $("term-form-error").textContent = "";
@@ -424,8 +452,8 @@ function editTerm(term) {
   $("term-severity").value = term.severity;
   $("term-mode").value = term.mode;
   $("term-note").value = term.note || "";
-  $("term-form-title").textContent = `Change the term “${term.term}”`;
-  $("term-submit").textContent = "Save changes";
+  $("term-form-title").textContent = _("Change the term “{term}”", { term: term.term });
+  $("term-submit").textContent = _("Save changes");
   $("term-cancel").hidden = false;
   termForm.scrollIntoView({ block: "start" });
   $("term-category").focus();
@@ -454,8 +482,11 @@ termForm.addEventListener("submit", async (event) => {
       : await session.call("/api/moderation/terms/", { method: "POST", body: { term: $("term-term").value.trim(), ...fields } });
     const lexicon = await session.call("/api/moderation/lexicon/");
     showLexicon(lexicon);
-    announce(statusRegion, `${editing ? "Changed" : "Added"} the term “${term.term}” (${term.severity} severity, ` +
-      `${MODES[term.mode]}). Lexicon version ${lexicon.version}; stored hashtags are re-checked in the background.`);
+    const words = { term: term.term, severity: SEVERITY_WORDS[term.severity] || term.severity, mode: MODES[term.mode],
+      version: lexicon.version };
+    announce(statusRegion, editing
+      ? _("Changed the term “{term}” ({severity} severity, {mode}). Lexicon version {version}; stored hashtags are re-checked in the background.", words)
+      : _("Added the term “{term}” ({severity} severity, {mode}). Lexicon version {version}; stored hashtags are re-checked in the background.", words));
     resetTermForm();
     await loadTerms();
     $("term-term").focus();
@@ -480,9 +511,9 @@ $("term-filters").addEventListener("submit", (event) => { event.preventDefault()
 
 async function deleteTerm(term, button) {
   const answer = await confirmAction({
-    title: `Delete the term “${term.term}”?`,
-    message: "Hashtags containing it are no longer flagged for it. This makes a new lexicon version and re-checks stored hashtags.",
-    confirmLabel: "Delete term", noteLabel: "Why (optional; kept in the audit log)",
+    title: _("Delete the term “{term}”?", { term: term.term }),
+    message: _("Hashtags containing it are no longer flagged for it. This makes a new lexicon version and re-checks stored hashtags."),
+    confirmLabel: _("Delete term"), noteLabel: _("Why (optional; kept in the audit log)"),
   });
   if (!answer) {
     button.focus();
@@ -493,7 +524,7 @@ async function deleteTerm(term, button) {
     await session.call(`/api/moderation/terms/${term.id}/${query}`, { method: "DELETE" });
     const lexicon = await session.call("/api/moderation/lexicon/");
     showLexicon(lexicon);
-    announce(statusRegion, `Deleted the term “${term.term}”. Lexicon version ${lexicon.version}.`);
+    announce(statusRegion, _("Deleted the term “{term}”. Lexicon version {version}.", { term: term.term, version: lexicon.version }));
     await loadTerms();
     $("term-q").focus();
   } catch (error) {
@@ -514,8 +545,9 @@ async function loadStems(page = state.stems) {
     if (!data.items.length && data.total && page > 1) return loadStems(Math.ceil(data.total / 50));
     state.stems = data.page;
     body.replaceChildren(...data.items.map(stemRow));
-    $("stems-summary").textContent = `${plural(data.total, "allowlisted word")}${q ? ` containing “${q}”` : ""}.`;
-    pager($("stems-pager"), data, loadStems, "Allowlist pages");
+    $("stems-summary").textContent = ngettext("{n} allowlisted word{filter}.", "{n} allowlisted words{filter}.", data.total,
+      { filter: q ? " " + _("containing “{q}”", { q }) : "" });
+    pager($("stems-pager"), data, loadStems, _("Allowlist pages"));
   } catch (error) {
     fail(error);
   }
@@ -525,14 +557,14 @@ function stemRow(stem) {
   return el("tr", { id: `stem-${stem.id}` },
     el("th", { scope: "row", text: stem.stem }),
     el("td", { text: LANGUAGES[stem.language] || stem.language }),
-    el("td", { text: stem.source }),
+    el("td", { text: SOURCE_WORDS[stem.source] || stem.source }),
     el("td", { text: stem.note || "—" }),
     el("td", {}, timeEl(stem.created_at)),
     el("td", {}, el("div", { class: "row" },
-      el("button", { type: "button", class: "secondary", "aria-label": `Edit the note of ${stem.stem}`,
-        onclick: () => editStem(stem) }, "Edit note"),
-      el("button", { type: "button", class: "danger", "aria-label": `Remove ${stem.stem} from the allowlist`,
-        onclick: (event) => deleteStem(stem, event.currentTarget) }, "Remove…"))));
+      el("button", { type: "button", class: "secondary", "aria-label": _("Edit the note of {word}", { word: stem.stem }),
+        onclick: () => editStem(stem) }, _("Edit note")),
+      el("button", { type: "button", class: "danger", "aria-label": _("Remove {word} from the allowlist", { word: stem.stem }),
+        onclick: (event) => deleteStem(stem, event.currentTarget) }, _("Remove…")))));
 }
 
 const stemForm = $("stem-form");
@@ -541,8 +573,8 @@ function resetStemForm() {
   stemForm.reset();
   delete stemForm.dataset.editing;
   $("stem-stem").readOnly = false;
-  $("stem-form-title").textContent = "Allowlist a word";
-  $("stem-submit").textContent = "Add to the allowlist";
+  $("stem-form-title").textContent = _("Allowlist a word");
+  $("stem-submit").textContent = _("Add to the allowlist");
   $("stem-cancel").hidden = true;
   $("stem-stem-error").textContent = "";
   $("stem-form-error").textContent = "";
@@ -555,8 +587,8 @@ function editStem(stem) {
   $("stem-stem").value = stem.stem;
   $("stem-stem").readOnly = true;
   $("stem-note").value = stem.note || "";
-  $("stem-form-title").textContent = `Change the note of “${stem.stem}”`;
-  $("stem-submit").textContent = "Save note";
+  $("stem-form-title").textContent = _("Change the note of “{word}”", { word: stem.stem });
+  $("stem-submit").textContent = _("Save note");
   $("stem-cancel").hidden = false;
   stemForm.scrollIntoView({ block: "start" });
   $("stem-note").focus();
@@ -584,8 +616,9 @@ stemForm.addEventListener("submit", async (event) => {
       : await session.call("/api/moderation/allowlist/", { method: "POST", body: { stem: $("stem-stem").value.trim(), note } });
     const lexicon = await session.call("/api/moderation/lexicon/");
     showLexicon(lexicon);
-    announce(statusRegion, editing ? `Saved the note of “${stem.stem}”.`
-      : `Allowlisted “${stem.stem}”. Lexicon version ${lexicon.version}; stored hashtags are re-checked in the background.`);
+    announce(statusRegion, editing ? _("Saved the note of “{word}”.", { word: stem.stem })
+      : _("Allowlisted “{word}”. Lexicon version {version}; stored hashtags are re-checked in the background.",
+        { word: stem.stem, version: lexicon.version }));
     resetStemForm();
     await loadStems();
     $("stem-stem").focus();
@@ -610,9 +643,9 @@ $("stem-filters").addEventListener("submit", (event) => { event.preventDefault()
 
 async function deleteStem(stem, button) {
   const answer = await confirmAction({
-    title: `Remove “${stem.stem}” from the allowlist?`,
-    message: "Hashtags with this word can be flagged again. This makes a new lexicon version and re-checks stored hashtags.",
-    confirmLabel: "Remove", noteLabel: "Why (optional; kept in the audit log)",
+    title: _("Remove “{word}” from the allowlist?", { word: stem.stem }),
+    message: _("Hashtags with this word can be flagged again. This makes a new lexicon version and re-checks stored hashtags."),
+    confirmLabel: _("Remove"), noteLabel: _("Why (optional; kept in the audit log)"),
   });
   if (!answer) {
     button.focus();
@@ -623,7 +656,7 @@ async function deleteStem(stem, button) {
     await session.call(`/api/moderation/allowlist/${stem.id}/${query}`, { method: "DELETE" });
     const lexicon = await session.call("/api/moderation/lexicon/");
     showLexicon(lexicon);
-    announce(statusRegion, `Removed “${stem.stem}” from the allowlist. Lexicon version ${lexicon.version}.`);
+    announce(statusRegion, _("Removed “{word}” from the allowlist. Lexicon version {version}.", { word: stem.stem, version: lexicon.version }));
     await loadStems();
     $("stem-q").focus();
   } catch (error) {

@@ -2,23 +2,28 @@
 // queue depths and dead letters with re-drive. Everything goes through /api/ops/ with the ops token.
 
 import { el, formatSeconds } from "./api.js";
+import { _, formatNumber, ngettext } from "./i18n.js";
 import {
-  announce, clear, confirmAction, formatBytes, plural, problemText, startConsole, tabs, timeEl,
+  announce, clear, confirmAction, formatBytes, problemText, startConsole, tabs, timeEl,
   unlessSignedOut, zoneName,
 } from "./staff.js";
 
 const MESSAGES = {
-  invalid_ops_token: "That ops token was not accepted. Check that you copied all of it and try again.",
-  ops_token_required: "Enter your ops token.",
-  empty: "Enter your ops token.",
-  ops_token_not_configured: "The ops console is off on this server: OPS_TOKEN is not set and no ops token was " +
-    "issued (flask ops tokens create).",
-  schedule_not_found: "That schedule does not exist (any more). The list was refreshed.",
-  run_not_found: "That run is gone.",
-  invalid_timezone: "Not a time zone name. Use an IANA name such as UTC or Europe/Berlin.",
-  service_unavailable: "Redis cannot be reached, so queues and dead letters cannot be read. Try again in a moment.",
+  invalid_ops_token: _("That ops token was not accepted. Check that you copied all of it and try again."),
+  ops_token_required: _("Enter your ops token."),
+  empty: _("Enter your ops token."),
+  ops_token_not_configured: _("The ops console is off on this server: OPS_TOKEN is not set and no ops token was issued (flask ops tokens create)."),
+  schedule_not_found: _("That schedule does not exist (any more). The list was refreshed."),
+  run_not_found: _("That run is gone."),
+  invalid_timezone: _("Not a time zone name. Use an IANA name such as UTC or Europe/Berlin."),
+  service_unavailable: _("Redis cannot be reached, so queues and dead letters cannot be read. Try again in a moment."),
 };
 const FINAL = new Set(["succeeded", "failed"]);
+const STATUS_WORDS = { queued: _("queued"), running: _("running"), succeeded: _("succeeded"), failed: _("failed") };
+const TRIGGER_WORDS = { schedule: _("schedule"), manual: _("manual") };
+const statusWord = (status) => STATUS_WORDS[status] || status;
+const FIRST_100 = _(", the first 100");
+const NO_REASON = _("no reason recorded");
 const RUN_POLL_MS = 1000;
 const QUEUES_REFRESH_MS = 15_000;
 const SCHEDULES_REFRESH_MS = 60_000;
@@ -57,36 +62,40 @@ function flatten(value, prefix = "") {
 }
 
 function valueText(key, value) {
-  if (typeof value === "number" && key.includes("bytes")) return `${formatBytes(value)} (${value} bytes)`;
-  if (typeof value === "boolean") return value ? "yes" : "no";
+  if (typeof value === "number" && key.includes("bytes")) {
+    return ngettext("{size} ({count} byte)", "{size} ({count} bytes)", value, { size: formatBytes(value), count: value });
+  }
+  if (typeof value === "boolean") return value ? _("yes") : _("no");
   if (value === null || value === undefined) return "—";
   return String(value);
 }
 
 function runSummary(run) {
-  if (run.status === "queued") return "Waiting for a worker…";
-  if (run.status === "running") return "Running…";
-  if (run.status === "failed") return `Failed: ${run.error || "no reason recorded"}`;
+  if (run.status === "queued") return _("Waiting for a worker…");
+  if (run.status === "running") return _("Running…");
+  if (run.status === "failed") return _("Failed: {error}", { error: run.error || NO_REASON });
   const stats = run.stats || {};
   const dry = Boolean(stats.dry_run);
   const parts = [];
   if ("files_removed" in stats) {
-    const gone = [`${plural(stats.files_removed, "file")} (${formatBytes(stats.bytes_removed)})`];
-    if (stats.links_removed) gone.push(plural(stats.links_removed, "link"));
-    if (stats.dirs_removed) gone.push(plural(stats.dirs_removed, "empty folder"));
-    parts.push(`${gone.join(", ")} ${dry ? "would be removed" : "removed"}`);
-    if (stats.entries_in_use) parts.push(`${stats.entries_in_use} in use kept`);
+    const gone = [ngettext("{n} file ({size})", "{n} files ({size})", stats.files_removed, { size: formatBytes(stats.bytes_removed) })];
+    if (stats.links_removed) gone.push(ngettext("{n} link", "{n} links", stats.links_removed));
+    if (stats.dirs_removed) gone.push(ngettext("{n} empty folder", "{n} empty folders", stats.dirs_removed));
+    parts.push(dry ? _("{what} would be removed", { what: gone.join(", ") }) : _("{what} removed", { what: gone.join(", ") }));
+    if (stats.entries_in_use) parts.push(ngettext("{n} in use kept", "{n} in use kept", stats.entries_in_use));
   } else {
     for (const [name, key, value] of flatten(stats)) {
       if (typeof value !== "number" || !value || NOT_COUNTS.has(key) || !COUNT_KEYS.test(key)) continue;
       parts.push(`${name.replaceAll("_", " ")}: ${key.includes("bytes") ? formatBytes(value) : value}`);
     }
-    if (Array.isArray(stats.not_found) && stats.not_found.length) parts.push(`${stats.not_found.length} not found`);
+    if (Array.isArray(stats.not_found) && stats.not_found.length) {
+      parts.push(ngettext("{n} not found", "{n} not found", stats.not_found.length));
+    }
   }
   const errors = Array.isArray(stats.errors) ? stats.errors.length : 0;
-  if (errors) parts.push(plural(errors, "error"));
-  const text = parts.length ? parts.join(", ") : "Nothing to do";
-  return dry ? `Dry run: ${text}` : text;
+  if (errors) parts.push(ngettext("{n} error", "{n} errors", errors));
+  const text = parts.length ? parts.join(", ") : _("Nothing to do");
+  return dry ? _("Dry run: {text}", { text }) : text;
 }
 
 function runReport(run) {
@@ -103,15 +112,15 @@ function runReport(run) {
   const params = Object.entries(run.params || {}).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ");
   return el("div", { class: "report" },
     el("dl", { class: "kv" },
-      el("dt", { text: "Run" }), el("dd", { class: "mono", text: run.id }),
-      el("dt", { text: "Parameters" }), el("dd", { text: params || "none" }),
-      el("dt", { text: "Started" }), el("dd", {}, timeEl(run.started_at, { seconds: true })),
-      el("dt", { text: "Finished" }), el("dd", {}, timeEl(run.finished_at, { seconds: true })),
-      run.deliveries > 1 && el("dt", { text: "Deliveries" }), run.deliveries > 1 && el("dd", { text: run.deliveries }),
-      run.error && el("dt", { text: "Error" }), run.error && el("dd", { text: run.error }),
+      el("dt", { text: _("Run") }), el("dd", { class: "mono", text: run.id }),
+      el("dt", { text: _("Parameters") }), el("dd", { text: params || _("none") }),
+      el("dt", { text: _("Started") }), el("dd", {}, timeEl(run.started_at, { seconds: true })),
+      el("dt", { text: _("Finished") }), el("dd", {}, timeEl(run.finished_at, { seconds: true })),
+      run.deliveries > 1 && el("dt", { text: _("Deliveries") }), run.deliveries > 1 && el("dd", { text: run.deliveries }),
+      run.error && el("dt", { text: _("Error") }), run.error && el("dd", { text: run.error }),
       ...rows),
     lists.map(([name, items]) => el("div", {},
-      el("h4", { text: `${name.replaceAll("_", " ")} (${items.length}${items.length >= 100 ? ", the first 100" : ""})` }),
+      el("h4", { text: `${name.replaceAll("_", " ")} (${formatNumber(items.length)}${items.length >= 100 ? FIRST_100 : ""})` }),
       el("ul", { class: "mono" }, items.map((item) => el("li", { text: typeof item === "string" ? item : JSON.stringify(item) }))))));
 }
 
@@ -172,7 +181,7 @@ async function refreshSchedule(name) {
 function fillScheduleFilter(names) {
   const select = $("run-schedule");
   const current = select.value;
-  select.replaceChildren(el("option", { value: "", text: "All schedules" }),
+  select.replaceChildren(el("option", { value: "", text: _("All schedules") }),
     ...names.map((name) => el("option", { value: name, text: name })));
   select.value = names.includes(current) ? current : "";
 }
@@ -183,9 +192,9 @@ function scheduleCard(schedule) {
   const id = slug(schedule.name);
   const titleId = `schedule-${id}-title`;
   const dryRun = schedule.accepts.some((p) => p.name === "dry_run" && p.type === "bool");
-  const runButton = el("button", { type: "button", id: `run-${id}`, "aria-label": `Run ${schedule.name} now` }, "Run now");
+  const runButton = el("button", { type: "button", id: `run-${id}`, "aria-label": _("Run {name} now", { name: schedule.name }) }, _("Run now"));
   const editButton = el("button", { type: "button", class: "secondary", id: `edit-button-${id}`, "aria-expanded": "false",
-    "aria-controls": `edit-${id}`, "aria-label": `Edit the schedule of ${schedule.name}` }, "Edit schedule");
+    "aria-controls": `edit-${id}`, "aria-label": _("Edit the schedule of {name}", { name: schedule.name }) }, _("Edit schedule"));
   runButton.addEventListener("click", () => runNow(schedule.name));
   editButton.addEventListener("click", () => toggleEdit(schedule.name));
   return el("li", { class: "card item", id: `schedule-${schedule.name}`, "data-name": schedule.name },
@@ -194,16 +203,16 @@ function scheduleCard(schedule) {
         el("span", { class: "chip", "data-field": "enabled" })),
       el("p", { text: schedule.description }),
       el("dl", { class: "kv" },
-        el("dt", { text: "Cron" }), el("dd", { "data-field": "cron" }),
-        el("dt", { text: "Next run" }), el("dd", { "data-field": "next" }),
-        el("dt", { text: "Last run" }), el("dd", { "data-field": "last" }),
-        el("dt", { text: "Parameters" }), el("dd", { "data-field": "params" }),
-        el("dt", { text: "Changed" }), el("dd", { "data-field": "changed" })),
+        el("dt", { text: _("Cron") }), el("dd", { "data-field": "cron" }),
+        el("dt", { text: _("Next run") }), el("dd", { "data-field": "next" }),
+        el("dt", { text: _("Last run") }), el("dd", { "data-field": "last" }),
+        el("dt", { text: _("Parameters") }), el("dd", { "data-field": "params" }),
+        el("dt", { text: _("Changed") }), el("dd", { "data-field": "changed" })),
       el("div", { class: "row" },
         runButton,
         dryRun && el("label", { class: "checkbox", for: `dry-${id}` },
           el("input", { type: "checkbox", id: `dry-${id}`, "aria-describedby": titleId,
-            checked: Boolean(schedule.params.dry_run) }), "dry run (remove nothing)"),
+            checked: Boolean(schedule.params.dry_run) }), _("dry run (remove nothing)")),
         editButton),
       el("p", { class: "run-result", id: `result-${id}`, "aria-live": "polite" }),
       editForm(schedule, id)));
@@ -224,29 +233,30 @@ function editForm(schedule, id) {
       el("input", { type: "text", id: inputId, "data-param": param.name, "data-type": param.type,
         inputmode: param.type === "int" ? "numeric" : null, autocomplete: "off" }));
   });
-  const form = el("form", { id: `edit-${id}`, hidden: true, novalidate: true, "aria-label": `Edit ${schedule.name}` },
+  const form = el("form", { id: `edit-${id}`, hidden: true, novalidate: true, "aria-label": _("Edit {name}", { name: schedule.name }) },
     el("div", {},
-      el("label", { for: `cron-${id}`, text: "Cron line" }),
+      el("label", { for: `cron-${id}`, text: _("Cron line") }),
       el("input", { type: "text", id: `cron-${id}`, class: "mono", autocomplete: "off", spellcheck: "false",
         maxlength: 100, "aria-describedby": `cron-hint-${id} cron-error-${id}` }),
-      el("p", { class: "hint", id: `cron-hint-${id}` }, "Five fields: minute hour day-of-month month weekday, e.g. ",
-        el("code", { text: "0 0 * * *" }), " is every day at midnight. Default: ", el("code", { text: schedule.default_cron }), "."),
+      el("p", { class: "hint", id: `cron-hint-${id}` }, _("Five fields: minute hour day-of-month month weekday, e.g."), " ",
+        el("code", { text: "0 0 * * *" }), " ", _("is every day at midnight."), " ", _("Default:"), " ",
+        el("code", { text: schedule.default_cron }), "."),
       cronError),
     el("div", {},
-      el("label", { for: `tz-${id}`, text: "Time zone (IANA name, e.g. UTC or Europe/Berlin)" }),
+      el("label", { for: `tz-${id}`, text: _("Time zone (IANA name, e.g. UTC or Europe/Berlin)") }),
       el("input", { type: "text", id: `tz-${id}`, autocomplete: "off", spellcheck: "false", maxlength: 64,
         "aria-describedby": `tz-error-${id}` }),
       tzError),
     el("label", { class: "checkbox", for: `enabled-${id}` }, el("input", { type: "checkbox", id: `enabled-${id}` }),
-      "Enabled (the scheduler runs it)"),
+      _("Enabled (the scheduler runs it)")),
     params,
     formError,
     el("div", { class: "row" },
-      el("button", { type: "submit" }, "Save"),
-      el("button", { type: "button", class: "secondary", onclick: () => toggleEdit(schedule.name, false) }, "Cancel"),
+      el("button", { type: "submit" }, _("Save")),
+      el("button", { type: "button", class: "secondary", onclick: () => toggleEdit(schedule.name, false) }, _("Cancel")),
       el("button", { type: "button", class: "secondary",
         onclick: () => { $(`cron-${id}`).value = state.schedules.get(schedule.name).default_cron; $(`cron-${id}`).focus(); } },
-      "Use the default cron")));
+      _("Use the default cron"))));
   form.addEventListener("submit", (event) => { event.preventDefault(); saveSchedule(schedule.name); });
   return form;
 }
@@ -257,21 +267,22 @@ function updateCard(schedule) {
   const field = (name) => card.querySelector(`[data-field=${name}]`);
   const chip = field("enabled");
   chip.className = `chip ${schedule.enabled ? "enabled" : "disabled"}`;
-  chip.textContent = schedule.enabled ? "on" : "off";
-  field("cron").replaceChildren(el("code", { text: schedule.cron }), ` in ${schedule.timezone}`,
-    schedule.cron !== schedule.default_cron ? el("span", { class: "muted" }, " (default ", el("code", { text: schedule.default_cron }), ")") : "");
+  chip.textContent = schedule.enabled ? _("on") : _("off");
+  field("cron").replaceChildren(el("code", { text: schedule.cron }), " ", _("in {zone}", { zone: schedule.timezone }),
+    schedule.cron !== schedule.default_cron ? el("span", { class: "muted" }, " (", _("default"), " ",
+      el("code", { text: schedule.default_cron }), ")") : "");
   field("next").replaceChildren(schedule.next_run_at ? timeEl(schedule.next_run_at, { relative: true })
-    : el("span", { class: "muted", text: "none: the schedule is off" }));
+    : el("span", { class: "muted", text: _("none: the schedule is off") }));
   const last = schedule.last_run;
   field("last").replaceChildren(last
-    ? el("span", {}, el("span", { class: `chip ${last.status}`, text: last.status }), " ",
-      timeEl(last.finished_at || last.created_at), ` (${last.trigger})`)
-    : el("span", { class: "muted", text: "never" }));
+    ? el("span", {}, el("span", { class: `chip ${last.status}`, text: statusWord(last.status) }), " ",
+      timeEl(last.finished_at || last.created_at), ` (${TRIGGER_WORDS[last.trigger] || last.trigger})`)
+    : el("span", { class: "muted", text: _("never") }));
   const params = Object.entries(schedule.params || {});
-  field("params").textContent = params.length ? params.map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ") : "none";
+  field("params").textContent = params.length ? params.map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ") : _("none");
   field("changed").replaceChildren(schedule.customized && schedule.updated_at
-    ? el("span", {}, `by ${schedule.updated_by || "ops"}, `, timeEl(schedule.updated_at))
-    : el("span", { class: "muted", text: "never: the defaults in code apply" }));
+    ? el("span", {}, _("by {who},", { who: schedule.updated_by || "ops" }), " ", timeEl(schedule.updated_at))
+    : el("span", { class: "muted", text: _("never: the defaults in code apply") }));
   if (last && !FINAL.has(last.status)) followSchedule(schedule.name, last.id);
   else if (![...state.following.values()].includes(schedule.name)) setRunning(schedule.name, false);
 }
@@ -280,7 +291,7 @@ function setRunning(name, running) {
   const button = $(`run-${slug(name)}`);
   if (!button) return;
   button.disabled = running;
-  button.textContent = running ? "Running…" : "Run now";
+  button.textContent = running ? _("Running…") : _("Run now");
 }
 
 function followSchedule(name, runId) {
@@ -290,14 +301,14 @@ function followSchedule(name, runId) {
   followRun(runId, {
     owner: name,
     onUpdate: (run) => {
-      result.replaceChildren(el("span", { class: `chip ${run.status}`, text: run.status }),
-        ` Run ${shortId(run.id)}: ${runSummary(run)}`);
+      result.replaceChildren(el("span", { class: `chip ${run.status}`, text: statusWord(run.status) }),
+        " " + _("Run {id}: {summary}", { id: shortId(run.id), summary: runSummary(run) }));
     },
     onDone: async (run) => {
       setRunning(name, false);
-      announce(statusRegion, `${name} ${run.status}: ${runSummary(run)}`, run.status === "failed" ? "error" : "success");
+      announce(statusRegion, `${name} ${statusWord(run.status)}: ${runSummary(run)}`, run.status === "failed" ? "error" : "success");
       result.append(" ", el("button", { type: "button", class: "secondary",
-        onclick: () => { state.highlightRun = run.id; view.select("runs", { focus: true }); } }, "See it in the run history"));
+        onclick: () => { state.highlightRun = run.id; view.select("runs", { focus: true }); } }, _("See it in the run history")));
       await refreshSchedule(name);
       if (view.current() === "runs") loadRuns();
     },
@@ -311,9 +322,9 @@ async function runNow(name) {
   // A task that runs as a dry run unless told otherwise (orphan-objects) removes for real only on purpose.
   if (dry && !dry.checked && state.schedules.get(name).params.dry_run) {
     const answer = await confirmAction({
-      title: `Run ${name} for real?`,
-      message: "This schedule is set to a dry run. Without it, this run removes what it finds, and that cannot be undone.",
-      confirmLabel: "Run and remove",
+      title: _("Run {name} for real?", { name }),
+      message: _("This schedule is set to a dry run. Without it, this run removes what it finds, and that cannot be undone."),
+      confirmLabel: _("Run and remove"),
     });
     if (!answer) {
       $(`run-${id}`).focus();
@@ -321,12 +332,12 @@ async function runNow(name) {
     }
   }
   setRunning(name, true);
-  result.textContent = "Requesting a run…";
+  result.textContent = _("Requesting a run…");
   try {
     const body = dry ? { params: { dry_run: dry.checked } } : {};
     const accepted = await session.call(`/api/ops/schedules/${encodeURIComponent(name)}/run/`, { method: "POST", body });
     state.highlightRun = accepted.run_id;
-    result.textContent = `Run ${shortId(accepted.run_id)} queued.`;
+    result.textContent = _("Run {id} queued.", { id: shortId(accepted.run_id) });
     followSchedule(name, accepted.run_id);
     if (view.current() === "runs") loadRuns();
   } catch (error) {
@@ -388,16 +399,17 @@ async function saveSchedule(name) {
     updateCard(saved);
     toggleEdit(name, false);
     statusRegion.className = "alert success";
-    statusRegion.replaceChildren(`Saved ${name}: `, el("code", { text: saved.cron }), ` in ${saved.timezone}, `,
-      saved.enabled ? "on. Next run: " : "off.", saved.next_run_at ? timeEl(saved.next_run_at, { relative: true }) : "",
-      saved.enabled ? ". The scheduler applies it within a few seconds." : "");
+    statusRegion.replaceChildren(_("Saved {name}:", { name }), " ", el("code", { text: saved.cron }), " ",
+      _("in {zone},", { zone: saved.timezone }), " ", saved.enabled ? _("on. Next run:") + " " : _("off."),
+      saved.next_run_at ? timeEl(saved.next_run_at, { relative: true }) : "",
+      saved.enabled ? ". " + _("The scheduler applies it within a few seconds.") : "");
   } catch (error) {
     unlessSignedOut(error, (problem) => {
       const errors = (problem.problem && problem.problem.errors) || {};
       if (problem.code === "invalid_cron" || errors.cron) {
         const input = $(`cron-${id}`);
         input.setAttribute("aria-invalid", "true");
-        $(`cron-error-${id}`).textContent = `Not a valid cron line: ${[].concat(errors.cron || problem.message).join(" ")}`;
+        $(`cron-error-${id}`).textContent = _("Not a valid cron line: {problem}", { problem: [].concat(errors.cron || problem.message).join(" ") });
         input.focus();
       } else if (problem.code === "invalid_timezone" || errors.timezone) {
         const input = $(`tz-${id}`);
@@ -431,7 +443,7 @@ async function loadRuns() {
     state.olderLoaded = false;
     body.replaceChildren(...data.runs.map(runRow));
     $("runs-summary").textContent = data.runs.length
-      ? `The ${plural(data.runs.length, "latest run")}, newest first.` : "No runs yet.";
+      ? ngettext("The {n} latest run, newest first.", "The {n} latest runs, newest first.", data.runs.length) : _("No runs yet.");
     showOlder(data.next_before);
     const highlighted = state.highlightRun && $(`run-${state.highlightRun}`);
     if (highlighted) highlighted.scrollIntoView({ block: "nearest" });
@@ -471,13 +483,14 @@ function runRow(run) {
     "data-schedule": run.schedule, "data-status": run.status },
   el("td", {}, timeEl(run.created_at, { seconds: true })),
   el("th", { scope: "row", text: run.schedule }),
-  el("td", {}, el("span", { class: `chip ${run.status}`, text: run.status })),
-  el("td", { text: run.trigger }),
-  el("td", { class: "num", text: run.duration_seconds == null ? "—" : `${run.duration_seconds.toFixed(2)} s` }),
+  el("td", {}, el("span", { class: `chip ${run.status}`, text: statusWord(run.status) })),
+  el("td", { text: TRIGGER_WORDS[run.trigger] || run.trigger }),
+  el("td", { class: "num", text: run.duration_seconds == null ? "—"
+    : _("{seconds} s", { seconds: formatNumber(run.duration_seconds, { minimumFractionDigits: 2, maximumFractionDigits: 2 }) }) }),
   el("td", {}, FINAL.has(run.status)
     ? el("details", {}, el("summary", { text: runSummary(run) }), runReport(run))
     : el("span", { text: runSummary(run) })),
-  el("td", { text: run.requested_by || (run.trigger === "schedule" ? "scheduler" : "—") }));
+  el("td", { text: run.requested_by || (run.trigger === "schedule" ? _("scheduler") : "—") }));
 }
 
 function updateRunRow(run) {
@@ -491,6 +504,12 @@ $("run-status").addEventListener("change", () => loadRuns());
 
 // -- queues -----------------------------------------------------------------------------------------
 
+function groupText(g) {
+  const lag = g.lag == null ? _("lag unknown") : _("{count} not delivered", { count: formatNumber(g.lag) });
+  const consumers = ngettext("{n} consumer", "{n} consumers", g.consumers);
+  return _("{group}: {pending} pending, {lag}, {consumers}", { group: g.group, pending: formatNumber(g.pending), lag, consumers });
+}
+
 async function loadQueues() {
   try {
     const data = await session.call("/api/ops/queues/");
@@ -503,15 +522,14 @@ async function loadQueues() {
     $("streams-table").tBodies[0].replaceChildren(...data.streams.map((s) => el("tr", {},
       el("th", { scope: "row", class: "mono", text: s.stream }),
       el("td", { class: "num", text: s.length }),
-      el("td", { text: s.groups.length ? s.groups.map((g) => `${g.group}: ${g.pending} pending, ` +
-        `${g.lag == null ? "lag unknown" : `${g.lag} not delivered`}, ${plural(g.consumers, "consumer")}`).join("; ")
-        : "no consumer group" }))));
+      el("td", { text: s.groups.length ? s.groups.map(groupText).join("; ") : _("no consumer group") }))));
     const outbox = data.outbox;
     $("outbox-info").textContent = outbox.unpublished
-      ? `${plural(outbox.unpublished, "event")} waiting to be published, the oldest for ${formatSeconds(outbox.oldest_age_seconds)}.`
-      : "Every event is published.";
-    $("queues-updated").replaceChildren("Updated ", timeEl(new Date().toISOString(), { seconds: true }),
-      `; refreshes every ${QUEUES_REFRESH_MS / 1000} s while this tab is open.`);
+      ? ngettext("{n} event waiting to be published, the oldest for {age}.", "{n} events waiting to be published, the oldest for {age}.",
+        outbox.unpublished, { age: formatSeconds(outbox.oldest_age_seconds) })
+      : _("Every event is published.");
+    $("queues-updated").replaceChildren(_("Updated"), " ", timeEl(new Date().toISOString(), { seconds: true }), "; ",
+      _("refreshes every {duration} while this tab is open.", { duration: formatSeconds(QUEUES_REFRESH_MS / 1000) }));
   } catch (error) {
     fail(error);
   }
@@ -528,11 +546,11 @@ async function loadDead() {
     showDeadCounts(data.counts);
     $("dead-table").tBodies[0].replaceChildren(...data.dead_letters.map(deadRow));
     const total = data.dead_letters.length;
-    $("dead-summary").textContent = total ? `${plural(total, "dead letter")} shown, newest first.`
-      : "No dead letters: nothing has failed after every retry.";
+    $("dead-summary").textContent = total ? ngettext("{n} dead letter shown, newest first.", "{n} dead letters shown, newest first.", total)
+      : _("No dead letters: nothing has failed after every retry.");
     $("redrive-all").disabled = total === 0;
     $("redrive-all").dataset.count = String(sourceTotal(data.counts, source));
-    $("redrive-all").textContent = `Re-drive all (${sourceTotal(data.counts, source)})`;
+    $("redrive-all").textContent = _("Re-drive all ({count})", { count: formatNumber(sourceTotal(data.counts, source)) });
     selectionChanged();
   } catch (error) {
     fail(error);
@@ -548,7 +566,7 @@ function showDeadCounts(counts) {
   const total = sourceTotal(counts, "all");
   const node = $("dead-count");
   node.textContent = total ? String(total) : "";
-  node.setAttribute("aria-label", total ? `${total} waiting` : "");
+  node.setAttribute("aria-label", total ? ngettext("{n} waiting", "{n} waiting", total) : "");
 }
 
 async function refreshDeadCount() {
@@ -564,9 +582,9 @@ function deadRow(item) {
   const events = item.source === "events";
   return el("tr", { id: `dead-${item.id}` },
     el("td", {}, el("input", { type: "checkbox", class: "dead-select", value: item.id,
-      "aria-label": `Select dead letter ${item.id}`, onchange: selectionChanged })),
+      "aria-label": _("Select dead letter {id}", { id: item.id }), onchange: selectionChanged })),
     el("td", {}, timeEl(item.died_at, { seconds: true })),
-    el("td", { text: events ? item.source_stream || "events" : `${item.queue} queue` }),
+    el("td", { text: events ? item.source_stream || _("events") : _("{queue} queue", { queue: item.queue }) }),
     el("td", { text: (events ? item.type : item.actor) || "—" }),
     el("td", { class: "mono", text: events ? item.event_id || "—" : JSON.stringify(item.args ?? []) }),
     el("td", { class: "num", text: item.retries ?? "—" }),
@@ -581,18 +599,21 @@ function selectionChanged() {
   const ids = selected();
   const button = $("redrive-selected");
   button.disabled = ids.length === 0;
-  button.textContent = ids.length ? `Re-drive selected (${ids.length})` : "Re-drive selected";
+  button.textContent = ids.length ? _("Re-drive selected ({count})", { count: formatNumber(ids.length) }) : _("Re-drive selected");
 }
+
+const AGAIN = _("If the cause is not fixed, they fail again and come back here.");
 
 async function redrive(ids) {
   const source = $("dead-source").value;
   const count = ids ? ids.length : Number($("redrive-all").dataset.count || 0);
-  const what = source === "all" ? "" : source === "dramatiq" ? " from the work queues" : " from the event streams";
+  const back = ids || source === "all" ? _("They go back to their queue or stream and run again.")
+    : source === "dramatiq" ? _("They go back to their queue or stream from the work queues and run again.")
+      : _("They go back to their queue or stream from the event streams and run again.");
   const answer = await confirmAction({
-    title: `Re-drive ${plural(count, "dead letter")}?`,
-    message: `They go back to their queue or stream${ids ? "" : what} and run again. If the cause is not fixed, ` +
-      "they fail again and come back here.",
-    confirmLabel: `Re-drive ${count}`, danger: false,
+    title: ngettext("Re-drive {n} dead letter?", "Re-drive {n} dead letters?", count),
+    message: `${back} ${AGAIN}`,
+    confirmLabel: _("Re-drive {count}", { count: formatNumber(count) }), danger: false,
   });
   const button = ids ? $("redrive-selected") : $("redrive-all");
   if (!answer) {
@@ -600,20 +621,21 @@ async function redrive(ids) {
     return;
   }
   const result = $("redrive-result");
-  result.textContent = "Requesting the re-drive…";
+  result.textContent = _("Requesting the re-drive…");
   $("redrive-selected").disabled = true;
   $("redrive-all").disabled = true;
   try {
     const body = ids ? { source: "all", ids } : { source };
     const accepted = await session.call("/api/ops/dead-letters/redrive/", { method: "POST", body });
     followRun(accepted.run_id, {
-      onUpdate: (run) => { result.textContent = `Re-drive run ${shortId(run.id)}: ${runSummary(run)}`; },
+      onUpdate: (run) => { result.textContent = _("Re-drive run {id}: {summary}", { id: shortId(run.id), summary: runSummary(run) }); },
       onDone: async (run) => {
         const stats = run.stats || {};
         const text = run.status === "succeeded"
-          ? `Re-driven: ${stats.redriven ?? 0} (work queues ${stats.dramatiq ?? 0}, events ${stats.events ?? 0}).` +
-            (stats.not_found && stats.not_found.length ? ` Not found any more: ${stats.not_found.join(", ")}.` : "")
-          : `The re-drive failed: ${run.error || "no reason recorded"}.`;
+          ? _("Re-driven: {total} (work queues {dramatiq}, events {events}).",
+            { total: stats.redriven ?? 0, dramatiq: stats.dramatiq ?? 0, events: stats.events ?? 0 }) +
+            (stats.not_found && stats.not_found.length ? " " + _("Not found any more: {ids}.", { ids: stats.not_found.join(", ") }) : "")
+          : _("The re-drive failed: {error}.", { error: run.error || NO_REASON });
         result.textContent = text;
         announce(statusRegion, text, run.status === "succeeded" ? "success" : "error");
         await loadDead();
@@ -635,7 +657,7 @@ $("dead-source").addEventListener("change", () => loadDead());
 
 // -- start ------------------------------------------------------------------------------------------
 
-$("zone-info").textContent = `Signed in. Times are in your time zone (${zoneName()}); hover a time to see it in UTC.`;
+$("zone-info").textContent = _("Signed in. Times are in your time zone ({zone}); hover a time to see it in UTC.", { zone: zoneName() });
 
 function emptyConsole() {
   clear(statusRegion);

@@ -5,6 +5,7 @@
 // localStorage or a log line. A 401, or a 403 that says the token is wrong, signs the tab out.
 
 import { api, describe, el, formatSeconds } from "./api.js";
+import { _, formatNumber, lang, ngettext } from "./i18n.js";
 
 const AUTH_CODES = new Set([
   "moderator_token_required", "invalid_moderator_token",
@@ -30,8 +31,8 @@ export function startConsole({ storageKey, probe, onSignIn, onSignOut = () => {}
   let session = null;
 
   const words = {
-    network_error: "The server cannot be reached. Check your connection and try again.",
-    session_ended: "The server no longer accepts your token (it may have been revoked or changed). Sign in again.",
+    network_error: _("The server cannot be reached. Check your connection and try again."),
+    session_ended: _("The server no longer accepts your token (it may have been revoked or changed). Sign in again."),
     ...messages,
   };
   const refusedText = (problem) => (problem.code.endsWith("not_configured") && words[problem.code]) ||
@@ -91,7 +92,7 @@ export function startConsole({ storageKey, probe, onSignIn, onSignOut = () => {}
     event.preventDefault();
     const token = input.value.trim();
     if (!token) {
-      showSignIn(words.empty || "Enter your token.", { invalid: true });
+      showSignIn(words.empty || _("Enter your token."), { invalid: true });
       return;
     }
     submit.disabled = true;
@@ -103,7 +104,7 @@ export function startConsole({ storageKey, probe, onSignIn, onSignOut = () => {}
     }
   });
 
-  signoutButton.addEventListener("click", () => end("You are signed out. The token was forgotten by this tab."));
+  signoutButton.addEventListener("click", () => end(_("You are signed out. The token was forgotten by this tab.")));
 
   const stored = sessionStorage.getItem(storageKey);
   if (stored) {
@@ -198,7 +199,7 @@ export function tabs(root, onShow) {
 export function confirmAction({ title, message, confirmLabel, danger = true, noteLabel = null }) {
   const noteId = "confirm-note";
   const note = noteLabel ? el("textarea", { id: noteId, rows: 2, maxlength: 2000 }) : null;
-  const cancel = el("button", { type: "button", class: "secondary", text: "Cancel" });
+  const cancel = el("button", { type: "button", class: "secondary", text: _("Cancel") });
   const confirm = el("button", { type: "submit", class: danger ? "danger" : "", text: confirmLabel });
   const dialog = el("dialog", { class: "confirm", "aria-labelledby": "confirm-title", "aria-describedby": "confirm-text" },
     el("form", { method: "dialog" },
@@ -222,14 +223,14 @@ export function confirmAction({ title, message, confirmLabel, danger = true, not
 }
 
 // "Page 2 of 5" with Previous/Next; `onPage(n)` loads page n.
-export function pager(container, { page, per_page: perPage, total }, onPage, label = "Pages") {
+export function pager(container, { page, per_page: perPage, total }, onPage, label = _("Pages")) {
   container.replaceChildren();
   const pages = Math.max(1, Math.ceil(total / perPage));
   if (pages <= 1) return;
   container.append(el("nav", { class: "pager row", "aria-label": label },
-    el("button", { type: "button", class: "secondary", disabled: page <= 1, onclick: () => onPage(page - 1) }, "Previous"),
-    el("span", { text: `Page ${page} of ${pages}` }),
-    el("button", { type: "button", class: "secondary", disabled: page >= pages, onclick: () => onPage(page + 1) }, "Next")));
+    el("button", { type: "button", class: "secondary", disabled: page <= 1, onclick: () => onPage(page - 1) }, _("Previous")),
+    el("span", { text: _("Page {page} of {pages}", { page: formatNumber(page), pages: formatNumber(pages) }) }),
+    el("button", { type: "button", class: "secondary", disabled: page >= pages, onclick: () => onPage(page + 1) }, _("Next"))));
 }
 
 // Messages in a live region: a result people should hear about without losing their place.
@@ -252,8 +253,8 @@ export function problemText(error, messages = {}) {
   return describe(error, messages);
 }
 
-const LOCAL = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const LOCAL_SECONDS = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const LOCAL = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
+const LOCAL_SECONDS = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "medium" });
 const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 export function utcText(date) {
@@ -273,7 +274,8 @@ export function timeEl(value, { seconds = false, relative = false } = {}) {
 
 export function relativeText(date, now = Date.now()) {
   const seconds = (date.getTime() - now) / 1000;
-  return seconds >= 0 ? `in ${formatSeconds(seconds)}` : `${formatSeconds(-seconds)} ago`;
+  return seconds >= 0 ? _("in {duration}", { duration: formatSeconds(seconds) })
+    : _("{duration} ago", { duration: formatSeconds(-seconds) });
 }
 
 export function zoneName() {
@@ -282,17 +284,15 @@ export function zoneName() {
 
 export function formatBytes(bytes) {
   const n = Number(bytes) || 0;
-  if (n < 1024) return `${n} B`;
-  const units = ["KB", "MB", "GB", "TB"];
+  if (n < 1024) return _("{size} B", { size: formatNumber(n) });
   let value = n / 1024;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+  while (value >= 1024 && unit < 3) { value /= 1024; unit += 1; }
+  const size = formatNumber(value, { maximumFractionDigits: value < 10 ? 1 : 0 });
+  return [_("{size} KB", { size }), _("{size} MB", { size }), _("{size} GB", { size }), _("{size} TB", { size })][unit];
 }
 
-export function plural(count, one, many = `${one}s`) {
-  return `${count} ${count === 1 ? one : many}`;
-}
+export { ngettext };
 
 // Ignore errors of a signed-out session (the sign-in form already says why); show others.
 export function unlessSignedOut(error, show) {

@@ -2,15 +2,26 @@
 // upload progress), then a preview from the server's signed links (the video plays as uploaded).
 
 import { api, describe, ProblemError } from "./api.js";
+import { _, fill, formatNumber, ngettext } from "./i18n.js";
 import { VISITOR_MESSAGES } from "./submit-messages.js";
 
+// A size in the page's language: "250 bytes" / "250 байт", "1.5 MB" / "1,5 МБ".
 export function formatBytes(bytes) {
-  const units = ["bytes", "KB", "MB", "GB"];
   let value = Number(bytes);
+  if (value < 1024) return ngettext("{n} byte", "{n} bytes", value);
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
-  return `${unit ? value.toFixed(value < 10 ? 1 : 0) : value} ${units[unit]}`;
+  while (value >= 1024 * 1024 && unit < 2) { value /= 1024; unit += 1; }
+  const size = formatNumber(value / 1024, { maximumFractionDigits: value < 10 * 1024 ? 1 : 0 });
+  return [_("{size} KB", { size }), _("{size} MB", { size }), _("{size} GB", { size })][unit];
 }
+
+// Whole sentences per kind: Russian words agree with the noun (картинка загружена, видео загружено).
+const WORDS = {
+  image: { uploaded: _("Picture uploaded."), removed: _("Picture removed."),
+    largest: _("The largest picture is {max}; this one is {size}.") },
+  video: { uploaded: _("Video uploaded."), removed: _("Video removed."),
+    largest: _("The largest video is {max}; this one is {size}.") },
+};
 
 export function uploadFile(file, kind, onProgress) {
   const xhr = new XMLHttpRequest();
@@ -64,7 +75,7 @@ export class MediaPicker {
     this.removeButton.addEventListener("click", () => this.remove());
     if (kind === "video") {
       this.media.addEventListener("error", () => {
-        if (this.upload) this.caption.textContent = `${this.describeUpload(this.upload)}. This browser cannot play this format here; it is converted to WebM after payment.`;
+        if (this.upload) this.caption.textContent = _("{details}. This browser cannot play this format here; it is converted to WebM after payment.", { details: this.describeUpload(this.upload) });
       });
     }
   }
@@ -82,14 +93,14 @@ export class MediaPicker {
     this.setError("");
     if (file.size === 0) return this.fail({ code: "empty_file" });
     if (file.size > this.maxBytes) {
-      return this.fail({ code: "file_too_large" }, ` The largest ${this.label.toLowerCase()} is ${formatBytes(this.maxBytes)}; this one is ${formatBytes(file.size)}.`);
+      return this.fail({ code: "file_too_large" }, " " + fill(WORDS[this.kind].largest, { max: formatBytes(this.maxBytes), size: formatBytes(file.size) }));
     }
     if (this.upload) this.discard(this.upload.id);
     this.clearPreview();
     this.progress.value = 0;
     this.progressText.textContent = "0%";
     this.progressBox.hidden = false;
-    this.status.textContent = `Uploading ${file.name}…`;
+    this.status.textContent = _("Uploading {name}…", { name: file.name });
     this.pending = uploadFile(file, this.kind, (fraction) => {
       const percent = Math.floor(fraction * 100);
       this.progress.value = percent;
@@ -101,7 +112,7 @@ export class MediaPicker {
       this.progress.value = 100;
       this.progressText.textContent = "100%";
       this.show(upload);
-      this.status.textContent = `${this.label} uploaded.`;
+      this.status.textContent = WORDS[this.kind].uploaded;
     } catch (err) {
       this.fail(err);
     } finally {
@@ -121,7 +132,7 @@ export class MediaPicker {
   describeUpload(upload) {
     const parts = [];
     if (upload.width && upload.height) parts.push(`${upload.width} × ${upload.height}`);
-    if (upload.duration) parts.push(`${Number(upload.duration).toFixed(1)} s`);
+    if (upload.duration) parts.push(_("{seconds} s", { seconds: formatNumber(Number(upload.duration), { minimumFractionDigits: 1, maximumFractionDigits: 1 }) }));
     parts.push(formatBytes(upload.size));
     return parts.join(", ");
   }
@@ -155,7 +166,7 @@ export class MediaPicker {
   async restore(id) {
     try {
       this.show(await api(`/api/uploads/${encodeURIComponent(id)}/`));
-      this.status.textContent = `${this.label} uploaded.`;
+      this.status.textContent = WORDS[this.kind].uploaded;
     } catch {
       this.clearPreview();
     }
@@ -170,7 +181,7 @@ export class MediaPicker {
     if (this.upload) this.discard(this.upload.id);
     this.clearPreview();
     this.input.value = "";
-    this.status.textContent = `${this.label} removed.`;
+    this.status.textContent = WORDS[this.kind].removed;
     this.onChange();
     this.input.focus();
   }

@@ -2,19 +2,20 @@
 // browser resumes with Last-Event-ID by itself), with polling when the stream is refused.
 
 import { api, describe, el } from "./api.js";
+import { _, formatDateTime, ngettext } from "./i18n.js";
 import { VISITOR_MESSAGES } from "./submit-messages.js";
 
 const STAGES = [
-  { id: "payment_pending", label: "Payment sent", active: "Payment sent: waiting for the chain to confirm it" },
-  { id: "paid", label: "Payment confirmed", active: "Payment confirmed" },
-  { id: "convert", label: "Video converted", active: "Converting your video" },
-  { id: "preview", label: "Poster, preview clip and picture sizes made", active: "Making the poster, the preview clip and the picture sizes" },
-  { id: "upload", label: "Files stored", active: "Storing your files" },
-  { id: "published", label: "Published", active: "Publishing your profile" },
+  { id: "payment_pending", label: _("Payment sent"), active: _("Payment sent: waiting for the chain to confirm it") },
+  { id: "paid", label: _("Payment confirmed"), active: _("Payment confirmed") },
+  { id: "convert", label: _("Video converted"), active: _("Converting your video") },
+  { id: "preview", label: _("Poster, preview clip and picture sizes made"), active: _("Making the poster, the preview clip and the picture sizes") },
+  { id: "upload", label: _("Files stored"), active: _("Storing your files") },
+  { id: "published", label: _("Published"), active: _("Publishing your profile") },
 ];
 const ORDER = ["awaiting_payment", "payment_pending", "paid", "processing", "published"];
 const FINAL = new Set(["published", "failed", "rejected", "expired"]);
-const STATE_WORDS = { todo: "not started", active: "in progress", done: "done", failed: "stopped" };
+const STATE_WORDS = { todo: _("not started"), active: _("in progress"), done: _("done"), failed: _("stopped") };
 const POLL_MS = 3000;
 
 function stepState(steps, name) {
@@ -46,25 +47,29 @@ export function statusSentence(data) {
   const problem = (value) => describe(value || {}, VISITOR_MESSAGES);
   switch (data.status) {
     case "awaiting_payment":
-      return data.payment_error ? `Your payment was refused: ${problem(data.payment_error)}` : "Waiting for your payment.";
+      return data.payment_error ? _("Your payment was refused: {problem}", { problem: problem(data.payment_error) })
+        : _("Waiting for your payment.");
     case "payment_pending": {
       const confirmations = data.payment && data.payment.confirmations;
-      return `Payment sent. Waiting for the chain to confirm it${confirmations ? ` (${confirmations} confirmation${confirmations === 1 ? "" : "s"} so far)` : ""}…`;
+      return confirmations
+        ? ngettext("Payment sent. Waiting for the chain to confirm it ({n} confirmation so far)…",
+          "Payment sent. Waiting for the chain to confirm it ({n} confirmations so far)…", confirmations)
+        : _("Payment sent. Waiting for the chain to confirm it…");
     }
     case "paid":
-      return "Payment confirmed. Processing starts…";
+      return _("Payment confirmed. Processing starts…");
     case "processing": {
       const running = STAGES.find((stage) => ["convert", "preview", "upload"].includes(stage.id) && stepState(data.steps, stage.id) === "running");
-      return running ? `${running.active}…` : "Processing your files…";
+      return running ? `${running.active}…` : _("Processing your files…");
     }
     case "published":
-      return "Published! Your profile is live.";
+      return _("Published! Your profile is live.");
     case "expired":
-      return `This submission expired. ${problem({ code: "quote_expired" })}`;
+      return _("This submission expired. {problem}", { problem: problem({ code: "quote_expired" }) });
     case "rejected":
-      return `This submission was refused. ${problem(data.payment_error || data.error)}`;
+      return _("This submission was refused. {problem}", { problem: problem(data.payment_error || data.error) });
     case "failed":
-      return `Processing stopped. ${problem(data.error)}`;
+      return _("Processing stopped. {problem}", { problem: problem(data.error) });
     default:
       return "";
   }
@@ -105,7 +110,7 @@ export class Timeline {
       if (value === "done") {
         const now = new Date();
         time.dateTime = now.toISOString();
-        time.textContent = now.toLocaleTimeString();
+        time.textContent = formatDateTime(now, { timeStyle: "medium" });
       }
       if (value === "active") item.setAttribute("aria-current", "step");
       else item.removeAttribute("aria-current");

@@ -3,7 +3,8 @@
 // a sent-but-unrecorded transaction) lives in sessionStorage; the submission id is also in the URL.
 
 import { api, describe, el, formatTime } from "./api.js";
-import { VISITOR_MESSAGES } from "./submit-messages.js";
+import { _ } from "./i18n.js";
+import { VISITOR_MESSAGES, fieldMessage, hashtagReason } from "./submit-messages.js";
 import { MediaPicker } from "./submit-media.js";
 import { keepsHash, postHash } from "./submit-payment.js";
 import { Timeline } from "./submit-timeline.js";
@@ -11,9 +12,9 @@ import * as wallet from "./wallet.js";
 
 const STORE = "showreel.visitor";
 const TEXT_FIELDS = ["name", "url", "activity_hobbies", "hashtags"];
-const VERDICT_WORDS = { approved: "OK", needs_review: "needs review", rejected: "not allowed" };
+const VERDICT_WORDS = { approved: _("OK"), needs_review: _("needs review"), rejected: _("not allowed") };
 const VERDICT_CLASS = { approved: "approved", needs_review: "flagged", rejected: "rejected" };
-const CHAINS = { 1: "Ethereum", 11155111: "Sepolia test network", 31337: "Local dev chain" };
+const CHAINS = { 1: "Ethereum", 11155111: _("Sepolia test network"), 31337: _("Local dev chain") };
 
 const $ = (id) => document.getElementById(id);
 const form = $("profile-form");
@@ -78,12 +79,18 @@ function applyValidation(result) {
   for (const field of TEXT_FIELDS) {
     const input = $(field);
     input.setCustomValidity("");
-    const server = (result.errors && result.errors[field]) || [];
+    const server = ((result.errors && result.errors[field]) || []).map((text) => serverMessage(text, result));
     const message = server.join(" ") || (input.validity.valid ? "" : input.validationMessage);
     input.setCustomValidity(message);
     setFieldError(field, state.showAll || state.touched.has(field) ? message : "");
   }
   renderChips(result.hashtags || []);
+}
+
+// A server message in the visitor's language: a refused tag's reason from its verdict, others by pattern.
+function serverMessage(text, result) {
+  const refused = (result.hashtags || []).find((tag) => tag.verdict === "rejected" && text === `#${tag.tag}: ${tag.reason}`);
+  return refused ? `#${refused.tag}: ${hashtagReason(refused)}` : fieldMessage(text);
 }
 
 let chipsKey = "";
@@ -93,8 +100,8 @@ function renderChips(tags) {
   chipsKey = key;
   $("hashtag-chips").replaceChildren(...tags.map((tag) => {
     const reason = tag.verdict === "needs_review"
-      ? `${tag.reason || "a moderator will review it"}. Until then it is hidden on your profile.`
-      : tag.reason;
+      ? _("{reason}. Until then it is hidden on your profile.", { reason: hashtagReason(tag) })
+      : hashtagReason(tag);
     return el("li", { class: `chip ${VERDICT_CLASS[tag.verdict] || ""}`, "data-tag": tag.normalized, "data-verdict": tag.verdict },
       el("span", { class: "chip-tag", text: `#${tag.tag}` }),
       el("span", { class: "chip-verdict", text: VERDICT_WORDS[tag.verdict] || tag.verdict }),
@@ -112,7 +119,7 @@ async function validate() {
   try {
     result = await api("/api/forms/validate/", { method: "POST", body: formData() });
   } catch (err) {
-    if (run === validationRun) walletStatus.textContent = `Your details could not be checked: ${describe(err, VISITOR_MESSAGES)}`;
+    if (run === validationRun) walletStatus.textContent = _("Your details could not be checked: {problem}", { problem: describe(err, VISITOR_MESSAGES) });
     return null;
   }
   if (run !== validationRun) return null;
@@ -139,8 +146,8 @@ function lockForm(locked) {
   let note = $("locked-note");
   if (locked && !note) {
     note = el("p", { id: "locked-note", class: "alert info" },
-      "Your details and files are fixed for this submission. To change them, ",
-      el("a", { href: "/", "data-start-over": "" }, "start over"), ".");
+      _("Your details and files are fixed for this submission."), " ",
+      el("a", { href: "/", "data-start-over": "" }, _("Start over to change them.")));
     form.prepend(note);
   }
   if (note) note.hidden = !locked;
@@ -154,9 +161,9 @@ function uploadsChanged() {
 }
 
 const avatar = new MediaPicker($("avatar-picker"), {
-  kind: "image", label: "Picture", maxBytes: $("avatar-picker").dataset.maxBytes, onChange: uploadsChanged });
+  kind: "image", label: _("Picture"), maxBytes: $("avatar-picker").dataset.maxBytes, onChange: uploadsChanged });
 const video = new MediaPicker($("video-picker"), {
-  kind: "video", label: "Video", maxBytes: $("video-picker").dataset.maxBytes, onChange: uploadsChanged });
+  kind: "video", label: _("Video"), maxBytes: $("video-picker").dataset.maxBytes, onChange: uploadsChanged });
 
 // -- wallet, sign-in, payment -------------------------------------------------------------------
 
@@ -177,15 +184,15 @@ function refreshButtons() {
   const signIn = $("sign-in");
   const pay = $("pay");
   connect.disabled = state.busy || Boolean(state.account);
-  connect.textContent = state.account ? "Wallet connected" : "Connect wallet";
+  connect.textContent = state.account ? _("Wallet connected") : _("Connect wallet");
   $("wallet-account").textContent = state.account ? wallet.shortAddress(state.account) : "";
   $("wallet-account").title = state.account || "";
   signIn.disabled = state.busy || !state.account || signedInHere();
-  signIn.textContent = signedInHere() ? "Signed in" : "Sign in with your wallet";
-  $("signed-in-as").textContent = signedInHere() ? `as ${wallet.shortAddress(state.signedIn)}` : "";
+  signIn.textContent = signedInHere() ? _("Signed in") : _("Sign in with your wallet");
+  $("signed-in-as").textContent = signedInHere() ? _("as {address}", { address: wallet.shortAddress(state.signedIn) }) : "";
   const status = state.submission && state.submission.status;
   pay.disabled = state.busy || !signedInHere() || Boolean(status && status !== "awaiting_payment");
-  pay.textContent = status && status !== "awaiting_payment" ? "Paid" : "Pay and publish";
+  pay.textContent = status && status !== "awaiting_payment" ? _("Paid") : _("Pay and publish");
   $("pay-section").setAttribute("aria-busy", state.busy ? "true" : "false");
 }
 
@@ -196,7 +203,8 @@ function setBusy(busy, message) {
 }
 
 function chainName(id) {
-  return `${CHAINS[id] || "Chain"} (chain id ${id})`;
+  const name = CHAINS[id] || _("Chain");
+  return _("{name} (chain id {id})", { name, id });
 }
 
 function showQuote(quote) {
@@ -215,11 +223,11 @@ async function onConnect() {
     walletStatus.textContent = VISITOR_MESSAGES.wallet_missing;
     return;
   }
-  setBusy(true, "Choose an account in your wallet…");
+  setBusy(true, _("Choose an account in your wallet…"));
   try {
     state.account = await wallet.connect();
-    setBusy(false, signedInHere() ? `Connected and signed in as ${state.account}.`
-      : "Wallet connected. Now sign in: your wallet asks you to sign a message (it costs nothing).");
+    setBusy(false, signedInHere() ? _("Connected and signed in as {address}.", { address: state.account })
+      : _("Wallet connected. Now sign in: your wallet asks you to sign a message (it costs nothing)."));
   } catch (err) {
     setBusy(false, "");
     showPayError(err);
@@ -228,11 +236,11 @@ async function onConnect() {
 
 async function onSignIn() {
   showPayError(null);
-  setBusy(true, "Sign the message in your wallet to prove this address is yours. It costs nothing.");
+  setBusy(true, _("Sign the message in your wallet to prove this address is yours. It costs nothing."));
   try {
     const session = await wallet.signIn(state.account);
     state.signedIn = session.address;
-    setBusy(false, `Signed in as ${session.address}.`);
+    setBusy(false, _("Signed in as {address}.", { address: session.address }));
     if (state.resumeId) await resume(state.resumeId);
   } catch (err) {
     setBusy(false, "");
@@ -251,17 +259,17 @@ async function createSubmission() {
   const missing = [avatar, video].find((picker) => !picker.upload || picker.busy);
   if (missing) {
     missing.input.focus();
-    throw new Error(missing.busy ? "Please wait until your files have finished uploading."
-      : "Please add a profile picture and a video first.");
+    throw new Error(missing.busy ? _("Please wait until your files have finished uploading.")
+      : _("Please add a profile picture and a video first."));
   }
-  walletStatus.textContent = "Fixing the price for your submission…";
+  walletStatus.textContent = _("Fixing the price for your submission…");
   let created;
   try {
     created = await api("/api/submissions/", { method: "POST", body: {
       profile_data: formData(), image_upload_id: avatar.upload.id, video_upload_id: video.upload.id } });
   } catch (err) {
     const errors = (err.problem && err.problem.errors) || {};
-    for (const field of TEXT_FIELDS) if (errors[field]) setFieldError(field, errors[field].join(" "));
+    for (const field of TEXT_FIELDS) if (errors[field]) setFieldError(field, errors[field].map(fieldMessage).join(" "));
     if (err.code && err.code.startsWith("upload")) {
       const ids = stored().uploads || {};
       if (ids.image) await avatar.restore(ids.image);
@@ -287,15 +295,15 @@ function adoptSubmission(submission) {
 }
 
 async function postPayment(hash) {
-  walletStatus.textContent = "Payment sent. Recording it…";
+  walletStatus.textContent = _("Payment sent. Recording it…");
   try {
     const post = (txHash) => api(`/api/submissions/${state.submission.id}/payment/`, { method: "POST", body: { tx_hash: txHash } });
     const answer = await postHash(post, hash, {
-      onRepost: () => { walletStatus.textContent = "Payment sent. The server is busy recording it; trying again…"; },
+      onRepost: () => { walletStatus.textContent = _("Payment sent. The server is busy recording it; trying again…"); },
     });
     store({ pendingTx: null });
     state.submission.status = answer.status;
-    walletStatus.textContent = "Payment received. Follow your submission below.";
+    walletStatus.textContent = _("Payment received. Follow your submission below.");
     $("timeline-title").focus();
   } catch (err) {
     // A refusal means pay again; anything else may not have recorded the payment: keep it to post again.
@@ -306,7 +314,7 @@ async function postPayment(hash) {
 
 async function onPay() {
   showPayError(null);
-  setBusy(true, "Checking your details…");
+  setBusy(true, _("Checking your details…"));
   try {
     if (!state.submission) await createSubmission();
     const pending = stored().pendingTx;
@@ -315,9 +323,9 @@ async function onPay() {
       return;
     }
     const quote = state.submission.quote;
-    walletStatus.textContent = `Switching your wallet to ${chainName(quote.chain_id)}…`;
+    walletStatus.textContent = _("Switching your wallet to {chain}…", { chain: chainName(quote.chain_id) });
     await wallet.ensureChain(quote.chain_id);
-    walletStatus.textContent = `Confirm the payment of ${wallet.formatEther(quote.amount_wei)} ETH in your wallet…`;
+    walletStatus.textContent = _("Confirm the payment of {amount} ETH in your wallet…", { amount: wallet.formatEther(quote.amount_wei) });
     const hash = await wallet.sendPayment(state.account, quote);
     store({ pendingTx: { submission: state.submission.id, hash } });
     await postPayment(hash);
@@ -353,7 +361,7 @@ function onTimeline(data) {
     // Keep what was typed: "start over" brings it back for a new submission (with new files).
     $("published").hidden = false;
     $("profile-link").hidden = true;
-    $("start-over").textContent = "Start over with these details";
+    $("start-over").textContent = _("Start over with these details");
     store({ submission: null, pendingTx: null, uploads: {} });
   }
   refreshButtons();
@@ -396,17 +404,17 @@ async function resume(id) {
   } catch (err) {
     if (err.status === 401) {
       state.resumeId = id;
-      note("You have a submission in progress. Connect and sign in with the wallet you used to follow it.");
+      note(_("You have a submission in progress. Connect and sign in with the wallet you used to follow it."));
       return;
     }
     state.resumeId = null;
     forget();
     history.replaceState(null, "", window.location.pathname);
-    note(`${describe(err, VISITOR_MESSAGES)} You can start a new profile below.`);
+    note(_("{problem} You can start a new profile below.", { problem: describe(err, VISITOR_MESSAGES) }));
     return;
   }
   state.resumeId = null;
-  note("Welcome back: here is the submission you started.");
+  note(_("Welcome back: here is the submission you started."));
   fillForm(row.profile_data || {});
   adoptSubmission({ id: row.id, quote: row.quote, status: row.status, wallet: row.wallet });
   const ids = stored().uploads || {};
@@ -437,7 +445,7 @@ function watchWallet() {
   eth.on("accountsChanged", (accounts) => {
     state.account = (accounts && accounts[0]) || null;
     if (state.account && state.signedIn && !signedInHere()) {
-      walletStatus.textContent = "Your wallet switched to another account: sign in again with it, or switch back.";
+      walletStatus.textContent = _("Your wallet switched to another account: sign in again with it, or switch back.");
     }
     refreshButtons();
   });
