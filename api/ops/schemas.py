@@ -59,7 +59,8 @@ class RunRequest(Schema):
 class Run(Schema):
     id = fields.UUID()
     schedule = fields.String()
-    trigger = fields.String(metadata={"enum": ["schedule", "api", "cli"]})
+    trigger = fields.String(metadata={"enum": ["schedule", "api", "cli", "host"],
+                                      "description": "host: a host's own scratch sweep (requested_by host:<name>)"})
     status = fields.String(metadata={"enum": RUN_STATUSES})
     params = fields.Dict(keys=fields.String())
     requested_by = fields.String(allow_none=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import current_app, g, request, send_file, url_for
+from flask import current_app, g, redirect, request, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
@@ -70,6 +70,7 @@ class Uploads(MethodView):
     @blp.alt_response(413, description="file_too_large: over the limit of its kind or a whole day's quota")
     @blp.alt_response(415, description="unsupported_media_type, upload_kind_mismatch")
     @blp.alt_response(429, description="upload_quota_exceeded (with Retry-After)")
+    @blp.alt_response(503, description="storage_unavailable: the upload could not be stored; nothing is kept")
     @blp.alt_response(507, description="temp_storage_full (with Retry-After)")
     def post(self, query):
         """Upload an avatar image or a video, as a form or as the raw body; sniffed, probed and hashed."""
@@ -110,10 +111,14 @@ def _serve(upload_id: uuid.UUID, token: str, what: str):
     if not token:
         raise InvalidSignature("the link has no token")
     db, settings = _deps()
-    upload, path = service.preview_file(db, settings, upload_id, token, what=what)
-    mimetype = upload.content_type if what == "preview" else "image/jpeg"
+    found = service.preview_file(db, settings, upload_id, token, what=what)
+    if found.url is not None:
+        # Object storage (S3): the browser fetches the object itself, and S3 answers Range requests.
+        response = redirect(found.url, code=302)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
     # conditional=True answers Range requests with 206 (players seek) and If-None-Match with 304.
-    response = send_file(path, mimetype=mimetype, conditional=True, etag=True, max_age=300)
+    response = send_file(found.path, mimetype=found.content_type, conditional=True, etag=True, max_age=300)
     response.headers.update(_PREVIEW_HEADERS)
     response.headers["Content-Disposition"] = "inline"
     return response
@@ -122,6 +127,7 @@ def _serve(upload_id: uuid.UUID, token: str, what: str):
 @blp.route("/<uuid:upload_id>/preview")
 @blp.arguments(schemas.PreviewQuery, location="query")
 @blp.alt_response(200, success=True, description="The uploaded file (206 for a Range request)")
+@blp.alt_response(302, description="With S3 storage: a presigned link to the object, which answers Range itself")
 @blp.alt_response(403, description="invalid_download_link, expired_download_link")
 def preview(query, upload_id: uuid.UUID):
     """Serve the upload itself behind its signed link: the image, or the video with Range support."""
@@ -131,6 +137,7 @@ def preview(query, upload_id: uuid.UUID):
 @blp.route("/<uuid:upload_id>/poster")
 @blp.arguments(schemas.PreviewQuery, location="query")
 @blp.alt_response(200, success=True, description="A JPEG frame of the video")
+@blp.alt_response(302, description="With S3 storage: a presigned link to the poster object")
 @blp.alt_response(403, description="invalid_download_link, expired_download_link")
 def poster(query, upload_id: uuid.UUID):
     """Serve a poster frame of an uploaded video (taken on the first request, then kept)."""

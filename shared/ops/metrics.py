@@ -74,7 +74,9 @@ class SystemCollector:
             with self.db.session() as session:
                 last_success = session.execute(
                     select(OpsRun.schedule, func.max(OpsRun.finished_at))
-                    .where(OpsRun.status == RunStatus.SUCCEEDED).group_by(OpsRun.schedule)).all()
+                    # A host's own scratch sweep (trigger "host") must not hide a failing scheduled purge-temp.
+                    .where(OpsRun.status == RunStatus.SUCCEEDED, OpsRun.trigger != "host")
+                    .group_by(OpsRun.schedule)).all()
                 # Only the unfinished states: their index keeps this cheap however long the history.
                 webhooks = dict(session.execute(
                     select(WebhookDelivery.status, func.count())

@@ -103,10 +103,13 @@ DRY_RUN = Param("dry_run", bool, False, "report what would be removed, remove no
 
 
 def run_purge_temp(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
-    report = purge.purge_temp(ctx.db, Path(ctx.settings.TEMP_DIR),
-                              retention=timedelta(hours=ctx.settings.TEMP_RETENTION_HOURS),
+    """The scratch of the host that runs it (each host also sweeps its own) and storage's tmp/ prefix."""
+    retention = timedelta(hours=ctx.settings.TEMP_RETENTION_HOURS)
+    report = purge.purge_temp(ctx.db, Path(ctx.settings.TEMP_DIR), retention=retention,
                               now=ctx.clock(), dry_run=params["dry_run"])
-    return report.as_dict()
+    storage = purge.purge_storage_temp(ctx.db, ctx.storage(), retention=retention, now=ctx.clock(),
+                                       dry_run=params["dry_run"])
+    return {"host": purge.host_name(ctx.settings), **report.as_dict(), "storage": storage}
 
 
 def run_expire_abandoned(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -211,8 +214,9 @@ def run_prune_outbox(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
 
 
 TASKS: dict[str, Task] = {task.name: task for task in (
-    Task("purge-temp", "Remove files under TEMP_DIR older than TEMP_RETENTION_HOURS (links not followed, "
-         "files of running jobs and pending uploads kept)", "0 0 * * *", run_purge_temp, (DRY_RUN,)),
+    Task("purge-temp", "Remove files under TEMP_DIR and objects under tmp/ in storage older than "
+         "TEMP_RETENTION_HOURS (links not followed, files of running jobs and pending uploads kept)",
+         "0 0 * * *", run_purge_temp, (DRY_RUN,)),
     Task("expire-abandoned", "Expire abandoned uploads (and, with the profile flow, unpaid submissions)",
          "*/15 * * * *", run_expire_abandoned, (DRY_RUN,)),
     Task("orphan-objects", "Remove storage objects no row refers to (a dry run until ops turn dry_run off)",

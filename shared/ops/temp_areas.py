@@ -8,7 +8,10 @@ under TEMP_DIR and a function that takes the names of the entries found there
 
 A feature that keeps files in TEMP_DIR adds its area to ``TEMP_AREAS``, e.g.
 ``TempArea("uploads", uploads_in_use, "...")`` for ``TEMP_DIR/uploads/<upload_id>``.
-Area folders themselves are never removed.
+Area folders themselves are never removed. An area may also name the entries whose owner is
+finished (a job or submission in a final state): their work folders are scratch nothing will use
+again, left on a host whose worker died or that ran only some of the steps, and go whatever
+their age.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class TempArea:
     folder: str
     in_use: InUse
     description: str
+    finished: InUse | None = None
 
 
 def _uuids(names: Iterable[str]) -> dict[uuid.UUID, str]:
@@ -58,6 +62,20 @@ def jobs_in_use(db: Database, names: list[str]) -> set[str]:
     return in_use
 
 
+def jobs_finished(db: Database, names: list[str]) -> set[str]:
+    """Work folders of jobs in a final state (a retry makes its own folder again from storage)."""
+    ids = _uuids(names)
+    final = [status.value for status in FINAL_STATUSES]
+    found: set[str] = set()
+    chunk = list(ids)
+    with db.session() as session:
+        for start in range(0, len(chunk), 500):
+            rows = session.scalars(select(MediaJob.id).where(MediaJob.id.in_(chunk[start:start + 500]),
+                                                             MediaJob.status.in_(final)))
+            found.update(ids[row] for row in rows)
+    return found
+
+
 def uploads_in_use(db: Database, names: list[str]) -> set[str]:
     """Temporary uploads not deleted that are unexpired or taken by a submission."""
     from shared.uploads.service import uploads_in_use as in_use
@@ -78,16 +96,31 @@ def submissions_in_use(db: Database, names: list[str]) -> set[str]:
         return {ids[row] for row in rows}
 
 
+def submissions_finished(db: Database, names: list[str]) -> set[str]:
+    """Work folders of submissions that are no longer paid or processing (published, failed, ...)."""
+    from shared.submissions.models import Submission
+
+    ids = _uuids(names)
+    if not ids:
+        return set()
+    with db.session() as session:
+        rows = session.scalars(select(Submission.id).where(Submission.id.in_(list(ids)),
+                                                           Submission.status.not_in(("paid", "processing"))))
+        return {ids[row] for row in rows}
+
+
 def nothing_in_use(_db: Database, _names: list[str]) -> set[str]:
     """Files being written have a fresh modification time, which the retention already keeps."""
     return set()
 
 
 TEMP_AREAS: tuple[TempArea, ...] = (
-    TempArea("jobs", jobs_in_use, "per-job work folders TEMP_DIR/jobs/<job_id>: kept while the job is not final"),
+    TempArea("jobs", jobs_in_use, "per-job work folders TEMP_DIR/jobs/<job_id>: kept while the job is not final, "
+             "removed at once when it is", jobs_finished),
     TempArea("incoming", nothing_in_use, "uploads streaming in (TEMP_DIR/incoming/*.part): kept while written to"),
-    TempArea("uploads", uploads_in_use, "temporary uploads TEMP_DIR/uploads/<upload_id>: kept until deleted "
+    TempArea("uploads", uploads_in_use, "temporary uploads of before they went to storage, TEMP_DIR/uploads/<id>: "
+             "kept until deleted "
              "or expired unclaimed; kept while a submission uses them"),
     TempArea("submissions", submissions_in_use, "work folders of paid submissions TEMP_DIR/submissions/<id>: "
-             "kept while paid or processing"),
+             "kept while paid or processing, removed at once after", submissions_finished),
 )

@@ -172,6 +172,26 @@ class StorageProvider(ABC):
         """
         return self._relative(self._put_file(self._full_key(key), Path(path), content_type))
 
+    def move_file(self, key: str, path: str | os.PathLike[str],
+                  content_type: str = DEFAULT_CONTENT_TYPE) -> StoredObject:
+        """Store the file at ``path`` under ``key`` and remove it from ``path``.
+
+        A provider on the same disk renames (no second write); the others stream the file
+        up and then remove it. The file is left in place when storing fails.
+        """
+        stored = self._relative(self._move_file(self._full_key(key), Path(path), content_type))
+        Path(path).unlink(missing_ok=True)
+        return stored
+
+    def local_path(self, key: str) -> Path | None:
+        """The object's file on this machine's disk when the provider keeps it there, else None.
+
+        Lets a caller on the same machine link or serve the file (Range requests) instead of
+        copying it; never a promise that the file exists.
+        """
+        self._full_key(key)
+        return None
+
     def put_bytes(self, key: str, data: bytes, content_type: str = DEFAULT_CONTENT_TYPE) -> StoredObject:
         """Store ``data`` under ``key``, replacing any object already there."""
         return self._relative(self._put_bytes(self._full_key(key), bytes(data), content_type))
@@ -242,6 +262,10 @@ class StorageProvider(ABC):
     @abstractmethod
     def _put_file(self, full_key: str, path: Path, content_type: str) -> StoredObject:
         """Store a file under a full key."""
+
+    def _move_file(self, full_key: str, path: Path, content_type: str) -> StoredObject:
+        """Store a file under a full key; :meth:`move_file` removes it afterwards."""
+        return self._put_file(full_key, path, content_type)
 
     @abstractmethod
     def _put_bytes(self, full_key: str, data: bytes, content_type: str) -> StoredObject:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import shutil
 import uuid
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from shared.jobs.steps import count_delivery, describe_output, mark_step, merge_
 from shared.media import images, video
 from shared.media.probe import MediaInfo
 from shared.profiles.editing import save_in_session
+from shared.security import redact_server_paths
 from shared.submissions.models import PIPELINE_STEPS, Submission, SubmissionStatus
 from shared.submissions.service import (
     SubmissionContext,
@@ -125,7 +125,7 @@ def fail_submission(ctx: SubmissionContext, submission_id: uuid.UUID | str, code
         row = session.get(Submission, uuid.UUID(str(submission_id)), with_for_update=True)
         if row is None or row.status not in ACTIVE or (run is not None and row.run != run):
             return False
-        _mark_failed(session, row, code, message)
+        _mark_failed(session, row, code, redact_server_paths(message, ctx.settings))  # shown to the owner
     shutil.rmtree(work_dir(ctx, row.id), ignore_errors=True)
     return True
 
@@ -185,28 +185,24 @@ def _info(snapshot: Snapshot, kind: str) -> MediaInfo:
 
 
 def _local_source(ctx: SubmissionContext, snapshot: Snapshot, kind: str) -> Path:
-    """The upload inside the work folder (a hard link when it can be, else a copy), made once."""
+    """The upload inside the work folder, made once per host from storage (a hard link when
+    storage is this disk, else a download): the folder is scratch, any host can make it again."""
+    from shared.uploads.errors import UploadNotFound
     from shared.uploads.models import Upload
-    from shared.uploads.service import upload_path  # the uploads feature owns where files live
+    from shared.uploads.service import fetch_source  # the uploads feature owns where files live
 
     directory = work_dir(ctx, snapshot.id)
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{kind}-source{_info(snapshot, kind).extension}"
     if path.exists():
         return path
     with ctx.db.session() as session:
         upload = session.get(Upload, snapshot.image_upload_id if kind == "image" else snapshot.video_upload_id)
-    source = upload_path(ctx.settings, upload) if upload is not None else None
-    if source is None or not Path(source).is_file():
-        raise PermanentError(f"the {kind} upload of the submission is gone", code="upload_missing")
-    partial = directory / f".{path.name}.part"
-    partial.unlink(missing_ok=True)
     try:
-        os.link(source, partial)
-    except OSError:
-        shutil.copyfile(source, partial)
-    partial.replace(path)
-    return path
+        if upload is None:
+            raise UploadNotFound("no upload row")
+        return fetch_source(ctx.settings, upload, path)
+    except UploadNotFound:
+        raise PermanentError(f"the {kind} upload of the submission is gone", code="upload_missing") from None
 
 
 def _render_video(ctx: SubmissionContext, snapshot: Snapshot) -> dict[str, dict[str, Any]]:

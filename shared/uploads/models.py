@@ -1,4 +1,4 @@
-"""Temporary uploads of the profile flow (SPEC 3): kept in TEMP_DIR/uploads until used or expired."""
+"""Temporary uploads of the profile flow (SPEC 3): kept in storage under tmp/uploads/ until used or expired."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ class Upload(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     # MediaInfo of the probe (width, height, duration, codec, ...).
     info: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # Path relative to TEMP_DIR (uploads/<id>/source.<ext>); never a client file name.
+    # Key in the platform storage (tmp/uploads/<id>/source.<ext>; before issue 12: a path relative to
+    # TEMP_DIR, uploads/<id>/source.<ext>); never a client file name.
     temp_path: Mapped[str] = mapped_column(String(500))
     file_name: Mapped[str] = mapped_column(String(255))
     owner_wallet: Mapped[str | None] = mapped_column(String(42), default=None, index=True)

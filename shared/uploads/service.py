@@ -1,10 +1,14 @@
 """Temporary uploads of the profile flow: intake within quotas, reading, deleting, claiming, expiring.
 
-An upload is streamed by the API into ``TEMP_DIR/incoming`` (hashed on the way),
-probed here, then renamed into ``TEMP_DIR/uploads/<id>/source.<ext>``: one copy on
-disk, same file system, no second write. It waits there ``UPLOAD_TTL_HOURS`` for a
-submission to claim it; the ``expire-abandoned`` ops task removes the unclaimed ones
-after that. Quotas are computed from the uploads table and, for uploads still streaming,
+An upload is streamed by the API into ``TEMP_DIR/incoming`` (the web host's scratch,
+hashed on the way), probed here, then moved into the platform storage under the temporary
+prefix, ``tmp/uploads/<id>/source.<ext>``, before it is answered: with the local provider
+a rename (one copy on disk, no second write), with S3 a streamed put. Any host reads it
+from there: the worker that processes the submission, the web process serving a preview.
+It waits ``UPLOAD_TTL_HOURS`` for a submission to claim it; the ``expire-abandoned`` ops
+task removes the unclaimed ones after that, and the temp purge removes what nothing claims
+from the prefix. Rows of uploads made before this (``temp_path`` ``uploads/<id>/...``)
+are still read from ``TEMP_DIR``. Quotas are computed from the uploads table and, for uploads still streaming,
 from the reservations each holds (docs/PROFILES.md).
 
 Everything takes its dependencies as arguments and raises the errors of
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import os
+import logging
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -33,15 +37,23 @@ from shared.media.errors import FFmpegFailed
 from shared.media.probe import MediaInfo, inspect
 from shared.security import IPV6_GROUP_PREFIX_CHARS, canonical_address
 from shared.settings import Settings, upload_ip_bytes_ceiling
-from shared.storage import signing_secret
-from shared.storage.errors import InvalidSignature
+from shared.storage import get_default_storage, signing_secret
+from shared.storage.base import StorageProvider
+from shared.storage.errors import InvalidSignature, ObjectNotFound, StorageError
 from shared.storage.signing import sign, verify
 from shared.uploads import errors
 from shared.uploads.models import Upload, UploadReservation
 
+log = logging.getLogger(__name__)
+
+# The temporary prefix of the platform storage: every object under it is an upload's.
+STORAGE_FOLDER = "tmp/uploads"
+# Where uploads lived on the web host's disk before they went to storage (rows of that time).
 UPLOADS_FOLDER = "uploads"
 SOURCE_STEM = "source"
 POSTER_FILE = "poster.jpg"
+# Scratch of the web host where a poster is taken (TEMP_DIR/posters/<id>, removed right after).
+POSTERS_FOLDER = "posters"
 QUOTA_WINDOW = timedelta(hours=24)
 KINDS = ("image", "video")
 
@@ -75,17 +87,51 @@ class Owner:
         return self.ip == upload.owner_ip
 
 
-def uploads_dir(settings: Settings) -> Path:
-    return Path(settings.TEMP_DIR) / UPLOADS_FOLDER
+def storage_folder(upload_id: uuid.UUID) -> str:
+    """The upload's folder in the platform storage (``tmp/uploads/<id>/``)."""
+    return f"{STORAGE_FOLDER}/{upload_id}/"
 
 
-def upload_dir(settings: Settings, upload_id: uuid.UUID) -> Path:
-    return uploads_dir(settings) / str(upload_id)
+def upload_storage(settings: Settings) -> StorageProvider:
+    """The storage uploads are kept in: the platform's, which every host reaches."""
+    return get_default_storage(settings)
 
 
-def upload_path(settings: Settings, upload: Upload) -> Path:
-    """The upload's source file (``TEMP_DIR/uploads/<id>/source.<ext>``)."""
-    return Path(settings.TEMP_DIR) / upload.temp_path
+def legacy_dir(settings: Settings, upload_id: uuid.UUID) -> Path:
+    """Where an upload of the time before storage lived: ``TEMP_DIR/uploads/<id>``."""
+    return Path(settings.TEMP_DIR) / UPLOADS_FOLDER / str(upload_id)
+
+
+def _is_legacy(upload: Upload) -> bool:
+    return not upload.temp_path.startswith(STORAGE_FOLDER + "/")
+
+
+def fetch_source(settings: Settings, upload: Upload, target: Path) -> Path:
+    """Make the upload's source file ``target`` on this host: a hard link when storage is this
+    disk, else a streamed download. Raises UploadNotFound when the file is gone."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.part")
+    partial.unlink(missing_ok=True)
+    local = (Path(settings.TEMP_DIR) / upload.temp_path if _is_legacy(upload)
+             else upload_storage(settings).local_path(upload.temp_path))
+    try:
+        if local is not None:
+            _link_or_copy(local, partial)
+        else:
+            upload_storage(settings).get_to_file(upload.temp_path, partial)
+    except (FileNotFoundError, ObjectNotFound):
+        raise errors.UploadNotFound("the upload's file is gone") from None
+    partial.replace(target)
+    return target
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        target.hardlink_to(source)
+    except FileNotFoundError:
+        raise
+    except OSError:  # another file system
+        shutil.copyfile(source, target)
 
 
 def media_info(upload: Upload) -> MediaInfo:
@@ -147,7 +193,8 @@ def receive_upload(db: Database, settings: Settings, received: ReceivedFile, own
     the bytes are not ``kind``, and the quota errors of :func:`reserve_intake` (checked again
     here with the real size, under a lock, counting the other uploads still streaming; the
     upload's own ``reservation`` is replaced by its row). The incoming file is always gone afterwards:
-    moved into the upload's folder, or removed; a refused upload leaves nothing.
+    moved into storage, or removed; a refused upload leaves nothing. Raises StorageError /
+    StorageUnavailable (503) when the storage cannot take it.
     """
     try:
         info = inspect(received.path, settings, playable=True)  # paid for later: it must decode now
@@ -155,12 +202,11 @@ def receive_upload(db: Database, settings: Settings, received: ReceivedFile, own
             raise errors.UploadKindMismatch(f"the file is {'an' if info.kind == 'image' else 'a'} "
                                             f"{info.kind}, not {'an' if kind == 'image' else 'a'} {kind}")
         upload_id = uuid.uuid4()
-        folder = upload_dir(settings, upload_id)
-        relative = f"{UPLOADS_FOLDER}/{upload_id}/{SOURCE_STEM}{info.extension}"
-        folder.mkdir(parents=True)
+        key = f"{storage_folder(upload_id)}{SOURCE_STEM}{info.extension}"
+        # Stored before the 201, outside the intake lock (an S3 put of a large video takes a while):
+        # the worker that processes it may run on any host.
+        upload_storage(settings).move_file(key, received.path, info.content_type)
         try:
-            # Same file system as TEMP_DIR/incoming: a rename, not a copy.
-            os.replace(received.path, Path(settings.TEMP_DIR) / relative)
             now = now or utcnow()
             with db.session() as session:
                 _serialize_intake(session)
@@ -169,13 +215,13 @@ def receive_upload(db: Database, settings: Settings, received: ReceivedFile, own
                     session.execute(delete(UploadReservation).where(UploadReservation.id == reservation))
                 upload = Upload(id=upload_id, kind=info.kind, content_type=info.content_type,
                                 size=received.size, sha256=received.sha256, info=info.as_dict(),
-                                temp_path=relative,
+                                temp_path=key,
                                 file_name=safe_file_name(received.file_name, info.extension),
                                 owner_wallet=owner.wallet, owner_ip=owner.ip, created_at=now,
                                 expires_at=now + timedelta(hours=settings.UPLOAD_TTL_HOURS))
                 session.add(upload)
         except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
+            _remove_files(settings, upload_id)
             raise
         return upload
     finally:
@@ -347,7 +393,7 @@ def delete_upload(db: Database, settings: Settings, upload_id: uuid.UUID, owner:
             raise errors.UploadInUse("a submission uses this upload; it goes when the submission is done")
         upload.deleted_at = now
     # After the commit: a claim waiting on the row lock now sees it deleted.
-    _remove_folder(settings, upload_id)
+    _remove_files(settings, upload_id)
 
 
 def release_upload(db: Database, settings: Settings, upload_id: uuid.UUID,
@@ -361,13 +407,32 @@ def release_upload(db: Database, settings: Settings, upload_id: uuid.UUID,
         found = upload is not None and upload.deleted_at is None
         if found:
             upload.deleted_at = now or utcnow()
-    _remove_folder(settings, upload_id)
+    _remove_files(settings, upload_id)
     return found
 
 
-def _remove_folder(settings: Settings, upload_id: uuid.UUID) -> int:
-    """Remove the upload's folder (never following links); return the bytes freed."""
-    folder = upload_dir(settings, upload_id)
+def _remove_files(settings: Settings, upload_id: uuid.UUID) -> int:
+    """Remove the upload's objects (and a folder of the time before storage); return the bytes freed.
+
+    A storage that fails now is logged, not raised: the row says deleted, so the temp purge
+    removes the objects later.
+    """
+    freed = 0
+    storage = upload_storage(settings)
+    folder = storage_folder(upload_id)
+    try:
+        freed = sum(found.size for found in storage.list(folder))
+        storage.delete_prefix(folder)
+    except StorageError:
+        log.warning("could not remove the stored files of upload %s; the temp purge will", upload_id,
+                    exc_info=True)
+        freed = 0
+    return freed + _remove_legacy_folder(settings, upload_id)
+
+
+def _remove_legacy_folder(settings: Settings, upload_id: uuid.UUID) -> int:
+    """Remove ``TEMP_DIR/uploads/<id>`` of an upload from before storage (never following links)."""
+    folder = legacy_dir(settings, upload_id)
     freed = 0
     with contextlib.suppress(FileNotFoundError):
         if folder.is_symlink():
@@ -458,7 +523,7 @@ def expire_uploads(db: Database, settings: Settings, *, now: datetime | None = N
                 if upload is None or upload.deleted_at is not None or upload.submission_id is not None:
                     continue
                 upload.deleted_at = now
-            removed_bytes += _remove_folder(settings, upload_id)
+            removed_bytes += _remove_files(settings, upload_id)
             expired += 1
     return {"uploads_expired": expired, "bytes_removed": removed_bytes}
 
@@ -486,7 +551,8 @@ def upload_view(upload: Upload, settings: Settings, now: datetime | None = None)
 
 
 def _poster_key(upload: Upload) -> str:
-    return f"{UPLOADS_FOLDER}/{upload.id}/{POSTER_FILE}"
+    folder = f"{UPLOADS_FOLDER}/{upload.id}/" if _is_legacy(upload) else storage_folder(upload.id)
+    return f"{folder}{POSTER_FILE}"
 
 
 def _signed_link(upload: Upload, settings: Settings, what: str, key: str, now: datetime | None) -> str:
@@ -496,12 +562,22 @@ def _signed_link(upload: Upload, settings: Settings, what: str, key: str, now: d
     return f"{base}/api/uploads/{upload.id}/{what}?{urlencode({'token': token})}"
 
 
+@dataclass(frozen=True)
+class PreviewFile:
+    """Where a preview or poster is: a file on this host's disk to serve (with Range), or a storage link."""
+
+    upload: Upload
+    content_type: str
+    path: Path | None = None
+    url: str | None = None
+
+
 def preview_file(db: Database, settings: Settings, upload_id: uuid.UUID, token: str, *, what: str,
-                 now: datetime | None = None) -> tuple[Upload, Path]:
+                 now: datetime | None = None) -> PreviewFile:
     """The file a signed preview or poster link grants, made on first use for posters.
 
     Raises InvalidSignature / LinkExpired (403), UploadNotFound, UploadExpired,
-    PosterUnavailable, MediaTimeout.
+    PosterUnavailable, MediaTimeout, StorageUnavailable.
     """
     storage, key, _ = verify(token, signing_secret(settings), now=now)
     with db.session() as session:
@@ -509,15 +585,64 @@ def preview_file(db: Database, settings: Settings, upload_id: uuid.UUID, token: 
     expected = upload.temp_path if what == "preview" else _poster_key(upload)
     if storage != PREVIEW_STORAGE or key != expected:
         raise InvalidSignature("the link does not match the requested file")
-    source = upload_path(settings, upload)
+    if _is_legacy(upload):
+        return _legacy_preview(settings, upload, what)
+    if what == "poster":
+        _ensure_poster(settings, upload)
+        return _located(settings, upload, expected, "image/jpeg")
+    return _located(settings, upload, expected, upload.content_type)
+
+
+def _located(settings: Settings, upload: Upload, key: str, content_type: str) -> PreviewFile:
+    storage = upload_storage(settings)
+    path = storage.local_path(key)
+    if path is None:
+        # S3: the browser is sent to the object itself, and S3 answers its Range requests.
+        return PreviewFile(upload, content_type, url=storage.presigned_url(key))
+    if not path.is_file():
+        raise errors.UploadNotFound("the upload's file is gone")
+    return PreviewFile(upload, content_type, path=path)
+
+
+def _ensure_poster(settings: Settings, upload: Upload) -> None:
+    """Put the video's poster frame beside the upload in storage on first request.
+
+    Taken with an input seek from a copy in this host's scratch (a link with local storage),
+    which is removed again. One ffmpeg per upload on a host; two hosts asking at once both
+    write the same object, which is harmless.
+    """
+    from shared.media.video import extract_poster
+
+    storage = upload_storage(settings)
+    key = _poster_key(upload)
+    if storage.exists(key):
+        return
+    scratch = Path(settings.TEMP_DIR) / POSTERS_FOLDER / str(upload.id)
+    try:
+        scratch.mkdir(parents=True, exist_ok=True)
+        with open(scratch / ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not storage.exists(key):
+                source = fetch_source(settings, upload, scratch / f"{SOURCE_STEM}{media_info(upload).extension}")
+                poster = extract_poster(source, scratch, media_info(upload), settings)
+                storage.move_file(key, poster.path, "image/jpeg")
+    except FFmpegFailed as exc:
+        raise errors.PosterUnavailable(str(exc)) from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _legacy_preview(settings: Settings, upload: Upload, what: str) -> PreviewFile:
+    """Preview of an upload from before storage, served from ``TEMP_DIR/uploads/<id>`` as then."""
+    source = Path(settings.TEMP_DIR) / upload.temp_path
     if not source.is_file():
         raise errors.UploadNotFound("the upload's file is gone")
     if what == "preview":
-        return upload, source
-    return upload, _ensure_poster(settings, upload, source)
+        return PreviewFile(upload, upload.content_type, path=source)
+    return PreviewFile(upload, "image/jpeg", path=_ensure_legacy_poster(settings, upload, source))
 
 
-def _ensure_poster(settings: Settings, upload: Upload, source: Path) -> Path:
+def _ensure_legacy_poster(settings: Settings, upload: Upload, source: Path) -> Path:
     """The video's poster frame, taken with an input seek on first request and kept beside it."""
     from shared.media.video import extract_poster
 
@@ -536,4 +661,3 @@ def _ensure_poster(settings: Settings, upload: Upload, source: Path) -> Path:
     except FFmpegFailed as exc:
         raise errors.PosterUnavailable(str(exc)) from None
     return poster
-

@@ -45,26 +45,19 @@ def signed_in(monkeypatch):
     return lambda wallet: {"X-Test-Wallet": wallet}
 
 
-@pytest.fixture()
-def make_client(db, redis_client, settings):
-    from api.app import create_app
-
-    def make(**overrides):
-        app = create_app(settings.replace(**overrides))
-        app.config["TESTING"] = True
-        return app.test_client()
-
-    return make
-
-
 @pytest.fixture(scope="module")
 def small_video(tmp_path_factory) -> bytes:
     path = h264_mp4(tmp_path_factory.mktemp("video") / "clip.mp4", seconds=2.0, size="320x240", audio=False)
     return path.read_bytes()
 
 
+def stored_dir(settings) -> Path:
+    """The temporary prefix of the (local) storage: uploads wait there, not on the web host."""
+    return Path(settings.LOCAL_STORAGE_DIR) / "tmp" / "uploads"
+
+
 def upload_folders(settings) -> list[str]:
-    folder = Path(settings.TEMP_DIR) / "uploads"
+    folder = stored_dir(settings)
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
@@ -82,8 +75,8 @@ def test_an_image_upload_is_probed_hashed_and_kept_for_48_hours(client, settings
 
     ttl = datetime.fromisoformat(body["expires_at"]) - utcnow()
     assert timedelta(hours=47, minutes=59) < ttl <= timedelta(hours=48)
-    # One copy, renamed out of the incoming folder into the upload's own.
-    assert (Path(settings.TEMP_DIR) / "uploads" / body["id"] / "source.png").read_bytes() == data
+    # One copy, renamed out of the incoming folder into storage (local provider: same disk).
+    assert (stored_dir(settings) / body["id"] / "source.png").read_bytes() == data
     assert list((Path(settings.TEMP_DIR) / "incoming").iterdir()) == []
     again = client.get(f"/api/uploads/{body['id']}/").get_json()
     assert {k: v for k, v in again.items() if not k.endswith("_url")} == \
@@ -116,7 +109,7 @@ def test_a_video_preview_answers_range_requests_and_has_a_poster_made_once(clien
     assert poster.status_code == 200 and poster.content_type == "image/jpeg"
     with Image.open(io.BytesIO(poster.data)) as image:
         assert image.format == "JPEG" and image.size == (320, 240)
-    kept = Path(settings.TEMP_DIR) / "uploads" / body["id"] / "poster.jpg"
+    kept = stored_dir(settings) / body["id"] / "poster.jpg"
     made = kept.stat().st_mtime_ns
     assert client.get(link(body["poster_url"])).data == poster.data
     assert kept.stat().st_mtime_ns == made

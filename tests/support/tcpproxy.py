@@ -7,21 +7,25 @@ import threading
 
 
 class TcpProxy:
-    def __init__(self, target_host: str, target_port: int, *, port: int = 0):
+    def __init__(self, target_host: str, target_port: int, *, port: int = 0, bind: str = "127.0.0.1",
+                 keep_idle: bool = False):
         self.target = (target_host, target_port)
-        self.port = port or _free_port()
+        # Upstream reads time out after 5 s unless kept: idle pooled and blocking-read connections live longer.
+        self.keep_idle = keep_idle
+        self.bind = bind  # e.g. the root side of a network namespace's veth pair
+        self.port = port or _free_port(bind)
         self._server: socket.socket | None = None
         self._connections: list[socket.socket] = []
         self._lock = threading.Lock()
 
     @property
     def url_host(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.bind}:{self.port}"
 
     def start(self) -> None:
         server = socket.socket()
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(("127.0.0.1", self.port))
+        server.bind((self.bind, self.port))
         server.listen(64)
         self._server = server
         threading.Thread(target=self._accept, args=(server,), daemon=True).start()
@@ -51,6 +55,8 @@ class TcpProxy:
             except OSError:
                 client.close()
                 continue
+            if self.keep_idle:
+                upstream.settimeout(None)
             with self._lock:
                 if self._server is not server:
                     client.close()
@@ -75,7 +81,7 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
                 pass
 
 
-def _free_port() -> int:
+def _free_port(bind: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((bind, 0))
         return sock.getsockname()[1]

@@ -31,6 +31,11 @@ def receive(db, settings, owner=ANONYMOUS, now=None) -> Upload:
     return service.receive_upload(db, settings, received, owner, now=now)
 
 
+def stored(settings, upload: Upload) -> bool:
+    """Whether the upload's objects are in storage (tmp/uploads/<id>/)."""
+    return any(service.upload_storage(settings).list(service.storage_folder(upload.id)))
+
+
 def claim(db, upload_id, *, wallet=WALLET, submission_id=None, kind=None, now=None) -> Upload:
     with db.session() as session:
         return service.claim_upload(session, upload_id, owner_wallet=wallet,
@@ -48,7 +53,8 @@ def test_a_submission_claims_an_anonymous_upload_which_becomes_its_wallets(db, s
         claim(db, upload.id)
     with pytest.raises(errors.UploadNotFound):
         claim(db, upload.id, wallet=OTHER_WALLET, submission_id=submission_id)
-    assert service.upload_path(settings, claimed).read_bytes() == png_bytes()
+    with service.upload_storage(settings).open(claimed.temp_path) as source:
+        assert source.read() == png_bytes()
 
 
 def test_claims_refuse_other_wallets_expired_deleted_and_wrong_kinds(db, settings):
@@ -76,7 +82,7 @@ def test_a_claimed_upload_cannot_be_deleted_by_its_owner_and_is_released_by_the_
         service.delete_upload(db, settings, upload.id, service.Owner(wallet=WALLET, ip="198.51.100.1"))
     assert caught.value.code == "upload_in_use"
     assert service.release_upload(db, settings, upload.id) is True
-    assert not service.upload_dir(settings, upload.id).exists()
+    assert not stored(settings, upload)
     assert service.release_upload(db, settings, upload.id) is False
 
 
@@ -88,13 +94,12 @@ def test_the_expirer_removes_expired_unclaimed_uploads_and_keeps_claimed_ones(db
     ctx = build_context(settings, db)
 
     dry = TASKS["expire-abandoned"].run(ctx, {"dry_run": True})
-    assert dry["uploads"]["uploads_expired"] == 1 and service.upload_dir(settings, expired.id).exists()
+    assert dry["uploads"]["uploads_expired"] == 1 and stored(settings, expired)
 
     report = TASKS["expire-abandoned"].run(ctx, {"dry_run": False})
     assert report["uploads"] == {"uploads_expired": 1, "bytes_removed": len(png_bytes())}
-    assert not service.upload_dir(settings, expired.id).exists()
-    assert service.upload_dir(settings, claimed.id).exists()
-    assert service.upload_dir(settings, fresh.id).exists()
+    assert not stored(settings, expired)
+    assert stored(settings, claimed) and stored(settings, fresh)
     with db.session() as session:
         assert session.get(Upload, expired.id).deleted_at is not None
         assert session.get(Upload, claimed.id).deleted_at is None
@@ -104,8 +109,9 @@ def test_the_expirer_removes_expired_unclaimed_uploads_and_keeps_claimed_ones(db
 
 
 def test_the_temp_purge_keeps_old_files_of_uploads_in_use_and_removes_the_rest(db, settings):
+    """Uploads of the time before storage (rows naming TEMP_DIR/uploads/<id>) are still protected."""
     temp_dir = Path(settings.TEMP_DIR)
-    waiting, claimed, expired = receive(db, settings), receive(db, settings), receive(db, settings)
+    waiting, claimed, expired = (legacy_upload(db, settings) for _ in range(3))
     claim(db, claimed.id)
     with db.session() as session:
         for upload_id in (claimed.id, expired.id):
@@ -118,6 +124,21 @@ def test_the_temp_purge_keeps_old_files_of_uploads_in_use_and_removes_the_rest(d
 
     report = purge_temp(db, temp_dir, retention=timedelta(hours=48), now=utcnow())
 
-    assert service.upload_path(settings, waiting).exists() and service.upload_path(settings, claimed).exists()
-    assert not service.upload_path(settings, expired).exists() and not stray.exists()
+    assert (temp_dir / waiting.temp_path).exists() and (temp_dir / claimed.temp_path).exists()
+    assert not (temp_dir / expired.temp_path).exists() and not stray.exists()
     assert sorted(report.in_use) == sorted([f"uploads/{waiting.id}", f"uploads/{claimed.id}"])
+
+
+def legacy_upload(db, settings) -> Upload:
+    """An upload row of the time before storage: its file in TEMP_DIR/uploads/<id>/."""
+    upload_id = uuid.uuid4()
+    path = Path(settings.TEMP_DIR) / "uploads" / str(upload_id) / "source.png"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(png_bytes())
+    now = utcnow()
+    with db.session() as session:
+        upload = Upload(id=upload_id, kind="image", content_type="image/png", size=path.stat().st_size,
+                        sha256="a" * 64, info={}, temp_path=f"uploads/{upload_id}/source.png", file_name="a.png",
+                        owner_ip=ANONYMOUS.ip, created_at=now, expires_at=now + timedelta(hours=48))
+        session.add(upload)
+    return upload
