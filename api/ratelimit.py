@@ -4,7 +4,8 @@ Every blueprint but the health probes is limited per client (an IPv4 address or 
 see shared/security.py), with tighter limits where a request costs more than it looks:
 sign-in (nonce rows), hashtag checks and form validation (the matcher), appeals (moderator
 work). Wrong staff tokens are counted per client too: past RATE_LIMIT_STAFF_AUTH_FAILURES an
-hour the staff APIs answer 429 whatever token comes.
+hour the staff APIs answer 429 to that client's requests without a valid staff token (a right
+token still passes, so a guesser behind a shared address cannot lock staff out).
 
 flask-limiter counts in Redis, so every API process shares one count. Responses carry
 ``RateLimit-Limit``, ``RateLimit-Remaining``, ``RateLimit-Reset`` (seconds) and
@@ -23,7 +24,7 @@ from flask import Flask, Response, current_app, json, request
 from flask_limiter import Limiter
 from limits import parse
 
-from api.auth import current_tenant_id
+from api.auth import bearer_token, current_tenant_id
 from shared.errors import RateLimited, ShowreelError
 from shared.security import address_group
 from shared.settings import Settings
@@ -155,6 +156,9 @@ def _guard_staff_tokens(app: Flask, limiter: Limiter, settings: Settings) -> Non
         except Exception:  # counts unreadable (Redis went away): tokens are long enough to go on
             log.warning("staff token failures not readable", exc_info=True)
             return
+        # Only guesses are refused: staff sharing the guesser's address (office NAT, VPN) keep working.
+        if _holds_a_staff_token(settings):
+            return
         raise TooManyStaffTokenFailures(
             f"more than {item.amount} wrong staff tokens from this address in an hour; try again later",
             retry_after=max(1, int(reset - time.time())), limit=item.amount)
@@ -164,9 +168,30 @@ def _guard_staff_tokens(app: Flask, limiter: Limiter, settings: Settings) -> Non
         if is_staff() and response.status_code in (401, 403) and _problem_code(response) in STAFF_TOKEN_FAILURES:
             try:
                 limiter.limiter.hit(item, "staff-token-failures", client_address())
+                if not limiter.limiter.test(item, "staff-token-failures", client_address()):
+                    log.warning("staff tokens: %s is locked out for the hour after %d wrong tokens",
+                                client_address(), item.amount)
             except Exception:
                 log.warning("staff token failure not counted", exc_info=True)
         return response
+
+
+def _holds_a_staff_token(settings: Settings) -> bool:
+    """Whether the request's bearer token is a valid ops or moderator token."""
+    from shared.moderation.service import authenticate as authenticate_moderator
+    from shared.ops.tokens import authenticate as authenticate_ops
+
+    token = bearer_token()
+    if not token:
+        return False
+    db = current_app.extensions["showreel.db"]
+    for authenticate in (authenticate_ops, authenticate_moderator):
+        try:
+            authenticate(db, settings, token)
+        except ShowreelError:
+            continue
+        return True
+    return False
 
 
 def _problem_code(response: Response) -> str | None:

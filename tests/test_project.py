@@ -99,3 +99,11 @@ def test_migrations_match_the_models_on_postgresql(database):
         context = MigrationContext.configure(connection, opts={"include_object": include_object,
                                                                "compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_review_duplicated_test_fixture_make_client_lives_in_the_api_conftest_only():
+    from pathlib import Path
+
+    api_tests = Path(__file__).parent / "api"
+    defined = sorted(path.name for path in api_tests.glob("*.py") if "def make_client(" in path.read_text())
+    assert defined == ["conftest.py"]

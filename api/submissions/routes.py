@@ -122,14 +122,14 @@ class Events(MethodView):
         if not slots.acquire(blocking=False):
             raise TooManyStreams("try again shortly, or poll GET /api/submissions/{id}/", retry_after=5)
         try:
-            _take_wallet_stream(client, wallet, settings)
+            stream = _take_wallet_stream(client, wallet, settings)
         except BaseException:
             slots.release()
             raise
 
         def release() -> None:
             slots.release()
-            _give_back_wallet_stream(client, wallet)
+            _give_back_wallet_stream(client, wallet, stream)
 
         try:
             resume_after = live.valid_entry_id(request.headers.get("Last-Event-ID")
@@ -163,30 +163,36 @@ def _wallet_streams_key(wallet: str) -> str:
     return f"showreel:sse-streams:{wallet}"
 
 
-def _take_wallet_stream(client, wallet: str, settings) -> None:
+# How long past SSE_MAX_SECONDS a stream's slot outlives a process that died without giving it back.
+_STREAM_GRACE_SECONDS = 60
+
+
+def _take_wallet_stream(client, wallet: str, settings) -> str:
     """Count one more open stream of ``wallet`` over every web process; refuse past the cap.
 
-    The count expires a while after the longest a stream stays open, so a process that dies
-    with streams open does not hold the wallet's slots for good.
+    Each stream is a member of a sorted set scored with the time it ends at the latest, so
+    the streams of a process that died expire one by one: a browser reconnecting (and refused)
+    never keeps them alive. Returns the stream's member, for :func:`_give_back_wallet_stream`.
     """
-    key = _wallet_streams_key(wallet)
+    key, stream = _wallet_streams_key(wallet), uuid.uuid4().hex
+    now, lifetime = time.time(), settings.SSE_MAX_SECONDS + _STREAM_GRACE_SECONDS
     try:
         with client.pipeline() as pipe:
-            open_now, _ = pipe.incr(key).expire(key, settings.SSE_MAX_SECONDS + 60).execute()
+            pipe.zremrangebyscore(key, "-inf", now).zadd(key, {stream: now + lifetime})
+            open_now = pipe.zcard(key).expire(key, int(lifetime) + 1).execute()[2]
     except redis.RedisError as exc:
         raise ServiceUnavailable(f"Redis is unreachable ({type(exc).__name__}); try again") from None
     if open_now > settings.SSE_MAX_STREAMS_PER_WALLET:
-        client.decr(key)
+        _give_back_wallet_stream(client, wallet, stream)
         raise TooManyStreams(f"this wallet has {settings.SSE_MAX_STREAMS_PER_WALLET} live-status streams open; "
                              "close one, or poll GET /api/submissions/{id}/", retry_after=5)
+    return stream
 
 
-def _give_back_wallet_stream(client, wallet: str) -> None:
-    key = _wallet_streams_key(wallet)
+def _give_back_wallet_stream(client, wallet: str, stream: str) -> None:
     try:
-        if client.decr(key) < 0:  # the count expired while this stream was open
-            client.delete(key)
-    except redis.RedisError:  # the key expires anyway
+        client.zrem(_wallet_streams_key(wallet), stream)
+    except redis.RedisError:  # the member expires anyway
         log.warning("could not release a live-status stream of %s", wallet, exc_info=True)
 
 

@@ -52,8 +52,12 @@ def _record_current_connections() -> None:
     """Jobs of tenants with their own storage were written to the connection they hold today."""
     connection = op.get_bind()
     now = datetime.now(UTC)
-    for tenant_id, config in connection.execute(sa.select(_tenants.c.id, _tenants.c.storage_config)
-                                                .where(_tenants.c.storage_config.is_not(None))).all():
+    # Filtered in Python: tenants created before 0010 hold JSON null (not SQL NULL) for the
+    # platform storage, and `IS NOT NULL` matches it on both databases.
+    for tenant_id, config in connection.execute(sa.select(_tenants.c.id, _tenants.c.storage_config)).all():
+        if config is None:
+            connection.execute(_tenants.update().where(_tenants.c.id == tenant_id).values(storage_config=sa.null()))
+            continue
         storage_id = uuid.uuid4()
         connection.execute(_connections.insert().values(id=storage_id, tenant_id=tenant_id, config=config,
                                                         created_at=now))

@@ -37,6 +37,7 @@ from shared.jobs.service import (
 from shared.media import images, video
 from shared.media.errors import ProcessingCanceled
 from shared.media.probe import MediaInfo, OutputFile
+from shared.security import redact_server_paths
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -178,7 +179,8 @@ def fail_job(ctx: StepContext, job_id: uuid.UUID | str, code: str, message: str,
         job = session.get(MediaJob, job_id, with_for_update=True)
         if job is None or JobStatus(job.status).is_final or (run is not None and job.attempts != run):
             return False
-        _mark_failed(session, job, code, message, retryable=retryable)
+        # Shown to the client (GET /api/media/{id}/): ffmpeg and Pillow messages may name work files.
+        _mark_failed(session, job, code, redact_server_paths(message, ctx.settings), retryable=retryable)
     # A permanent failure means the source itself is bad: keep nothing of it.
     _cleanup_after(ctx, job, keep_source=retryable)
     return True

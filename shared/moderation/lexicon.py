@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -55,6 +55,10 @@ def language_of(text: str) -> str:
     return "ru" if text and script_of(text[0]) == CYRILLIC else "en"
 
 
+# The advisory lock key of lexicon version numbers (shared/uploads/service.py has its own).
+_VERSIONS_LOCK = 0x1E_C510
+
+
 def lexicon_checksum(session: Session) -> str:
     """SHA-256 over every term and stem: equal lists, equal checksum."""
     digest = hashlib.sha256()
@@ -87,17 +91,16 @@ def new_version(session: Session, *, note: str, moderator_id=None) -> LexiconVer
 
 
 def _lock_versions(session: Session) -> None:
-    """Serialize lexicon changes on the latest version row until this transaction ends.
+    """Serialize lexicon changes with a transaction-scoped advisory lock.
 
     Two edits that both read max(version) would both write max+1 (one then failed as a
-    409 or 500). The statements after the lock start a fresh snapshot (READ COMMITTED), so
-    the number and the checksum include the edit that held the lock before. SQLite's
-    BEGIN IMMEDIATE already lets one writer in at a time.
+    409 or 500). An advisory lock, not a row lock: it holds on an empty table too. The
+    statements after it start a fresh snapshot (READ COMMITTED), so the number and the
+    checksum include the edit that held the lock before. SQLite's BEGIN IMMEDIATE already
+    lets one writer in at a time.
     """
-    if session.get_bind().dialect.name == "sqlite":
-        return
-    session.execute(select(LexiconVersion.version).order_by(LexiconVersion.version.desc()).limit(1)
-                    .with_for_update())
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _VERSIONS_LOCK})
 
 
 def ensure_seeded(db: Database) -> None:

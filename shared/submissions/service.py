@@ -218,10 +218,11 @@ def _accept(ctx: SubmissionContext, submission_id: uuid.UUID, tx_hash: str, verd
     with ctx.db.session() as session:
         row = session.get(Submission, submission_id)
         # The wallet's open submissions, locked: two posts of one wallet count its pending payments in turn.
+        # populate_existing: the row read above may be stale by the time the lock is ours.
         open_rows = session.scalars(
             select(Submission).where(Submission.wallet == row.wallet,
                                      Submission.status.in_((S.AWAITING_PAYMENT.value, S.PAYMENT_PENDING.value)))
-            .order_by(Submission.id).with_for_update()).all()
+            .order_by(Submission.id).with_for_update().execution_options(populate_existing=True)).all()
         row = next((r for r in open_rows if r.id == submission_id), None)
         if row is None or row.status != S.AWAITING_PAYMENT.value or row.posted_tx_hash is not None:
             raise PaymentNotExpected(f"the submission is {row.status if row else 'gone'}")

@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, utcnow
-from shared.db.base import JSONType
+from shared.db.base import JSONType, NullableJSONType
 
 DEFAULT_TENANT_NAME = "default"
 DEFAULT_TENANT_ID = uuid.UUID("00000000-0000-4000-8000-000000000001")  # seeded by migration 0001
@@ -22,7 +22,7 @@ class Tenant(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     # Provider name + settings + path prefix; None means the platform default storage.
-    storage_config: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    storage_config: Mapped[dict[str, Any] | None] = mapped_column(NullableJSONType, default=None)
     # {"requests_per_minute": n, "video_concurrency": n}; missing keys use the platform defaults.
     limits: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Active webhook signing secrets, newest last: [{"id", "secret", "created_at"}]. Every

@@ -22,3 +22,16 @@ def media(tmp_path_factory) -> Media:
     """A small avatar and a 1 s silent clip: enough for payments; modules that look at the output override it."""
     path = h264_mp4(tmp_path_factory.mktemp("media") / "clip.mp4", seconds=1.0, size="160x120", audio=False)
     return Media(png=png_bytes(96, 96), mp4=path.read_bytes())
+
+
+@pytest.fixture()
+def make_client(db, redis_client, settings):
+    """A test client of a new app with ``settings`` changed by the overrides (one app per web host)."""
+    from api.app import create_app
+
+    def make(**overrides):
+        app = create_app(settings.replace(**overrides))
+        app.config["TESTING"] = True
+        return app.test_client()
+
+    return make

@@ -118,3 +118,43 @@ def test_the_orphan_sweep_covers_every_tenants_storage(client, db, settings, tmp
     assert in_platform_part.exists(f"media/{kept}/source.png")
     assert {entry["storage"] for entry in report["storages"]} >= {get_default_storage(settings).name,
                                                                   f"tenant-{platform_id}"}
+
+
+def test_review_migration_0010_leaves_jobs_of_platform_storage_tenants_on_the_platform_storage(settings):
+    """A tenant saved with JSON null before 0010 keeps its jobs on the platform storage."""
+    from sqlalchemy import text
+
+    from shared.db.migrate import upgrade
+    from tests.conftest import PG_ADMIN_URL
+    from tests.support.db import scratch_database
+
+    with scratch_database(PG_ADMIN_URL, settings.DATABASE_URL, f"showreel_m0010_{os.getpid()}") as (url, engine):
+        upgrade(url, "0009_moderation_hardening")
+        tenant_id, job_id = uuid.uuid4(), uuid.uuid4()
+        with engine.begin() as connection:
+            # What create_tenant wrote before the fix: JSON null, not SQL NULL.
+            connection.execute(text("INSERT INTO tenants (id, name, storage_config, limits, webhook_secrets, "
+                                    "created_at) VALUES (:id, 'old', 'null', '{}', '[]', now())"), {"id": tenant_id})
+            connection.execute(text(
+                "INSERT INTO media_jobs (id, tenant_id, kind, source_key, file_name, content_type, size, sha256, "
+                "preset, preset_version, status, attempts, max_attempts, steps, outputs, source_info, retryable, "
+                "version, created_at, updated_at) VALUES (:id, :tenant, 'image', 'k', 'a.png', 'image/png', 1, "
+                "'00', 'default', 1, 'done', 1, 3, '{}', '{}', '{}', true, 1, now(), now())"),
+                {"id": job_id, "tenant": tenant_id})
+        upgrade(url)
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT storage_id FROM media_jobs WHERE id = :id"), {"id": job_id}) is None
+            assert connection.scalar(text("SELECT count(*) FROM storage_connections WHERE tenant_id = :id"),
+                                     {"id": tenant_id}) == 0
+            assert connection.scalar(text("SELECT storage_config IS NULL FROM tenants WHERE id = :id"),
+                                     {"id": tenant_id}) is True
+
+
+def test_review_a_tenant_on_the_platform_storage_is_stored_with_sql_null(client, db):
+    """create_tenant without storage writes SQL NULL, which `IS NULL` filters find."""
+    from sqlalchemy import text
+
+    tenant_id, _ = _tenant(client, "plain", None)
+    with db.engine.connect() as connection:
+        assert connection.scalar(text("SELECT storage_config IS NULL FROM tenants WHERE id = :id"),
+                                 {"id": uuid.UUID(tenant_id)}) is True

@@ -12,7 +12,6 @@ from datetime import timedelta
 
 import pytest
 
-from api.app import create_app
 from shared.db import utcnow
 from shared.payments.devchain import ACCOUNTS
 from shared.security import STAFF_TOKEN_MIN_LENGTH
@@ -23,16 +22,6 @@ from tests.support.wallets import bearer, sign_in
 OPS_TOKEN = "ops-limits-test-token-0123456789abcdef"
 MOD_TOKEN = "moderator-limits-test-token-0123456789"
 (WALLET, KEY), (OTHER, OTHER_KEY) = ACCOUNTS[0], ACCOUNTS[1]
-
-
-@pytest.fixture()
-def make_client(db, redis_client, settings):
-    def make(**overrides):
-        app = create_app(settings.replace(**overrides))
-        app.config["TESTING"] = True
-        return app.test_client()
-
-    return make
 
 
 def _from(ip: str) -> dict:
@@ -115,22 +104,38 @@ def test_staff_tokens_issued_are_at_least_32_characters(db):
     assert len(ops_token) >= STAFF_TOKEN_MIN_LENGTH and len(mod_token) >= STAFF_TOKEN_MIN_LENGTH
 
 
-def test_staff_token_guessing_gets_429_past_the_limit_whatever_token_comes(make_client):
+def test_staff_token_guessing_gets_429_past_the_limit(make_client):
     client = make_client(OPS_TOKEN=OPS_TOKEN, MODERATOR_TOKEN=MOD_TOKEN, RATE_LIMIT_STAFF_AUTH_FAILURES=3)
     guesses = [client.get("/api/ops/schedules/", headers=bearer(f"guess-{i}")) for i in range(2)]
     guesses.append(client.get("/api/moderation/queue/", headers=bearer("guess-2")))  # one count for all staff APIs
 
-    refused = client.get("/api/ops/schedules/", headers=bearer(OPS_TOKEN))
+    refused = client.get("/api/ops/schedules/", headers=bearer("guess-3"))
 
     assert [g.status_code for g in guesses] == [403, 403, 401]
     assert (refused.status_code, refused.get_json()["code"]) == (429, "too_many_staff_token_failures")
     assert 1 <= int(refused.headers["Retry-After"]) <= 3600
-    assert client.get("/api/tenants/", headers=bearer(OPS_TOKEN)).status_code == 429
+    assert client.get("/api/tenants/", headers=bearer("guess-4")).status_code == 429
+    assert client.get("/api/moderation/queue/").status_code == 429  # no token at all is no way past either
     # Another address is not affected; a missing token is not a guess.
     assert client.get("/api/ops/schedules/", headers=bearer(OPS_TOKEN), **_from("192.0.2.50")).status_code == 200
     for _ in range(4):
         assert client.get("/api/ops/schedules/", **_from("192.0.2.51")).status_code == 401
     assert client.get("/api/ops/schedules/", headers=bearer(OPS_TOKEN), **_from("192.0.2.51")).status_code == 200
+
+
+def test_review_staff_token_lockout_refuses_guesses_but_not_the_right_tokens(make_client, caplog):
+    """A guesser sharing the staff's address (NAT, VPN) cannot lock ops or moderators out."""
+    client = make_client(OPS_TOKEN=OPS_TOKEN, MODERATOR_TOKEN=MOD_TOKEN, RATE_LIMIT_STAFF_AUTH_FAILURES=3)
+    with caplog.at_level("WARNING", logger="api.ratelimit"):
+        for i in range(3):
+            client.get("/api/ops/schedules/", headers=bearer(f"guess-{i}"))
+
+    assert client.get("/api/ops/schedules/", headers=bearer("guess-3")).status_code == 429
+    assert client.get("/api/ops/schedules/", headers=bearer(OPS_TOKEN)).status_code == 200
+    assert client.get("/api/tenants/", headers=bearer(OPS_TOKEN)).status_code == 200
+    assert client.get("/api/moderation/queue/", headers=bearer(MOD_TOKEN)).status_code == 200
+    assert client.get("/api/moderation/queue/", headers=bearer("guess-4")).status_code == 429
+    assert "locked out" in caplog.text
 
 
 # -- 13: per-IP limits on every blueprint ---------------------------------------------------
@@ -220,6 +225,47 @@ def test_live_status_streams_are_capped_per_wallet(make_client, db):
     assert again.status_code == 200
     again.close()
     other.close()
+
+
+def test_review_per_wallet_stream_count_frees_a_dead_processs_slot_while_the_browser_reconnects(
+        redis_client, settings, monkeypatch):
+    import time
+
+    from api.submissions import routes
+    from api.submissions.routes import TooManyStreams
+
+    monkeypatch.setattr(routes, "_STREAM_GRACE_SECONDS", 0, raising=False)
+    limited = settings.replace(SSE_MAX_SECONDS=1, SSE_MAX_STREAMS_PER_WALLET=1)
+    routes._take_wallet_stream(redis_client, WALLET, limited)  # its process dies: never given back
+    deadline, refused = time.monotonic() + 4, 0
+    while True:  # the browser reconnects every 0.2 s, refused until the dead stream's time is up
+        try:
+            routes._take_wallet_stream(redis_client, WALLET, limited)
+            break
+        except TooManyStreams:
+            refused += 1
+            assert time.monotonic() < deadline, f"still refused after {refused} reconnects"
+            time.sleep(0.2)
+    assert refused >= 1
+
+
+def test_review_per_wallet_stream_refusal_survives_redis_failing_to_give_the_slot_back(
+        redis_client, settings, monkeypatch):
+    import redis
+
+    from api.submissions import routes
+    from api.submissions.routes import TooManyStreams
+
+    limited = settings.replace(SSE_MAX_STREAMS_PER_WALLET=1)
+    routes._take_wallet_stream(redis_client, WALLET, limited)
+
+    def broken(*args, **kwargs):
+        raise redis.ConnectionError("Redis went away")
+
+    for name in ("decr", "zrem"):
+        monkeypatch.setattr(redis_client, name, broken)
+    with pytest.raises(TooManyStreams):  # a refusal (429-like problem), never a RedisError (500)
+        routes._take_wallet_stream(redis_client, WALLET, limited)
 
 
 # -- 13: upload quotas ----------------------------------------------------------------------

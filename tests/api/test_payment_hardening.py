@@ -223,3 +223,40 @@ def test_finality_a_payment_reorged_out_after_convert_is_not_published(app, medi
     assert client.get(f"/api/profiles/{WALLET}/").status_code == 404
     row = _row(db, submission_id)  # kept for a manual refund should it never come back
     assert row.tx_hash and row.paid_at is not None
+
+
+def test_review_stale_row_in_accept_two_concurrent_posts_of_different_hashes_cannot_overwrite_each_other(
+        app, media, db, monkeypatch):
+    """Both posts read the row, then take its lock in turn: the second must see what the first wrote,
+    not its own earlier read (PostgreSQL)."""
+    import sys
+
+    from shared.submissions import service
+
+    client = app.test_client()
+    token = sign_in(client, WALLET, KEY)
+    submission_id = _created(client, token, media)
+    both_read, answers = threading.Barrier(2, timeout=30), {}
+    select = service.select
+
+    def select_after_both_read(*args, **kwargs):
+        if sys._getframe(1).f_code.co_name == "_accept":  # between the plain read and the locked select
+            both_read.wait()
+        return select(*args, **kwargs)
+
+    monkeypatch.setattr(service, "select", select_after_both_read)
+
+    def post(tx_hash):
+        response = _post(app.test_client(), token, submission_id, tx_hash)
+        answers[tx_hash] = (response.status_code, response.get_json().get("code"))
+
+    threads = [threading.Thread(target=post, args=(_made_up_hash(),)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert sorted(answers.values()) == [(202, None), (409, "payment_not_expected")], answers
+    winner = next(tx_hash for tx_hash, (status, _) in answers.items() if status == 202)
+    row = _row(db, submission_id)
+    assert (row.status, row.posted_tx_hash) == ("payment_pending", winner)

@@ -80,3 +80,16 @@ def test_a_failed_submission_keeps_its_uploads_for_the_retry_window_then_frees_t
     refused = _retry(client, token, submission_id)
     assert (refused.status_code, refused.get_json()["code"]) == (409, "submission_not_retryable")
     assert "gone" in refused.get_json()["detail"]
+
+
+def test_review_server_paths_do_not_leak_through_a_failed_submissions_error_message(paid, settings):
+    import os
+
+    client, token, context, submission_id = paid
+    work_file = os.path.join(os.path.realpath(settings.TEMP_DIR), "submissions", submission_id, "run-1", "poster.jpg")
+    pipeline.fail_submission(context, submission_id, "transcode_failed",
+                             f"ffmpeg exited with status 1: {work_file}: Permission denied", run=1)
+
+    body = client.get(f"/api/submissions/{submission_id}/", headers=bearer(token)).get_json()
+    assert body["error"]["message"] == "ffmpeg exited with status 1: <server path> Permission denied", body
+    assert os.path.realpath(settings.TEMP_DIR) not in str(body)

@@ -11,7 +11,6 @@ import json
 import threading
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
@@ -21,19 +20,6 @@ from tests.support.media import png_bytes
 
 MIB = 1024 * 1024
 FORM_ALLOWANCE = 512 * 1024  # what the early check takes off a body for the form's other fields
-
-
-@pytest.fixture()
-def make_client(db, redis_client, settings):
-    from api.app import create_app
-
-    def make(**overrides):
-        # One app per client: two web hosts sharing only PostgreSQL and Redis.
-        app = create_app(settings.replace(**overrides))
-        app.config["TESTING"] = True
-        return app.test_client()
-
-    return make
 
 
 class SlowBody(io.RawIOBase):
@@ -193,3 +179,30 @@ def test_upload_reservation_does_not_count_against_its_own_upload(make_client, d
 
     assert _post(client, image, ip="192.0.2.60").status_code == 201
     assert _reservations(db) == []
+
+
+def test_review_old_ipv6_upload_rows_are_rewritten_to_the_canonical_owner_address(settings):
+    """Rows saved with the short IPv6 spelling keep matching their owner after migration 0012."""
+    import os
+
+    from sqlalchemy import text
+
+    from shared.db.migrate import upgrade
+    from shared.uploads.service import Owner
+    from tests.conftest import PG_ADMIN_URL
+    from tests.support.db import scratch_database
+
+    spellings = {"2001:db8::1": Owner(None, "2001:db8::1").ip, "::ffff:192.0.2.7": "192.0.2.7",
+                 "192.0.2.8": "192.0.2.8"}
+    with scratch_database(PG_ADMIN_URL, settings.DATABASE_URL, f"showreel_m0012_{os.getpid()}") as (url, engine):
+        upgrade(url, "0011_hashtag_canonical")
+        with engine.begin() as connection:
+            for old in spellings:
+                connection.execute(text(
+                    "INSERT INTO uploads (id, kind, content_type, size, sha256, info, temp_path, file_name, "
+                    "owner_ip, expires_at, created_at) VALUES (gen_random_uuid(), 'image', 'image/png', 1, '00', "
+                    "'{}', 'uploads/x/source.png', 'a.png', :ip, now(), now())"), {"ip": old})
+        upgrade(url)
+        with engine.connect() as connection:
+            stored = set(connection.scalars(text("SELECT owner_ip FROM uploads")))
+    assert stored == set(spellings.values()) and "2001:0db8:0000:0000:0000:0000:0000:0001" in stored

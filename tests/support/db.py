@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, text
+import contextlib
+from collections.abc import Iterator
+
+from sqlalchemy import Engine, create_engine, text
 
 from shared.db import Database
 from shared.db.session import normalize_url
@@ -43,3 +46,18 @@ def truncate_all(db: Database) -> None:
     from shared.tenants.service import forget_tenant
 
     forget_tenant()
+
+
+@contextlib.contextmanager
+def scratch_database(admin_url: str, database_url: str, name: str) -> Iterator[tuple[str, Engine]]:
+    """A database of its own (``name``, next to ``database_url``'s), dropped afterwards: for migration tests."""
+    from shared.db.session import build_engine
+
+    url = database_url.rsplit("/", 1)[0] + "/" + name
+    create_database(admin_url, name)
+    engine = build_engine(url)
+    try:
+        yield url, engine
+    finally:
+        engine.dispose()
+        drop_database(admin_url, name)

@@ -105,3 +105,28 @@ def test_empty_work_folders_a_submission_out_of_deliveries_leaves_no_work_folder
     with db.session() as session:
         assert session.get(Submission, submission_id).error_code == "attempts_exhausted"
     assert not folder.exists()
+
+
+def test_review_server_paths_do_not_leak_through_a_failed_jobs_error_message(client, settings, tmp_path):
+    """ffmpeg's stderr may name a work file by its absolute path: the stored message shows none."""
+    import os
+
+    from tests.support.media import h264_mp4
+    from workers.context import step_context
+
+    video = h264_mp4(tmp_path / "a.mp4", seconds=1.0).read_bytes()
+    response = client.post("/api/media/", data={"file": (io.BytesIO(video), "a.mp4")})
+    assert response.status_code == 201, response.get_json()
+    job_id = uuid.UUID(response.get_json()["job_id"])
+    # An ffmpeg that fails the way a real one does on an output it cannot write: naming the file in full.
+    ffmpeg = tmp_path / "ffmpeg"
+    ffmpeg.write_text('#!/bin/sh\necho "$PWD/webm.webm.part: Permission denied" >&2\nexit 1\n')
+    ffmpeg.chmod(0o755)
+    context = step_context()
+    ctx = dataclasses.replace(context, settings=context.settings.replace(FFMPEG_PATH=str(ffmpeg)))
+
+    assert steps.run_step(ctx, job_id, "convert", 1) is False
+
+    error = client.get(f"/api/media/{job_id}/").get_json()["error"]
+    assert error["code"] == "transcode_failed" and "<server path> Permission denied" in error["message"], error
+    assert os.path.realpath(settings.TEMP_DIR) not in error["message"] and "/jobs/" not in error["message"]

@@ -17,7 +17,10 @@ The upload and download URLs come from the API's answers, so they are treated li
 webhook callback URLs (``shared.netsafe``): every connection, to the API or to such a
 URL, goes to addresses resolved and checked just before it (pinned: no second DNS
 lookup), non-public addresses are refused unless ``allow_private`` (local testing),
-redirects are never followed, and the OAuth token goes to the API's own origin only.
+and the OAuth token goes to the API's own origin only. A download URL answers with a redirect
+to a storage node: up to ``_MAX_REDIRECTS`` of them are followed by hand, each hop resolved,
+checked and pinned like the first (and given the token only on the API's origin); requests
+itself never follows one, and uploads follow none.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -56,6 +59,8 @@ DEFAULT_BASE_URL = "https://cloud-api.yandex.net"
 _PAGE = 1000
 # Credentials or permissions: retrying does not help until someone fixes the connection.
 _UNUSABLE = {401, 402, 403}
+_REDIRECTS = {301, 302, 303, 307, 308}
+_MAX_REDIRECTS = 5
 
 
 class YandexDiskStorage(StorageProvider):
@@ -258,10 +263,17 @@ class YandexDiskStorage(StorageProvider):
             self._folders.add(path)
 
     def _fetch(self, method: str, url: str, action: str, key: str, **kwargs: Any) -> requests.Response:
-        """One request to an upload or download URL the API handed out (the token only on the API's origin)."""
-        if _origin(url) == self._origin:
-            kwargs["headers"] = {**kwargs.get("headers", {}), **self._auth}
-        return self._send(method, url, action, key, **kwargs)
+        """One request to an upload or download URL the API handed out, a download's redirects followed."""
+        headers = kwargs.pop("headers", {})
+        for _ in range(_MAX_REDIRECTS + 1):
+            # The token only on the API's origin: a storage node or a hop elsewhere never sees it.
+            hop_headers = {**headers, **self._auth} if _origin(url) == self._origin else headers
+            response = self._send(method, url, action, key, headers=hop_headers, **kwargs)
+            if method != "GET" or response.status_code not in _REDIRECTS or not response.headers.get("Location"):
+                return response
+            response.close()
+            url = urljoin(url, response.headers["Location"])  # checked and pinned by _send like the first
+        raise StorageError(f"Yandex Disk redirected a {action} of {key!r} more than {_MAX_REDIRECTS} times")
 
     def _send(self, method: str, url: str, action: str, key: str, **kwargs: Any) -> requests.Response:
         try:
@@ -309,7 +321,9 @@ class PinnedAdapter(HTTPAdapter):
     def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None) -> HTTPConnectionPool:
         target = resolve_target(request.url, allow_private=self._allow_private, resolve=self._resolve)
         _, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
-        pool_key = (target.scheme, target.host, target.port, target.addresses, tuple(sorted(pool_kwargs)))
+        # The settings' values belong in the key (verify on or off, which CA bundle, which client cert).
+        settings = tuple(sorted((name, repr(value)) for name, value in pool_kwargs.items()))
+        pool_key = (target.scheme, target.host, target.port, target.addresses, settings)
         with self._pools_lock:
             pool = self._pools.get(pool_key)
             if pool is not None:

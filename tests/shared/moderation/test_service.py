@@ -154,6 +154,39 @@ def test_lexicon_version_race_two_concurrent_edits_both_get_their_own_version(db
     assert matcher.check("zorbing").verdict == matcher.check("flumpf").verdict == "rejected"
 
 
+def test_review_lexicon_version_lock_holds_on_an_empty_table(db, monkeypatch):
+    """Before the first version row exists there is no row to lock: the two edits still take turns."""
+    import threading
+
+    from shared.moderation import lexicon
+
+    barrier, checksum = threading.Barrier(2), lexicon.lexicon_checksum
+
+    def slow_checksum(session):
+        try:
+            barrier.wait(timeout=1)
+        except threading.BrokenBarrierError:
+            pass
+        return checksum(session)
+
+    monkeypatch.setattr(lexicon, "lexicon_checksum", slow_checksum)
+    outcomes: dict[str, object] = {}
+
+    def edit(note):
+        try:
+            with db.session() as session:
+                outcomes[note] = lexicon.new_version(session, note=note).version
+        except Exception as exc:  # noqa: BLE001 - the test reports whatever the edit raised
+            outcomes[note] = exc
+
+    threads = [threading.Thread(target=edit, args=(note,)) for note in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(map(str, outcomes.values())) == ["1", "2"], outcomes
+
+
 def _minted_before_the_fix(db, name: str, minter) -> tuple[object, str]:
     """A token a plain moderator minted when any moderator could (a row as it was written then)."""
     import secrets

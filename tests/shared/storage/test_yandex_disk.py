@@ -17,7 +17,7 @@ from shared.settings import Settings
 from shared.storage import build_storage
 from shared.storage.errors import StorageError, StorageUnavailable
 from shared.storage.providers.yandex_disk import YandexDiskStorage
-from tests.support.yandex_disk import FakeYandexDisk, _Node
+from tests.support.yandex_disk import FakeYandexDisk
 
 from .conftest import SIGNING_SECRET
 
@@ -72,10 +72,12 @@ def test_build_storage_makes_a_yandex_disk_storage_from_a_tenant_connection(
 
 
 class OtherHost:
-    """A server on another origin that records what reaches it; ``/redirect`` answers 302 to ``/trap``."""
+    """A server on another origin that records what reaches it; ``/redirect`` answers 302 to
+    ``redirect_to`` (its own ``/trap`` unless set), ``/loop`` answers 302 to itself."""
 
     def __init__(self) -> None:
         self.received: list[tuple[str, str, dict[str, str]]] = []
+        self.redirect_to: str | None = None
         self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -84,7 +86,9 @@ class OtherHost:
     def app(self, request: Request) -> Response:
         self.received.append((request.method, request.path, dict(request.headers)))
         if request.path == "/redirect":
-            return Response(status=302, headers={"Location": f"{self.url}/trap"})
+            return Response(status=302, headers={"Location": self.redirect_to or f"{self.url}/trap"})
+        if request.path == "/loop":
+            return Response(status=302, headers={"Location": "/loop"})
         return Response(b"from the other host", status=201 if request.method == "PUT" else 200)
 
     def stop(self) -> None:
@@ -134,14 +138,36 @@ def test_yandex_disk_sends_the_oauth_token_to_the_api_only_never_to_a_link_on_an
     assert ("GET", "/v1/disk/resources/upload") in disk.requests  # the API itself got the token (else 401)
 
 
-def test_yandex_disk_does_not_follow_a_redirect_from_a_link(other_host) -> None:
-    with _elsewhere(other_host, "/redirect") as (disk, storage):
-        disk._nodes["app:/yd-elsewhere"] = _Node("dir")
-        disk._nodes["app:/yd-elsewhere/a.jpg"] = _Node("file", b"a")
-        with pytest.raises(StorageError):
-            storage.open("a.jpg")
+def test_review_yandex_disk_reads_follow_the_download_redirect_to_a_storage_node(other_host) -> None:
+    """Yandex's download URL answers 302 to a storage node: the read follows it, without the token."""
+    node = OtherHost()
+    other_host.redirect_to = f"{node.url}/node/a.jpg"
+    try:
+        with _elsewhere(other_host, "/redirect") as (_disk, storage):
+            assert storage.open("a.jpg").read() == b"from the other host"
+    finally:
+        node.stop()
 
-    assert [path for _, path, _ in other_host.received] == ["/redirect"]  # never /trap
+    assert [path for _, path, _ in other_host.received] == ["/redirect"]
+    assert [path for _, path, _ in node.received] == ["/node/a.jpg"]
+    assert all("Authorization" not in headers for _, _, headers in other_host.received + node.received)
+
+
+def test_review_yandex_disk_redirects_are_bounded_and_uploads_follow_none(other_host) -> None:
+    with _elsewhere(other_host, "/loop") as (_disk, storage), pytest.raises(StorageError, match="redirected"):
+        storage.open("a.jpg")
+    assert len(other_host.received) == 6  # the link and five redirects, then it gives up
+    other_host.received.clear()
+    with _elsewhere(other_host, "/redirect") as (_disk, storage), pytest.raises(StorageError):
+        storage.put_bytes("media/1/a.jpg", b"a", "image/jpeg")
+    assert [path for _, path, _ in other_host.received] == ["/redirect"]  # a PUT is never sent on
+
+
+def test_review_yandex_disk_a_redirect_hop_is_checked_like_the_first_address(other_host) -> None:
+    other_host.redirect_to = "http://node.invalid/a.jpg"  # does not resolve: refused before connecting
+    with _elsewhere(other_host, "/redirect") as (_disk, storage), \
+            pytest.raises(StorageUnavailable, match="node.invalid"):
+        storage.open("a.jpg")
 
 
 def test_yandex_disk_refuses_private_addresses_unless_private_targets_are_allowed(
@@ -173,3 +199,22 @@ def test_yandex_disk_connects_to_the_address_it_checked_not_to_a_second_dns_answ
     # disk.invalid never resolves in DNS: every connection went to the address our check returned.
     assert set(answers) == {"disk.invalid", "127.0.0.1"} and answers.count("disk.invalid") >= 2
     assert yandex_disk_server.files()["app:/yd-pinned/media/1/a.jpg"] == b"pinned"
+
+
+def test_review_yandex_pool_key_keeps_the_values_of_the_pool_settings() -> None:
+    """A pool made with certificate checks off is never reused for a request that checks them."""
+    import requests
+
+    from shared.storage.providers.yandex_disk import PinnedAdapter
+
+    def resolve(host, port, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    adapter = PinnedAdapter(allow_private=True, resolve=resolve)
+    request = requests.Request("GET", "https://disk.invalid/v1/disk").prepare()
+    checked = adapter.get_connection_with_tls_context(request, True)
+    unchecked = adapter.get_connection_with_tls_context(request, False)
+    adapter.close()
+
+    assert checked is not unchecked
+    assert (checked.cert_reqs, unchecked.cert_reqs) == ("CERT_REQUIRED", "CERT_NONE")
