@@ -16,9 +16,11 @@ A candidate (a term found in a view) must pass, in order:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from shared.moderation import gazetteer
 from shared.moderation import normalize as nz
 from shared.moderation.dictionaries import Dictionaries, Roots, default_dictionaries
 
@@ -116,6 +118,9 @@ def spelling_variants(term: str) -> set[str]:
     variants = {term}
     if "u" in term and nz.script_of(term[0]) == nz.LATIN:
         variants.add(term.replace("u", "v"))
+    if len(term) >= 5 and nz.script_of(term[0]) == nz.CYRILLIC:
+        # ё after a hushing consonant is spelled о ("сучонок" of "сучёнок", stored as "сученок").
+        variants.add(_HUSHED_YO.sub(r"\1о", term))
     if "ь" in term and len(term) > 4:
         # Transliterations drop the soft sign: "tvar", "mraz", "dermo".
         variants.add(term.replace("ь", ""))
@@ -123,6 +128,7 @@ def spelling_variants(term: str) -> set[str]:
 
 
 _CYR_CONSONANTS = frozenset("бвгджзйклмнпрстфхцчшщ")
+_HUSHED_YO = re.compile(r"([чшжщ])е(?=н)")
 
 
 def translit_variants(term: str) -> set[str]:
@@ -170,7 +176,8 @@ class Matcher:
     """Checks tags against one lexicon version; build once, use from many threads."""
 
     def __init__(self, terms: Iterable[Term], allow_stems: Iterable[str] = (), *,
-                 dictionaries: Dictionaries | None = None, version: int = 0):
+                 dictionaries: Dictionaries | None = None, version: int = 0,
+                 places: Iterable[str] | None = None):
         self.version = version
         self.terms: list[Term] = []
         self.dictionaries = dictionaries or default_dictionaries()
@@ -208,6 +215,10 @@ class Matcher:
             for variant in translit_variants(key):
                 collapsed, runs = nz.collapse(variant)
                 add(collapsed, tuple(runs), "translit", index)
+            skeleton = _skeleton(term, key)
+            if skeleton:
+                collapsed, runs = nz.collapse(skeleton)
+                add(collapsed, tuple(runs), "skeleton", index)
             if len(key) >= 4 and nz.script_of(key[0]) == nz.LATIN:
                 # Phonetic spellings (``phuck``, ``kunt``) in the phonetic view only; short words
                 # are left out (``kum`` is Russian, ``kok`` Dutch).
@@ -224,14 +235,11 @@ class Matcher:
                 continue
             if nz.script_of(key[0]) == nz.CYRILLIC:
                 ru_allowed.append(key)
-            forms = {key}
-            if nz.script_of(key[0]) == nz.LATIN:
-                forms |= {nz.translit_lat_to_cyr(key), nz.lookalike_lat_to_cyr(key)}
-            else:
-                forms.add(nz.translit_cyr_to_lat(key))
-            for form in forms:
+            for form in _allow_forms(key):
                 collapsed, runs = nz.collapse(form)
                 add(collapsed, tuple(runs), "allow", -1)
+        # Place names (data/places.tsv): a tag that is one excuses what lies inside it.
+        self.places = gazetteer.places() if places is None else frozenset(places)
         self.ru_roots = Roots(frozenset(t.term for t in self.terms if t.is_cyrillic and t.mode in ("sub", "start")),
                               RU_PREFIXES, frozenset(ru_allowed))
         # Whether glued English words are Russian instead: ``sub`` roots and long ``start`` roots
@@ -309,6 +317,9 @@ class Matcher:
                     continue
                 if entry.kind == "allow":
                     allowed.append((start, end))
+                elif entry.kind == "skeleton":
+                    if source.name == "text" and _fits_skeleton(view, analysis, start, end, self.terms[entry.index]):
+                        candidates.append((start, end, entry.index))
                 elif (entry.kind == "phonetic") != (source.name == "phonetic"):
                     continue
                 elif source.name == "masked" and entry.hidden.strip(_VOWELS):
@@ -340,6 +351,8 @@ class Matcher:
             # Cyrillic spelled in Latin letters: only whole words, and never a Russian word.
             return (term.mode != "start" and not term.is_cyrillic and start == piece_start and end == piece_end
                     and piece.script == nz.CYRILLIC and not self.dictionaries.ru_clean(piece.folded, self.ru_terms))
+        if end <= piece_end and self._is_place(analysis, piece_index):
+            return False     # "huizhou", "slutsk", "sukabumi": a place name, not a word inside it
         if view.name == "lookalike" and not self._looks_cyrillic(view, piece, start, end, piece_start, piece_index):
             return False
         if view.name == "masked" and start != piece_start and end != piece_end:
@@ -370,6 +383,27 @@ class Matcher:
         # "спидран" is "speedrun", "сукияки" "sukiyaki".
         return not (view.name == "text" and term.is_cyrillic and piece.script == nz.CYRILLIC
                     and (start, end) != (piece_start, piece_end) and self._english_loanword(view, piece_index))
+
+    def _is_place(self, analysis: nz.Analysis, piece_index: int) -> bool:
+        """Is the piece, typed in plain letters, a place name, or one glued to words free of terms?
+
+        ``huizhou``, ``huizhoutravel``; not ``moscowfuck`` (the rest has a term of its own).
+        """
+        raw = analysis.pieces[piece_index].raw.strip("0123456789")     # "nigeria2026"
+        if not raw.isalpha() or len(raw) < 5:
+            return False
+        if raw in self.places:
+            return True
+        if nz.script_of(raw[0]) == nz.CYRILLIC:
+            return False     # pymorphy3's own place names (Geox) are ordinary words to it already
+        for k in range(5, len(raw) - 2):
+            head, tail = raw[:k], raw[k:]
+            if head in self.places and self.check(tail).verdict == "approved":
+                return True
+            head, tail = raw[:len(raw) - k], raw[len(raw) - k:]
+            if tail in self.places and len(head) >= 3 and self.check(head).verdict == "approved":
+                return True
+        return False
 
     def _reads_as_russian(self, analysis: nz.Analysis, piece_index: int, term: Term) -> bool:
         """Transliterated Russian is not English: ``zashitnyi`` (защитный) has no "shit" in it.
@@ -536,6 +570,44 @@ def _leet_cyrillic(view: nz.View, analysis: nz.Analysis, position: int) -> bool:
     """Is the piece at ``position`` a Cyrillic word written with leet or Latin letters (``бл@дь``)?"""
     piece = analysis.pieces[_piece_at(view, position)[2]]
     return piece.script == nz.CYRILLIC and not nz._PURE_CYRILLIC.fullmatch(piece.raw)
+
+
+_NO_VOWELS = {nz.LATIN: re.compile(r"[b-df-hj-np-tv-z]+"), nz.CYRILLIC: re.compile(r"[бвгджзклмнпрстфхцчшщьъ]+")}
+_VOWEL_LETTERS = frozenset("aeiouаеиоуыэюяьъй")
+_SKELETON_ENDINGS = frozenset({"", "s", "z", "r", "rs", "ng", "d"})
+
+
+def _skeleton(term: Term, key: str) -> str:
+    """A high-severity term without its inner vowels (``fck``, ``btch``, ``fckr``, ``пзд``), or ""."""
+    skeleton = key[:1] + "".join(ch for ch in key[1:] if ch not in _VOWEL_LETTERS)
+    latin = nz.script_of(key[0]) == nz.LATIN
+    if term.severity != "high" or skeleton == key or key[0] in _VOWEL_LETTERS or len(key) < 4:
+        return ""
+    # Three consonants are an abbreviation as often as not ("ars", "tts"): only of 4-letter English words.
+    return skeleton if len(skeleton) >= 4 or (len(skeleton) == 3 and (len(key) == 4 or not latin)) else ""
+
+
+def _fits_skeleton(view: nz.View, analysis: nz.Analysis, start: int, end: int, term: Term) -> bool:
+    """Does a vowel-less spelling stand for the term: a whole word with no vowels at all?
+
+    English: the whole piece, or with an ending (``btch``, ``fckr``); Russian (sub/start roots): the start of one (``пздц``).
+    """
+    piece_start, _, piece_index = _piece_at(view, start)
+    piece = analysis.pieces[piece_index]
+    pattern = _NO_VOWELS.get(piece.script)
+    if pattern is None or not pattern.fullmatch(piece.raw) or start != piece_start:
+        return False
+    if piece.script != nz.LATIN:
+        return term.mode != "word"
+    rest = view.words[piece_index][_raw(view, end) - _raw(view, piece_start):]
+    return rest in _SKELETON_ENDINGS     # "fckr", "fckng", "btchs"
+
+
+def _allow_forms(key: str) -> set[str]:
+    """An allowed stem as typed and as the other script's views read it."""
+    if nz.script_of(key[0]) == nz.LATIN:
+        return {key, nz.translit_lat_to_cyr(key), nz.lookalike_lat_to_cyr(key)}
+    return {key, nz.translit_cyr_to_lat(key)}
 
 
 def _runs_fit(text_runs: list[int], start: int, end: int, pattern_runs: tuple[int, ...]) -> bool:

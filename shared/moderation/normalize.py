@@ -589,8 +589,11 @@ def lookalike_lat_to_cyr_leet(raw: str) -> str:
 
 
 # Phonetic English: spellings of one sound become one (``phuck``, ``kunt``, ``fuq``; ``-a``/``-ah`` for ``-er``).
-_PHONETIC = ((re.compile(r"ph"), "f"), (re.compile(r"ck|q|c(?![eiy])"), "k"), (re.compile(r"c(?=[eiy])"), "s"),
-             (re.compile(r"(?<=[^aeiou])(?:er|ah|uh)$"), "a"))
+_PHONETIC = (
+    # "biatch", "beyotch" are "bitch" (first: "tch" is rewritten below); "azz" is "ass" (not "jizz").
+    (re.compile(r"(?:ia|eyo)(?=tch)"), "i"), (re.compile(r"(?<=a)zz"), "ss"),
+    (re.compile(r"ph"), "f"), (re.compile(r"ck|q|c(?![eiy])"), "k"), (re.compile(r"c(?=[eiy])"), "s"),
+    (re.compile(r"(?<=[^aeiou])(?:er|ah|uh)$"), "a"))
 
 
 def phonetic_en(text: str) -> str:

@@ -248,3 +248,52 @@ def test_recall_round3_english_loanwords_in_cyrillic_are_not_russian_roots(seed_
     # "moodboarding", "speedrunner" spelled the Russian way: no муд, no с|пидр.
     assert verdict(seed_matcher, tag) == "approved", tag
     assert verdict(seed_matcher, "мудачьё") != "approved"       # a Russian ending keeps the Russian reading
+
+
+# -- round 4 (issue 11 item 8): words chosen outside split 4 where possible ----------------------
+
+@pytest.mark.parametrize("tag", ["kinoshita", "huehuetenango", "kinoshitacafe", "kinoshita_2026"])
+def test_precision_round4_a_place_name_is_not_flagged_for_a_sequence_inside_it(seed_matcher, tag):
+    # GeoNames places (data/places.tsv): Kinoshita (Japan), Huehuetenango (Guatemala); glued to a clean word too.
+    assert verdict(seed_matcher, tag) == "approved", tag
+
+
+@pytest.mark.parametrize("tag", ["kinoshita_fuck", "kinoshitafuck", "fuckhuehuetenango", "k1noshita"])
+def test_recall_round4_a_term_glued_to_a_place_name_still_matches(seed_matcher, tag):
+    # Only what lies inside the name is excused, and only the name typed in plain letters.
+    assert verdict(seed_matcher, tag) != "approved", tag
+
+
+def test_precision_round4_the_gazetteer_is_a_small_vendored_file():
+    from shared.moderation import gazetteer
+
+    names = gazetteer.places()
+    assert 100 < len(names) < 5000 and "kinoshita" in names
+    assert not names & {"fuck", "shit", "хуй", "niger", "cumming", "huyen", "хухуй"}     # a term, inflected or read
+
+
+@pytest.mark.parametrize("tag", ["btchs", "bllsht", "fckng", "dckhd", "блдь", "пзд"])
+def test_recall_round4_vowel_less_spellings_of_high_severity_terms(seed_matcher, tag):
+    assert verdict(seed_matcher, tag) == "rejected", tag
+
+
+@pytest.mark.parametrize("tag", ["bbq", "lgbt", "dvd", "psst", "brrr", "cntrl", "twtr", "tsk", "мвд", "кпрф"])
+def test_precision_round4_vowel_less_abbreviations_stay_clean(seed_matcher, tag):
+    assert verdict(seed_matcher, tag) == "approved", tag
+
+
+@pytest.mark.parametrize("tag", ["sonofabiatch", "biatches", "dumbazz", "jackazz"])
+def test_recall_round4_iatch_eyotch_and_azz_spellings(seed_matcher, tag):
+    assert verdict(seed_matcher, tag) != "approved", tag
+
+
+@pytest.mark.parametrize("tag", ["jazz", "pizzeria", "rejisserskoi", "jazzhands"])
+def test_precision_round4_zz_is_read_as_ss_only_after_a(seed_matcher, tag):
+    # "rejisser" (режиссёр) would read as "jiss" if "jizz" were read as "jiss".
+    assert verdict(seed_matcher, tag) == "approved", tag
+
+
+def test_recall_round4_hushed_yo_spelled_o_in_listed_nouns(seed_matcher):
+    # "сучоныш" is "сучёныш" (listed as "сученыш") with ё spelled о after ч.
+    assert verdict(seed_matcher, "сучоныш") == "rejected"
+    assert verdict(seed_matcher, "печенье") == "approved"

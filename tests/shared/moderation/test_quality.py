@@ -8,6 +8,9 @@
   tuned on by now (split 2 in round 2).
 - ``data/ru_heldout3_cases.jsonl``: Russian split 3, measured once untuned (the floor below),
   tuned on in round 3.
+- ``data/heldout4_cases.jsonl``: split 4, measured once untuned (the floor below), tuned on in round 4.
+- ``data/heldout5_cases.jsonl``: split 5, measured once untuned on round 4's code (the floor below);
+  never tuned on.
 - Ordinary hashtags: 3,000 tags glued from 1-3 dictionary words (English word lists, and
   Russian words attested in the OpenCorpora corpus that pymorphy3 ships), from a seed that
   was not used while tuning.
@@ -93,7 +96,8 @@ def test_russian_split_3_stays_at_or_above_its_untuned_measurement(seed_matcher)
     assert len(clean) == 179 and len(clean_fp) <= SPLIT3_UNTUNED_CLEAN_FP, clean_fp
 
 
-# Split 4, measured once on the code of round 3, never tuned on (docs/MODERATION.md): the floor.
+# Split 4, measured once on the code of round 3 before any tuning on it (docs/MODERATION.md): the
+# floor. Round 4 tuned on it, so it is a tuning split now.
 SPLIT4_UNTUNED = {"precision": 0.935, "recall": 0.964, "clean_fp": 13}
 
 
@@ -105,6 +109,30 @@ def test_split_4_stays_at_or_above_its_untuned_measurement(seed_matcher):
     assert round(precision, 3) >= SPLIT4_UNTUNED["precision"] and round(recall, 3) >= SPLIT4_UNTUNED["recall"], misses
     flagged_clean = [c["tag"] for c in cases if not c["forbidden"] and seed_matcher.check(c["tag"]).verdict != "approved"]
     assert len(flagged_clean) <= SPLIT4_UNTUNED["clean_fp"], flagged_clean
+
+
+def test_split_4_meets_the_goals_after_tuning_on_it_in_round_4(seed_matcher):
+    """Round 4 tuned on split 4 (place names, vowel-less and -iatch spellings); it measures no generalization now."""
+    cases = load_cases("heldout4_cases.jsonl")
+    precision, recall, misses = precision_recall(seed_matcher, cases)
+    print(f"\nsplit 4 after round 4 ({len(cases)} tags): precision {precision:.3f}, recall {recall:.3f}; {misses}")
+    assert precision >= 0.95 and recall >= 0.95, misses
+
+
+# Split 5 (``data/heldout5_cases.jsonl``, 446 cases, 219 clean of which 112 are place names and
+# surnames, written by a colleague who saw no code) was measured ONCE, untuned, on round 4's code
+# (docs/MODERATION.md): its numbers are the honest measurement of today's checker and its floor.
+SPLIT5_UNTUNED = {"precision": 0.899, "recall": 0.943, "clean_fp": 24}
+
+
+def test_split_5_stays_at_or_above_its_untuned_measurement(seed_matcher):
+    cases = load_cases("heldout5_cases.jsonl")
+    assert len(cases) == 446 and sum(not c["forbidden"] for c in cases) == 219
+    precision, recall, misses = precision_recall(seed_matcher, cases)
+    print(f"\nsplit 5 ({len(cases)} tags): precision {precision:.3f}, recall {recall:.3f}; {misses}")
+    assert round(precision, 3) >= SPLIT5_UNTUNED["precision"] and round(recall, 3) >= SPLIT5_UNTUNED["recall"], misses
+    flagged_clean = [c["tag"] for c in cases if not c["forbidden"] and seed_matcher.check(c["tag"]).verdict != "approved"]
+    assert len(flagged_clean) <= SPLIT5_UNTUNED["clean_fp"], flagged_clean
 
 
 # Measured once on the held-out corpus after tuning: precision 0.978 (45/46), recall 0.957 (45/47).
