@@ -20,7 +20,8 @@ DEFAULT_OUT = ROOT / "docs" / "BENCHMARKS.md"
 
 # Benchmarks of other features: each module's run() measures and returns its markdown section.
 # A run() may also return its verdicts, as (section, verdicts): they join the targets table.
-MARKDOWN_PARTS = ("moderation", "uploads", "queue")
+MARKDOWN_PARTS = ("moderation", "uploads", "queue", "load", "chaos")
+PART_MODULES = {"chaos": "bench.load.chaos"}  # load and faults under load: bench/load/
 
 
 def method_text(reps: int, slow_reps: int) -> str:
@@ -132,7 +133,7 @@ def main() -> None:
         for name in MARKDOWN_PARTS:
             if options.only in (None, name):
                 print(f"Running the {name} benchmark", flush=True)
-                part = importlib.import_module(f"bench.{name}").run()
+                part = importlib.import_module(PART_MODULES.get(name, f"bench.{name}")).run()
                 if isinstance(part, tuple):
                     part, part_verdicts = part
                     verdicts += part_verdicts

@@ -1,0 +1,184 @@
+"""Load on the whole system (issue 14, items 3 and 6): ``python -m bench.load`` or ``python -m bench --only load``.
+
+Starts every Procfile process (bench/load/system.py) on the embedded default (SQLite +
+embedded Redis) and on PostgreSQL + Redis (a private cluster and redis-server), runs the
+photo workload (16 clients x 8 distinct 1024x768 photos, polling every 0.5 s) against the
+CPU bound, then the mix of 50 locust users for BENCH_LOAD_MINUTES (default 10), and returns
+the markdown section with its verdicts; the plots go to docs/load-*.png.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import ROOT, Verdict, judge, markdown_table
+
+HEADING = "## Load: the whole system under locust"
+DOCS = ROOT / "docs"
+PHOTO_CLIENTS, PHOTOS_PER_CLIENT = 16, 8
+PHOTO_GOAL = 0.7
+CONFIG_LABELS = {"embedded": "embedded default (SQLite + embedded Redis)",
+                 "postgres": "PostgreSQL + Redis (private cluster + redis-server with AOF)"}
+
+
+def options_from_env() -> tuple[float, int]:
+    """Minutes and users of the mix: BENCH_LOAD_MINUTES / BENCH_LOAD_USERS (``make bench`` takes the defaults)."""
+    return float(os.environ.get("BENCH_LOAD_MINUTES", "10")), int(os.environ.get("BENCH_LOAD_USERS", "50"))
+
+
+def photo_cpu_seconds(photos: list[Path], folder: Path) -> list[float]:
+    """CPU seconds (all threads) of the in-process render of each photo with the default preset."""
+    from shared.jobs.presets import get_preset
+    from shared.media.images import render_image_presets
+    from shared.settings import Settings
+
+    settings = Settings.from_env({})
+    sizes = get_preset("default").image.sizes
+    render_image_presets(photos[0], folder / "warm-up", sizes, settings)
+    seconds = []
+    for index, photo in enumerate(photos):
+        started = time.process_time()
+        render_image_presets(photo, folder / f"render-{index}", sizes, settings)
+        seconds.append(time.process_time() - started)
+    return seconds
+
+
+def run(minutes: float | None = None, users: int | None = None, configs: tuple[str, ...] = ("embedded", "postgres"),
+        plots: Path = DOCS) -> tuple[str, list[Verdict]]:
+    """Measure; return the markdown section and its verdicts."""
+    from bench.load.fixtures import make_fixtures
+    from bench.load.runner import run_load
+    from bench.load.system import start_system
+
+    env_minutes, env_users = options_from_env()
+    minutes, users = minutes or env_minutes, users or env_users
+    folder = Path(tempfile.mkdtemp(prefix="showreel-load-"))
+    try:
+        fixtures = make_fixtures(folder / "fixtures", photos=PHOTO_CLIENTS * PHOTOS_PER_CLIENT)
+        photos = sorted(fixtures.glob("photo-*.jpg"))
+        cpu = photo_cpu_seconds(photos[:15], folder / "renders")
+        results = {}
+        for config in configs:
+            print(f"  load on {config}: photo workload, then the mix ({users} users, {minutes:g} min)", flush=True)
+            with start_system(folder / config, config) as system:
+                photo = run_load(system, folder / config, scenario="photo", users=PHOTO_CLIENTS, seconds=900,
+                                 fixtures=fixtures)
+                mix = run_load(system, folder / config, scenario="mix", users=users, seconds=minutes * 60,
+                               fixtures=fixtures)
+            results[config] = (photo, mix)
+        return section(results, cpu, minutes, users, plots)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def section(results: dict, cpu: list[float], minutes: float, users: int,
+            plots: Path) -> tuple[str, list[Verdict]]:
+    from bench.load import analysis
+    from bench.load.plots import plot_run
+    from bench.load.system import LOAD_LIMITS
+
+    per_job = statistics.median(cpu)
+    bound = analysis.cores() / per_job
+    verdicts: list[Verdict] = []
+    photo_rows, parts = [], []
+    for config, (photo, mix) in results.items():
+        rate = analysis.throughput(photo)
+        verdicts.append(Verdict(f"Photo workload, {config}: jobs/s vs the CPU bound", f">= {PHOTO_GOAL}x",
+                                f"{rate / bound:.2f}x ({rate:.1f} of {bound:.1f} jobs/s)",
+                                judge(rate / bound, PHOTO_GOAL, [], at_most=False)))
+        verdicts += analysis.integrity_verdicts(photo, f"Photo workload, {config}")
+        verdicts += analysis.load_verdicts(mix, f"Mix, {config}")
+        _, system_cpu, generator_cpu = analysis.cpu_table(photo)
+        done = len(analysis.finished_jobs(photo))
+        photo_rows.append([CONFIG_LABELS[config], f"{done} / {len(photo.jobs)}",
+                           f"{done / rate:.1f}" if rate else "-", f"{rate:.1f}", f"{rate / bound:.2f}x",
+                           f"{system_cpu / max(done, 1):.3f}", f"{system_cpu:.0f} / {generator_cpu:.0f}"])
+        image = plot_run(mix, plots / f"load-{config}.png", f"Mix of {users} users, {CONFIG_LABELS[config]}")
+        parts.append(mix_part(mix, config, image))
+    limits = ", ".join(f"`{k}={v}`" for k, v in LOAD_LIMITS.items())
+    text = [
+        HEADING, "",
+        (f"Every Procfile process (web: gunicorn 2 workers x 4 threads; relay; dispatcher; worker-video, "
+        f"worker-media, worker-light; scheduler) plus the dev chain, started by `bench/load/system.py` as "
+        f"`make run` starts them, on {analysis.cores()} cores shared with the load generator (locust 2, one "
+        f"process); `python -m bench.load --minutes N --users N` runs this part alone and rewrites this section."),
+        "",
+        (f"**How load traffic is keyed.** Every simulated user comes from 127.0.0.1, so the run raises the per-IP "
+        f"and per-tenant limits through the settings of the started system: {limits}. Everything else is as "
+        f"shipped: each profile user makes a new wallet per profile (per-wallet quotas never bind), and live-status "
+        f"streams keep `SSE_MAX_STREAMS=2` per web process, so most are refused with 503 `too_many_streams` "
+        f"and the client polls instead (counted below, allowed)."),
+        "",
+        verdict_table(verdicts), "",
+        "### Photo workload against the CPU bound", "",
+        (f"{PHOTO_CLIENTS} clients each post {PHOTOS_PER_CLIENT} distinct 1024x768 photos (JPEG q90), then poll "
+        f"them with `If-None-Match` every 0.5 s. Throughput is jobs done / (last done - first accepted). "
+        f"The bound is cores / CPU seconds of one job, measured as the in-process render of such a photo with "
+        f"the default preset ({len(cpu)} photos: median {per_job * 1000:.0f} ms CPU, range "
+        f"{min(cpu) * 1000:.0f}-{max(cpu) * 1000:.0f} ms): {analysis.cores()} / {per_job:.3f} = "
+        f"**{bound:.1f} jobs/s**."), "",
+        markdown_table(["system", "done / accepted", "seconds", "jobs/s", "vs bound", "system CPU s per job",
+                        "CPU s system / generator"], photo_rows),
+        "", *parts,
+    ]
+    return "\n".join(text) + "\n", verdicts
+
+
+def verdict_table(verdicts: list[Verdict]) -> str:
+    from bench.load.analysis import verdict_rows
+
+    return verdict_rows(verdicts)
+
+
+def mix_part(run, config: str, image: Path) -> str:
+    from bench.load import analysis
+
+    start, end = analysis.window(run)
+    per_minute = analysis.jobs_per_minute(run)
+    cpu_rows, system_cpu, generator_cpu = analysis.cpu_table(run)
+    errors = analysis.server_errors(run)
+    check = run.integrity
+    refused = analysis.streams_refused(run)
+    opened = sum(s.get("sse_streams", 0) for s in run.submissions)
+    lines = [
+        f"### Mix, {CONFIG_LABELS[config]}", "",
+        (f"{run.users} users for {(end - start) / 60:.1f} min: media clients (weight 32: small images, 20% 5 s clips, "
+        f"ETag polling every 0.5 s), profile owners (weight 8: new wallet, sign in, two uploads, submission, "
+        f"payment on the dev chain, live status until published, the profile), visitors (weight 10: profile "
+        f"list, profiles, public pages)."), "",
+        "- Jobs done per minute: " + (", ".join(f"{kind} {rate:.1f}" for kind, rate in per_minute.items()) or "none")
+        + f"; paid submissions {check['paid_submissions']} ({check['submission_status']}).",
+        (f"- Jobs: {check['accepted_jobs']} accepted ({check['job_status']}), {check['server_only_jobs']} created "
+        f"without the client hearing the answer (the run's end cut it); lost {len(check['lost_jobs'])}, duplicated "
+        f"{len(check['duplicated_jobs'])}."),
+        (f"- 5xx or no answer: {len(errors)} of {len(run.requests)} requests; live-status streams opened {opened}, "
+        f"refused with 503 `too_many_streams` {refused} (allowed)."),
+        f"- {analysis.rss_text(run)}.",
+        f"- CPU seconds: system {system_cpu:.0f}, load generator {generator_cpu:.0f}."
+        + (f" Processes restarted after exiting: {run.restarts}." if run.restarts else ""), "",
+        f"![throughput, latency, queue age and web RSS over time]({image.name})", "",
+        markdown_table(["route", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms", "answers"],
+                       analysis.route_rows(run)), "",
+    ]
+    if check["lost_detail"]:
+        lines += [markdown_table(analysis.LOST_HEADERS, analysis.lost_rows(run, start)), ""]
+    if errors:
+        lines += [markdown_table(["route", "status", "code", "Retry-After", "count", "seconds into the run"],
+                                 analysis.error_rows(errors, start)), ""]
+    lines += ["<details><summary>CPU seconds per process</summary>", "",
+              markdown_table(["process", "CPU s"], cpu_rows), "", "</details>", ""]
+    return "\n".join(lines)
+
+
+def replace_section(text: str, heading: str, new: str) -> str:
+    """``text`` with the ``## heading`` section swapped for ``new`` (appended when absent)."""
+    start = text.find(heading)
+    if start < 0:
+        return text.rstrip("\n") + "\n\n" + new
+    end = text.find("\n## ", start + len(heading))
+    return text[:start] + new.rstrip("\n") + "\n" + (text[end:] if end >= 0 else "")
