@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from api.signin.routes import blp as signin_blp
     from api.submissions.routes import blp as submissions_blp
     from api.temp_uploads.routes import blp as uploads_blp
+    from api.temp_uploads.tus import blp as tus_uploads_blp
     from api.tenants.cli import tenants_cli
     from api.tenants.routes import blp as tenants_blp
     from api.web.routes import blp as web_blp
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(files_blp)
     app.register_blueprint(health_blp)
     app.register_blueprint(web_blp)
+    app.register_blueprint(tus_uploads_blp)  # tus, not OpenAPI: documented in docs/PROFILES.md
     init_ops(app, api)
     # After every blueprint is registered: each gets a per-IP limit (tenant limits on the media API).
     init_rate_limits(app, settings, [media_blp, webhooks_blp])

@@ -160,6 +160,13 @@ def expire_uploads(ctx: OpsContext, dry_run: bool) -> dict[str, Any]:
     return expire(ctx.db, ctx.settings, now=ctx.clock(), dry_run=dry_run)
 
 
+def expire_tus_uploads(ctx: OpsContext, dry_run: bool) -> dict[str, Any]:
+    """Resumable uploads left unfinished past their expiry: parts, bytes and quota holds dropped."""
+    from shared.uploads.tus import expire
+
+    return expire(ctx.db, ctx.settings, now=ctx.clock(), dry_run=dry_run)
+
+
 def expire_submissions(ctx: OpsContext, dry_run: bool) -> dict[str, Any]:
     """Unpaid submissions past their quote (``expired``, uploads freed); old sign-in nonces and sessions."""
     from shared.auth.service import purge_expired
@@ -173,6 +180,7 @@ def expire_submissions(ctx: OpsContext, dry_run: bool) -> dict[str, Any]:
 EXPIRERS: dict[str, Callable[[OpsContext, bool], dict[str, Any]]] = {
     "incoming_uploads": expire_incoming,
     "uploads": expire_uploads,
+    "tus_uploads": expire_tus_uploads,
     "submissions": expire_submissions,
 }
 

@@ -21,10 +21,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
-from shared.storage.errors import InvalidKey
+from shared.storage.errors import InvalidKey, StorageError
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 DEFAULT_URL_TTL = timedelta(hours=1)
@@ -33,6 +33,8 @@ DEFAULT_URL_TTL = timedelta(hours=1)
 MAX_URL_TTL = timedelta(days=7)
 MAX_KEY_BYTES = 1024
 CHUNK_SIZE = 1024 * 1024
+# The smallest part of an object written in parts, but for its last (S3's minimum).
+MIN_PART_BYTES = 5 * 1024 * 1024
 
 # A segment may not start with a dot: that rules out "." and "..", and leaves dot names
 # free for provider internals (temporary files, metadata sidecars) that can never clash
@@ -254,6 +256,44 @@ class StorageProvider(ABC):
         ttl = self.default_url_ttl if expires is None else _checked_ttl(expires)
         download_name = None if filename is None else sanitize_filename(filename)
         return self._presigned_url(validate_key(key), ttl, download_name)
+
+    # -- objects written in parts (resumable uploads): any host may write the next part --------
+
+    def begin_parts(self, key: str, content_type: str = DEFAULT_CONTENT_TYPE) -> str:
+        """Start an object written in parts under ``key``; return the handle the next calls take."""
+        return self._begin_parts(self._full_key(key), content_type)
+
+    def put_part(self, key: str, handle: str, parts: list[dict[str, Any]], path: str | os.PathLike[str],
+                 offset: int) -> list[dict[str, Any]]:
+        """Add the file at ``path`` as the bytes from ``offset`` on; return the parts written so far.
+
+        ``parts`` is what the previous call returned (kept by the caller, e.g. in a database
+        row): S3 needs every part's etag to complete. Bytes a failed earlier attempt left past
+        ``offset`` are replaced. A part other than the last must have at least
+        :data:`MIN_PART_BYTES` (the S3 minimum); the caller enforces that.
+        """
+        return self._put_part(self._full_key(key), handle, list(parts), Path(path), offset)
+
+    def complete_parts(self, key: str, handle: str, parts: list[dict[str, Any]]) -> None:
+        """Make the parts written one object under ``key``."""
+        self._complete_parts(self._full_key(key), handle, list(parts))
+
+    def abort_parts(self, key: str, handle: str) -> None:
+        """Drop an object being written in parts and the parts written so far (idempotent)."""
+        self._abort_parts(self._full_key(key), handle)
+
+    def _begin_parts(self, full_key: str, content_type: str) -> str:
+        raise StorageError(f"{type(self).__name__} cannot write objects in parts")
+
+    def _put_part(self, full_key: str, handle: str, parts: list[dict[str, Any]], path: Path,
+                  offset: int) -> list[dict[str, Any]]:
+        raise StorageError(f"{type(self).__name__} cannot write objects in parts")
+
+    def _complete_parts(self, full_key: str, handle: str, parts: list[dict[str, Any]]) -> None:
+        raise StorageError(f"{type(self).__name__} cannot write objects in parts")
+
+    def _abort_parts(self, full_key: str, handle: str) -> None:
+        self._delete(full_key)
 
     @abstractmethod
     def check(self) -> None:

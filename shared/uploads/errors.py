@@ -6,6 +6,7 @@ from shared.errors import (
     Conflict,
     Gone,
     InsufficientStorage,
+    InvalidInput,
     NotFound,
     PayloadTooLarge,
     RateLimited,
@@ -70,3 +71,46 @@ class TempStorageFull(InsufficientStorage):
 class PosterUnavailable(Unprocessable):
     code = "poster_unavailable"
     title = "No poster frame could be taken from this video"
+
+
+# -- resumable (tus) uploads ------------------------------------------------------------------
+
+
+class InvalidTusRequest(InvalidInput):
+    """A tus request whose headers break the protocol (lengths, offsets, metadata)."""
+
+    code = "invalid_tus_request"
+    title = "The resumable upload request is not valid"
+
+
+class UploadOffsetMismatch(Conflict):
+    """The PATCH starts elsewhere than where the server's bytes end: ask HEAD and resume from there."""
+
+    code = "upload_offset_mismatch"
+    title = "Upload-Offset does not match the bytes received"
+
+
+class UploadChunkTooSmall(InvalidInput):
+    """A PATCH that does not finish the upload carries fewer bytes than a storage part needs."""
+
+    code = "upload_chunk_too_small"
+    title = "The chunk is smaller than the minimum chunk size"
+
+
+class ChecksumAlgorithmUnsupported(InvalidInput):
+    code = "checksum_algorithm_unsupported"
+    title = "The Upload-Checksum algorithm is not supported"
+
+
+class ChecksumMismatch(InvalidInput):
+    """The chunk's bytes do not match its Upload-Checksum: they were discarded (tus answers 460)."""
+
+    code = "checksum_mismatch"
+    title = "The chunk does not match its checksum"
+
+
+class UploadBusy(Conflict):
+    """Another request is writing this upload right now."""
+
+    code = "upload_busy"
+    title = "Another request is writing this upload"

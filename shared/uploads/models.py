@@ -52,3 +52,32 @@ class UploadReservation(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class TusUpload(Base):
+    """A resumable (tus) upload still arriving: its bytes so far are in storage, its state here.
+
+    Any web host continues it from this row. Its quota hold is the reservation of the same id
+    (the declared length, until ``expires_at``); when the last byte arrives the upload of the
+    same id replaces both.
+    """
+
+    __tablename__ = "tus_uploads"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    # Who it is for: "profile" (owner wallet/IP) or "media" (a tenant of the media API).
+    flow: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(10))  # image | video, announced in Upload-Metadata
+    owner_wallet: Mapped[str | None] = mapped_column(String(42), default=None)
+    owner_ip: Mapped[str] = mapped_column(String(64))
+    length: Mapped[int] = mapped_column(BigInteger)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Upload-Metadata as decoded pairs (file name, preset, callback_url ...).
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The storage key the bytes go to, and the storage's handle for writing it in parts
+    # (the S3 multipart upload id) with the parts written so far ({"parts": [...]}).
+    key: Mapped[str] = mapped_column(String(500))
+    handle: Mapped[str] = mapped_column(String(1000), default="")
+    parts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

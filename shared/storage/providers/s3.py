@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import certifi
 import urllib3
 from minio import Minio
+from minio.datatypes import Part
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
 from urllib3.util import Retry, Timeout
@@ -41,6 +42,8 @@ _UNUSABLE = frozenset({"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMa
                        "AuthorizationHeaderMalformed", "InvalidBucketName", "AllAccessDisabled"})
 _ALREADY_EXISTS = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
 _NETWORK_ERRORS = (urllib3.exceptions.HTTPError, OSError)
+# A part is read into memory to be sent: larger bodies are sent as several parts of at most this.
+_MAX_PART_BYTES = 32 * 1024 * 1024
 
 
 class S3Storage(StorageProvider):
@@ -160,6 +163,44 @@ class S3Storage(StorageProvider):
         with _translated("sign a link to", key):
             return self._signer.presigned_get_object(self.bucket, self.prefix + key, expires=expires,
                                                      response_headers=headers)
+
+    # minio has no public call for multipart uploads one part at a time (its put_object does
+    # them all in one go), so these use its internal ones; constraints.txt pins the version.
+    def _begin_parts(self, full_key: str, content_type: str) -> str:
+        with _translated("start a multipart upload of", full_key):
+            self._ensure_bucket(self._client)
+            return self._client._create_multipart_upload(self.bucket, full_key, {"Content-Type": content_type})
+
+    def _put_part(self, full_key: str, handle: str, parts: list[dict[str, Any]], path: Path,
+                  offset: int) -> list[dict[str, Any]]:
+        # Parts written past this offset by a failed attempt are written again under the same numbers.
+        parts = [part for part in parts if part["end"] <= offset]
+        size = path.stat().st_size
+        pieces = max(1, -(-size // _MAX_PART_BYTES))  # equal pieces: each >= 5 MiB when the whole is
+        with path.open("rb") as source, _translated("write a part of", full_key):
+            for index in range(pieces):
+                data = source.read(size // pieces + (1 if index < size % pieces else 0))
+                number = len(parts) + 1
+                etag = self._client._upload_part(self.bucket, full_key, data, None, handle, number)
+                offset += len(data)
+                parts.append({"number": number, "etag": etag, "end": offset})
+        return parts
+
+    def _complete_parts(self, full_key: str, handle: str, parts: list[dict[str, Any]]) -> None:
+        with _translated("complete the multipart upload of", full_key):
+            self._client._complete_multipart_upload(
+                self.bucket, full_key, handle, [Part(part["number"], part["etag"]) for part in parts])
+
+    def _abort_parts(self, full_key: str, handle: str) -> None:
+        try:
+            with _translated("abort the multipart upload of", full_key):
+                self._client._abort_multipart_upload(self.bucket, full_key, handle)
+        except ObjectNotFound:
+            pass  # aborted or completed already
+        except StorageError as exc:
+            if "NoSuchUpload" not in exc.detail:
+                raise
+        self._delete(full_key)
 
     def _put(self, full_key: str, data: BinaryIO, size: int, content_type: str) -> StoredObject:
         with _translated("write", full_key):

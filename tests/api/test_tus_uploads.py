@@ -1,0 +1,246 @@
+"""Resumable uploads (tus 1.0) of the profile flow: early refusals, checksums, offsets, resuming."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from shared.uploads.models import TusUpload, UploadReservation
+from tests.api.test_upload_streaming import free_port, padded_mp4, start_web, wait_until_serving
+from tests.support.media import h264_mp4, png_bytes
+
+TUS = {"Tus-Resumable": "1.0.0"}
+OCTETS = {**TUS, "Content-Type": "application/offset+octet-stream"}
+MIB = 1024 * 1024
+
+
+def metadata(**pairs: str) -> str:
+    return ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in pairs.items())
+
+
+def create(client, length: int, **pairs: str):
+    headers = {**TUS, "Upload-Length": str(length), "Upload-Metadata": metadata(**pairs)}
+    return client.post("/api/uploads/tus/", headers=headers)
+
+
+def offset_of(client, location: str) -> int:
+    response = client.head(location, headers=TUS)
+    assert response.status_code == 200, response.data
+    return int(response.headers["Upload-Offset"])
+
+
+def stored_files(settings) -> list[Path]:
+    root = Path(settings.LOCAL_STORAGE_DIR) / "tmp" / "uploads"
+    return [path for path in root.rglob("*") if path.is_file() and not path.name.startswith(".")]
+
+
+def counts(db) -> tuple[int, int]:
+    with db.session() as session:
+        return (session.scalar(select(func.count()).select_from(TusUpload)),
+                session.scalar(select(func.count()).select_from(UploadReservation)))
+
+
+def test_tus_options_announce_the_protocol_and_the_minimum_chunk(client, settings):
+    response = client.options("/api/uploads/tus/")
+    assert response.status_code == 204
+    assert response.headers["Tus-Version"] == "1.0.0"
+    assert set(response.headers["Tus-Extension"].split(",")) >= {
+        "creation", "creation-with-upload", "termination", "expiration", "checksum"}
+    assert response.headers["Tus-Checksum-Algorithm"] == "sha1,sha256"
+    assert int(response.headers["Tus-Min-Chunk-Size"]) == 5 * MIB
+    assert int(response.headers["Tus-Max-Size"]) == max(settings.MAX_IMAGE_BYTES, settings.MAX_VIDEO_BYTES)
+
+
+def test_tus_upload_length_over_the_kind_limit_is_413_before_any_byte_is_stored(client, db, settings):
+    response = create(client, settings.MAX_IMAGE_BYTES + 1, filetype="image/png", filename="a.png")
+    assert response.status_code == 413
+    assert response.json["code"] == "file_too_large"
+    assert response.json["limit"] == settings.MAX_IMAGE_BYTES
+    assert counts(db) == (0, 0) and stored_files(settings) == []
+    # The same length is fine for a video, whose limit is larger.
+    assert create(client, settings.MAX_IMAGE_BYTES + 1, filetype="video/mp4").status_code == 201
+
+
+def test_tus_creation_without_kind_or_version_is_refused(client, db):
+    assert create(client, 100, filename="a.bin").json["code"] == "invalid_tus_request"
+    response = client.post("/api/uploads/tus/", headers={"Upload-Length": "100", "Upload-Metadata": metadata(kind="image")})
+    assert response.status_code == 412 and response.headers["Tus-Version"] == "1.0.0"
+    assert counts(db) == (0, 0)
+
+
+def test_tus_declared_length_counts_against_the_quota_until_termination(client, db, settings):
+    response = create(client, 7 * MIB, kind="video")
+    assert response.status_code == 201
+    with db.session() as session:
+        assert session.scalar(select(UploadReservation.size)) == 7 * MIB
+    assert client.delete(response.headers["Location"], headers=TUS).status_code == 204
+    assert counts(db) == (0, 0) and stored_files(settings) == []
+    assert client.head(response.headers["Location"], headers=TUS).status_code == 404
+
+
+def test_tus_wrong_checksum_is_460_and_the_chunk_is_discarded(client, db, settings):
+    image = png_bytes(64, 48)
+    location = create(client, len(image), filetype="image/png", filename="avatar.png").headers["Location"]
+    wrong = base64.b64encode(hashlib.sha1(image + b"x").digest()).decode()
+    response = client.patch(location, data=image, headers={**OCTETS, "Upload-Offset": "0",
+                                                           "Upload-Checksum": f"sha1 {wrong}"})
+    assert response.status_code == 460
+    assert response.json["code"] == "checksum_mismatch"
+    assert offset_of(client, location) == 0
+    assert all(path.stat().st_size == 0 for path in stored_files(settings))
+
+    right = base64.b64encode(hashlib.sha256(image).digest()).decode()
+    response = client.patch(location, data=image, headers={**OCTETS, "Upload-Offset": "0",
+                                                           "Upload-Checksum": f"sha256 {right}"})
+    assert response.status_code == 204, response.data
+    assert int(response.headers["Upload-Offset"]) == len(image)
+    upload_id = urlsplit(location).path.rsplit("/", 1)[1]
+    shown = client.get(f"/api/uploads/{upload_id}/")
+    assert shown.status_code == 200, shown.data
+    assert shown.json["sha256"] == hashlib.sha256(image).hexdigest() and shown.json["kind"] == "image"
+    assert counts(db) == (0, 0)  # the upload replaced the tus row and its hold
+    assert offset_of(client, location) == len(image)  # a late HEAD sees it complete
+
+
+def test_tus_unsupported_checksum_algorithm_is_refused(client):
+    location = create(client, 10, kind="image").headers["Location"]
+    response = client.patch(location, data=b"0123456789", headers={**OCTETS, "Upload-Offset": "0",
+                                                                  "Upload-Checksum": "md5 AAAA"})
+    assert response.status_code == 400 and response.json["code"] == "checksum_algorithm_unsupported"
+
+
+def test_tus_chunk_smaller_than_5_mib_that_does_not_finish_is_refused(client):
+    location = create(client, 12 * MIB, kind="video").headers["Location"]
+    response = client.patch(location, data=b"\0" * MIB, headers={**OCTETS, "Upload-Offset": "0"})
+    assert response.status_code == 400 and response.json["code"] == "upload_chunk_too_small"
+    assert offset_of(client, location) == 0
+
+
+def test_tus_patch_at_the_wrong_offset_is_409(client):
+    location = create(client, 12 * MIB, kind="video").headers["Location"]
+    response = client.patch(location, data=b"\0" * (6 * MIB), headers={**OCTETS, "Upload-Offset": "5"})
+    assert response.status_code == 409 and response.json["code"] == "upload_offset_mismatch"
+    response = client.patch(location, data=b"\0" * (6 * MIB), headers={**OCTETS, "Upload-Offset": "0"})
+    assert response.status_code == 204 and response.headers["Upload-Offset"] == str(6 * MIB)
+    assert offset_of(client, location) == 6 * MIB
+
+
+def test_tus_refused_content_drops_the_upload_whole(client, db, settings):
+    data = b"not an image at all" * 10
+    location = create(client, len(data), kind="image").headers["Location"]
+    response = client.patch(location, data=data, headers={**OCTETS, "Upload-Offset": "0"})
+    assert response.status_code == 415, response.data
+    assert counts(db) == (0, 0) and stored_files(settings) == []
+
+
+def test_tus_creation_with_upload(client):
+    image = png_bytes(32, 32)
+    headers = {**OCTETS, "Upload-Length": str(len(image)), "Upload-Metadata": metadata(kind="image")}
+    response = client.post("/api/uploads/tus/", data=image, headers=headers)
+    assert response.status_code == 201 and response.headers["Upload-Offset"] == str(len(image))
+
+
+# -- a real client against a real server ------------------------------------------------------
+
+_CLIENT = textwrap.dedent("""
+    import socket, sys
+    from tusclient import client
+    from tusclient.storage.filestorage import FileStorage
+
+    base, path, storage, mode = sys.argv[1:5]
+    tus = client.TusClient(base + "/api/uploads/tus/")
+    uploader = tus.uploader(path, chunk_size=8 * 1024 * 1024, store_url=True,
+                            url_storage=FileStorage(storage), upload_checksum=True,
+                            metadata={"filename": "big.mp4", "filetype": "video/mp4"})
+    size = uploader.get_file_size()
+    if mode == "interrupt":
+        uploader.upload(stop_at=int(size * 0.6))
+        # A chunk cut off mid-body: the connection is closed after 3 MiB of 8.
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as sock, open(path, "rb") as source:
+            source.seek(uploader.offset)
+            path_part = uploader.url.split(port, 1)[1]
+            sock.sendall((f"PATCH {path_part} HTTP/1.1\\r\\nHost: {host}\\r\\nTus-Resumable: 1.0.0\\r\\n"
+                          f"Content-Type: application/offset+octet-stream\\r\\nUpload-Offset: {uploader.offset}\\r\\n"
+                          f"Content-Length: {8 * 1024 * 1024}\\r\\n\\r\\n").encode())
+            sock.sendall(source.read(3 * 1024 * 1024))
+        print(uploader.url, uploader.offset)
+    else:
+        uploader.upload()
+        print(uploader.url, uploader.offset)
+""")
+
+
+def _run_client(base: str, path: Path, storage: Path, mode: str) -> tuple[str, int]:
+    done = subprocess.run([sys.executable, "-c", _CLIENT, base, str(path), str(storage), mode],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    url, offset = done.stdout.split()
+    return url, int(offset)
+
+
+@pytest.mark.slow
+def test_tus_200_mib_upload_interrupted_at_60_percent_resumes_in_a_new_process(db, settings, tmp_path):
+    size = 200 * MIB
+    clip = h264_mp4(tmp_path / "clip.mp4", seconds=1.0, size="160x120", audio=False).read_bytes()
+    head, _ = padded_mp4(clip, size)
+    source = tmp_path / "big.mp4"
+    with source.open("wb") as out:
+        out.write(head)
+        out.truncate(size)
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    hidden = tmp_path / "runtime-only"
+    hidden.mkdir()
+    web = start_web(port, hidden)
+    try:
+        wait_until_serving(base, web)
+        storage = tmp_path / "tus-urls.json"
+        url, offset = _run_client(base, source, storage, "interrupt")
+        resumed_from = int(requests.head(url, headers=TUS, timeout=10).headers["Upload-Offset"])
+        assert resumed_from == offset >= size * 0.6  # the cut-off chunk left nothing behind
+        assert resumed_from < size
+
+        again, final = _run_client(base, source, storage, "resume")
+        assert again == url and final == size
+        upload_id = urlsplit(url).path.rsplit("/", 1)[1]
+        shown = requests.get(f"{base}/api/uploads/{upload_id}/", timeout=10)
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["sha256"] == digest and shown.json()["size"] == size
+        assert shown.json()["kind"] == "video"
+        files = stored_files(settings)
+        assert [path.stat().st_size for path in files] == [size]  # one copy
+        assert list((Path(settings.TEMP_DIR) / "incoming").iterdir()) == []
+    finally:
+        web.terminate()
+        try:
+            web.wait(30)
+        except subprocess.TimeoutExpired:
+            web.kill()
+            web.wait(10)
+
+
+
+def test_tus_unfinished_upload_expires_with_its_hold_and_bytes(client, db, settings):
+    from datetime import timedelta
+
+    from shared.db import utcnow
+    from shared.uploads import tus
+
+    location = create(client, 12 * MIB, kind="video").headers["Location"]
+    assert client.patch(location, data=b"\0" * (6 * MIB), headers={**OCTETS, "Upload-Offset": "0"}).status_code == 204
+    assert tus.expire(db, settings)["tus_uploads_expired"] == 0
+    report = tus.expire(db, settings, now=utcnow() + timedelta(hours=settings.UPLOAD_TTL_HOURS, seconds=1))
+    assert report["tus_uploads_expired"] == 1
+    assert counts(db) == (0, 0) and stored_files(settings) == []
+    assert client.head(location, headers=TUS).status_code == 404
