@@ -17,8 +17,7 @@ from flask import Request, current_app, request
 from werkzeug.exceptions import BadRequest, ClientDisconnected, RequestTimeout
 from werkzeug.formparser import FormDataParser
 
-from shared.files import HashingWriter, can_splice
-from shared.jobs.service import incoming_dir
+from shared.files import HashingWriter, can_splice, incoming_dir
 
 # How much of a form is asked from the server at once (the parser takes 64 KiB steps); small,
 # so that what is buffered between the socket and the file stays a few hundred KiB.

@@ -97,13 +97,11 @@ def dev_chain_port(preferred: int) -> int:
 
 
 def procfile_entries(path: Path) -> list[tuple[str, str]]:
-    entries = []
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            name, _, command = line.partition(":")
-            entries.append((name.strip(), command.strip()))
-    return entries
+    """The Procfile's (name, command) lines, read by honcho, the supervisor that runs them."""
+    # Imported here: honcho is a dev requirement, and production code may import this module.
+    from honcho.environ import parse_procfile
+
+    return list(parse_procfile(path.read_text()).processes.items())
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Receive a byte stream into the temp area, hashing and counting on the way."""
+"""Receive a byte stream into the temp area, hashing and counting on the way; name what arrived."""
 
 from __future__ import annotations
 
@@ -7,12 +7,40 @@ import fcntl
 import hashlib
 import os
 import queue
+import re
 import select
 import threading
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from shared.errors import InsufficientStorage, PayloadTooLarge
+from shared.settings import Settings
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    """A file the API streamed into the temp area."""
+
+    path: Path
+    size: int
+    sha256: str
+    file_name: str
+
+
+def incoming_dir(settings: Settings) -> Path:
+    return Path(settings.TEMP_DIR) / "incoming"
+
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_file_name(name: str | None, extension: str) -> str:
+    """Reduce a client's file name to a safe stem for download names (never a storage path)."""
+    stem = os.path.splitext(os.path.basename((name or "").replace("\\", "/")))[0]
+    stem = _UNSAFE_NAME.sub("-", stem).strip("-.")[:100] or "file"
+    return stem + extension
+
 
 # Past this much data a helper thread hashes and writes, in blocks of about this size.
 _BLOCK = 256 * 1024

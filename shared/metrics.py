@@ -10,7 +10,8 @@ One folder belongs to one host (container). Its files are named after the host a
 process id (``counter_<host>-<pid>.db``), so two containers that both run as PID 1 never
 write one file even when a folder is shared by mistake. A host without a web process
 serves its folder itself: relay, dispatcher, workers and scheduler start a /metrics server
-on ``METRICS_PORT`` when it is set (docs/OPERATIONS.md, "Metrics").
+on ``METRICS_PORT`` when it is set (docs/OPERATIONS.md, "Metrics"); like the web's, it asks for
+``Authorization: Bearer <OPS_TOKEN>`` when ``METRICS_REQUIRE_TOKEN`` is on.
 
 Counters and histograms are recorded where the work happens (workers, API).
 Gauges that describe shared state (queue depths, outbox backlog, stream pending
@@ -24,6 +25,8 @@ are kept so dashboards and alerts keep working.
 from __future__ import annotations
 
 import argparse
+import hmac
+import json
 import logging
 import os
 import re
@@ -31,14 +34,19 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, values
+from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_app, values
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from shared.security import bootstrap_token
 from shared.settings import Settings, export_to_libraries, get_settings
+
+WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
 # Media work takes from milliseconds (a thumbnail) to many minutes (a long transcode).
 WORK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
@@ -72,6 +80,8 @@ PAYMENTS = Counter(
     ["outcome", "code"])
 OPS_RUNS = Counter(
     "showreel_ops_runs_total", "Ops task runs by schedule and final status", ["schedule", "status"])
+EVENTS_PUBLISHED = Counter(
+    "showreel_events_published_total", "Outbox events the relay put on their stream, by event type", ["type"])
 OPS_REMOVED_BYTES = Counter(
     "showreel_ops_removed_bytes_total", "Bytes ops tasks removed (temp files, orphan objects)", ["schedule"])
 
@@ -126,12 +136,62 @@ def serve_process_metrics(settings: Settings) -> int | None:
     """Serve this host's folder on METRICS_PORT in a daemon thread when set; return the port."""
     if not settings.METRICS_PORT:
         return None
-    from prometheus_client import start_http_server
-
-    start_http_server(settings.METRICS_PORT, addr=settings.METRICS_HOST, registry=multiprocess_registry(settings))
+    start_metrics_server(settings, settings.METRICS_HOST, settings.METRICS_PORT)
     log.info("metrics of %s on http://%s:%d/metrics", settings.PROMETHEUS_MULTIPROC_DIR, settings.METRICS_HOST,
              settings.METRICS_PORT)
     return settings.METRICS_PORT
+
+
+def metrics_app(settings: Settings) -> WSGIApp:
+    """The host's metrics as a WSGI app; it asks for the ops token when METRICS_REQUIRE_TOKEN is on."""
+    app = make_wsgi_app(multiprocess_registry(settings))
+    if not settings.METRICS_REQUIRE_TOKEN:
+        return app
+    # Only the bootstrap OPS_TOKEN: these processes have no request context to look up issued tokens.
+    expected = bootstrap_token(settings, "OPS_TOKEN")
+
+    def guarded(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        refusal = _token_refusal(environ.get("HTTP_AUTHORIZATION", ""), expected)
+        if refusal is None:
+            return app(environ, start_response)
+        status, code, detail = refusal
+        body = json.dumps({"type": "about:blank", "title": status.split(" ", 1)[1], "status": int(status[:3]),
+                           "code": code, "detail": detail}).encode()
+        start_response(status, [("Content-Type", "application/problem+json"), ("Content-Length", str(len(body))),
+                                ("WWW-Authenticate", "Bearer")])
+        return [body]
+
+    return guarded
+
+
+def _token_refusal(header: str, expected: str) -> tuple[str, str, str] | None:
+    """Why a scrape with this Authorization header is refused (status, code, detail), or None; same codes as the API."""
+    if not expected:
+        return "403 Forbidden", "ops_token_not_configured", "metrics need the ops token: set OPS_TOKEN"
+    scheme, _, token = header.partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    if not token:
+        return "401 Unauthorized", "ops_token_required", "the ops token is required: Authorization: Bearer <token>"
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        return "403 Forbidden", "invalid_ops_token", "the ops token is not valid"
+    return None
+
+
+class _IPv6Server(ThreadingWSGIServer):
+    address_family = socket.AF_INET6
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """Log nothing: a scrape every few seconds would drown the process's own logs."""
+
+
+def start_metrics_server(settings: Settings, host: str, port: int) -> WSGIServer:
+    """Serve :func:`metrics_app` on ``host:port`` from a daemon thread; return the server."""
+    server_class = _IPv6Server if ":" in host else ThreadingWSGIServer
+    server = make_server(host, port, metrics_app(settings), server_class, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics-server", daemon=True).start()
+    return server
 
 
 @contextmanager
@@ -184,6 +244,13 @@ def record_payment(outcome: str, code: str = "") -> None:
     PAYMENTS.labels(outcome=outcome, code=code or "none").inc()
 
 
+def record_events_published(event_types: Iterable[str]) -> None:
+    """Count events the relay published (one per item of ``event_types``)."""
+    _ensure()
+    for event_type in event_types:
+        EVENTS_PUBLISHED.labels(type=event_type).inc()
+
+
 def record_ops_run(schedule: str, status: str, removed_bytes: int = 0) -> None:
     _ensure()
     OPS_RUNS.labels(schedule=schedule, status=status).inc()
@@ -203,9 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "reset":
         print(f"emptied {reset_metrics_dir(settings)}")
         return
-    from prometheus_client import start_http_server
-
-    start_http_server(args.port, addr=args.bind, registry=multiprocess_registry(settings))
+    start_metrics_server(settings, args.bind, args.port)
     print(f"metrics of {settings.PROMETHEUS_MULTIPROC_DIR} on http://{args.bind}:{args.port}/", flush=True)
     threading.Event().wait()
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from shared.webhooks.signing import new_secret
+from shared.tenants.secrets import new_secret
 from tests.support.embedded import embedded_system
 from tests.support.media import png_bytes
 from tests.support.webhooks import WebhookReceiver

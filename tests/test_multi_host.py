@@ -284,7 +284,8 @@ def task_counter(host: Host) -> float:
     """The host's task executions, read from one of its workers' /metrics port (each serves the host's folder)."""
     port = next(port for process, port in host.metrics_ports.items() if process in host.processes
                 and host.processes[process].poll() is None)
-    body = requests.get(f"http://{host.address}:{port}/metrics", timeout=10).text
+    body = requests.get(f"http://{host.address}:{port}/metrics", headers={"Authorization": f"Bearer {OPS_TOKEN}"},
+                        timeout=10).text
     return sum(sample.value for family in text_string_to_metric_families(body) for sample in family.samples
                if sample.name == TASKS)
 

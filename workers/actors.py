@@ -1,48 +1,68 @@
-"""Thin actors: ids in, the plain step function does the work."""
+"""Thin actors: ids in, the plain step function does the work. Pipeline steps come from tables."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
+from dramatiq import Actor
 
 from shared.jobs import steps
 from shared.webhooks import service as webhooks
 from workers.broker import broker
+from workers.concurrency import TenantOf, media_job_tenant
 from workers.context import step_context, webhook_context
 
 log = logging.getLogger(__name__)
 
-# Permanent errors are never retried, for every actor (workers.broker.PermanentAwareRetries).
-_STEP_OPTIONS: dict[str, Any] = {"on_retry_exhausted": "step_exhausted"}
+RunStep = Callable[[str, str, int], object]  # (row id, step, run): runs one step of a pipeline
 
 
-@dramatiq.actor(broker=broker, queue_name="video", **_STEP_OPTIONS)
-def convert_video(job_id: str, run: int) -> None:
-    steps.run_step(step_context(), job_id, "convert", run)
+@dataclass(frozen=True)
+class StepActor:
+    """One row of a pipeline's actor table."""
+
+    name: str  # the Dramatiq actor name (messages in flight carry it: never rename)
+    queue: str
+    step: str
+    # The tenant of a message for the per-tenant video cap (workers/concurrency.py); None: uncapped.
+    tenant_cap: TenantOf | None = None
 
 
-@dramatiq.actor(broker=broker, queue_name="video", **_STEP_OPTIONS)
-def preview_video(job_id: str, run: int) -> None:
-    steps.run_step(step_context(), job_id, "preview", run)
+def build_step_actors(table: tuple[StepActor, ...], run_step: RunStep, exhausted: str) -> dict[str, Actor]:
+    """Declare one thin actor per row: ``(row_id, run)`` in, ``run_step`` does the work.
+
+    Permanent errors are never retried, for every actor (workers.broker.PermanentAwareRetries);
+    ``exhausted`` fails the row once a step's transient retries run out.
+    """
+    return {row.name: _step_actor(row, run_step, exhausted) for row in table}
 
 
-# Image presets are quick and memory-light: they run on the media pool so an
-# avatar never waits behind a long transcode.
-@dramatiq.actor(broker=broker, queue_name="media", **_STEP_OPTIONS)
-def convert_image(job_id: str, run: int) -> None:
-    steps.run_step(step_context(), job_id, "convert", run)
+def _step_actor(row: StepActor, run_step: RunStep, exhausted: str) -> Actor:
+    def perform(row_id: str, run: int) -> None:
+        run_step(row_id, row.step, run)
+
+    perform.__name__ = perform.__qualname__ = row.name
+    options: dict[str, Any] = {"on_retry_exhausted": exhausted}
+    if row.tenant_cap is not None:
+        options["tenant_cap"] = row.tenant_cap
+    return dramatiq.actor(perform, actor_name=row.name, broker=broker, queue_name=row.queue, **options)
 
 
-@dramatiq.actor(broker=broker, queue_name="media", **_STEP_OPTIONS)
-def upload_outputs(job_id: str, run: int) -> None:
-    steps.run_step(step_context(), job_id, "upload", run)
-
-
-@dramatiq.actor(broker=broker, queue_name="media", **_STEP_OPTIONS)
-def persist_job(job_id: str, run: int) -> None:
-    steps.run_step(step_context(), job_id, "persist", run)
+# Video steps are heavy: the video pool, capped per tenant. Image presets are quick and
+# memory-light: they run on the media pool so an avatar never waits behind a long transcode.
+MEDIA_STEPS = (
+    StepActor("convert_video", "video", "convert", tenant_cap=media_job_tenant),
+    StepActor("preview_video", "video", "preview", tenant_cap=media_job_tenant),
+    StepActor("convert_image", "media", "convert"),
+    StepActor("upload_outputs", "media", "upload"),
+    StepActor("persist_job", "media", "persist"),
+)
+STEP_ACTORS = build_step_actors(
+    MEDIA_STEPS, lambda job_id, step, run: steps.run_step(step_context(), job_id, step, run), "step_exhausted")
 
 
 @dramatiq.actor(broker=broker, queue_name="light", max_retries=10)
@@ -99,8 +119,8 @@ def recheck_hashtags(version: int) -> None:
 
 
 PIPELINES = {
-    "image": (convert_image, upload_outputs, persist_job),
-    "video": (convert_video, preview_video, upload_outputs, persist_job),
+    "image": tuple(STEP_ACTORS[name] for name in ("convert_image", "upload_outputs", "persist_job")),
+    "video": tuple(STEP_ACTORS[name] for name in ("convert_video", "preview_video", "upload_outputs", "persist_job")),
 }
 
 

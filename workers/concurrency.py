@@ -1,7 +1,9 @@
 """Dramatiq middleware capping how many heavy (video) steps of one tenant run at once.
 
-A message over its tenant's cap is put back with a short delay and skipped (acked,
-not failed): the pipeline does not move on, no retry or delivery is counted, and the
+The cap is opt-in per actor: an actor declared with ``tenant_cap=<function>`` is capped,
+the function naming the tenant of a message's arguments (``media_job_tenant`` for media
+jobs). Every other actor passes untouched. A message over its tenant's cap is put back
+with a short delay and skipped (acked, not failed): the pipeline does not move on, no retry or delivery is counted, and the
 worker thread is free at once for another tenant's work, so one client's burst
 cannot starve the others.
 """
@@ -12,7 +14,10 @@ import logging
 import random
 import threading
 import uuid
+from collections.abc import Callable
+from typing import Any
 
+from dramatiq.errors import ActorNotFound
 from dramatiq.message import generate_unique_id
 from dramatiq.middleware import Middleware, SkipMessage
 
@@ -26,11 +31,19 @@ from shared.tenants.service import tenant_limit
 log = logging.getLogger(__name__)
 
 
+# The tenant a capped actor's message works for (None: not capped, say the row is gone).
+TenantOf = Callable[[Settings, tuple[Any, ...]], "str | None"]
+
+
 class TenantConcurrency(Middleware):
-    def __init__(self, settings: Settings, *, queues: frozenset[str] = frozenset({"video"}),
-                 requeue_delay_ms: int = 1000):
+    """Caps the actors declared with ``tenant_cap``: at most the tenant's ``video_concurrency`` at once."""
+
+    @property
+    def actor_options(self) -> set[str]:
+        return {"tenant_cap"}
+
+    def __init__(self, settings: Settings, *, requeue_delay_ms: int = 1000):
         self.settings = settings
-        self.queues = queues
         self.requeue_delay_ms = requeue_delay_ms
         self._held: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -45,9 +58,8 @@ class TenantConcurrency(Middleware):
         return self._slots
 
     def before_process_message(self, broker, message):
-        if message.queue_name not in self.queues or not message.args:
-            return
-        tenant_id = _job_tenant(self.settings, str(message.args[0]))
+        tenant_of = _tenant_cap(broker, message.actor_name)
+        tenant_id = tenant_of(self.settings, tuple(message.args)) if tenant_of else None
         if tenant_id is None:
             return
         db = get_database(self.settings)
@@ -74,11 +86,22 @@ class TenantConcurrency(Middleware):
     after_skip_message = after_process_message
 
 
+def _tenant_cap(broker, actor_name: str) -> TenantOf | None:
+    try:
+        return broker.get_actor(actor_name).options.get("tenant_cap")
+    except ActorNotFound:
+        return None
+
+
 _TENANTS: dict[str, str] = {}
 
 
-def _job_tenant(settings: Settings, job_id: str) -> str | None:
-    """The tenant of a job (jobs never change tenant, so the answer is kept)."""
+def media_job_tenant(settings: Settings, args: tuple[Any, ...]) -> str | None:
+    """The tenant of the media job a step message (``job_id, run``) works on; jobs never change
+    tenant, so the answer is kept."""
+    if not args:
+        return None
+    job_id = str(args[0])
     cached = _TENANTS.get(job_id)
     if cached is not None:
         return cached

@@ -6,28 +6,29 @@ reverse), so the log context of a message is bound while every other middleware
 runs, including Pipelines and Retries enqueueing the next step or a retry; those
 messages get the same context in their options.
 
-The step wrappers time the media steps without touching ``shared/jobs/steps.py``:
-``convert``/``preview`` are generations (by media type), the storage writes of
-``upload`` are uploads (by storage provider).
+``MetricsObserver`` is the pipeline kernel's observe hook (``shared/pipeline/observe.py``),
+installed when this module is imported: the ``convert``/``preview`` steps of media jobs
+and submissions are generations (by media type), the storage writes of their ``upload``
+steps are uploads (by storage provider).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from dramatiq.middleware import Middleware
 
 from shared import metrics
 from shared.errors import PermanentError
-from shared.jobs import steps
 from shared.logs import bind_context, carried_context, reset_context
 from shared.media.errors import ProcessingCanceled
-from shared.storage import PROVIDERS, provider_class
+from shared.pipeline.observe import Observer, install
+from shared.storage.base import StorageProvider
+from shared.storage.instrumented import InstrumentedStorage
 
 log = logging.getLogger("workers.tasks")
 
@@ -90,34 +91,14 @@ class ObservabilityMiddleware(Middleware):
         return stack
 
 
-def provider_name(storage: Any) -> str:
-    for name in PROVIDERS:
-        if isinstance(storage, provider_class(name)):
-            return name
-    return type(storage).__name__.lower()
+class MetricsObserver(Observer):
+    """The pipeline kernel's observer in a worker: generations and uploads become metrics."""
 
-
-class InstrumentedStorage:
-    """A storage whose ``put_file`` counts and times each write (everything else passes through)."""
-
-    def __init__(self, storage: Any):
-        self._storage = storage
-        self._provider = provider_name(storage)
-
-    def put_file(self, *args: Any, **kwargs: Any) -> Any:
-        with metrics.time_upload(self._provider):
-            return self._storage.put_file(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._storage, name)
-
-
-def _generation(step):
-    @functools.wraps(step)
-    def timed(ctx, job):
-        with metrics.time_generation(job.kind) as labels:
+    @contextmanager
+    def generation(self, media_type: str) -> Iterator[None]:
+        with metrics.time_generation(media_type) as labels:
             try:
-                return step(ctx, job)
+                yield
             except ProcessingCanceled:
                 labels["status"] = "canceled"
                 raise
@@ -125,30 +106,8 @@ def _generation(step):
                 labels["status"] = "failed"
                 raise
 
-    timed.__showreel_instrumented__ = True
-    return timed
+    def storage(self, storage: StorageProvider) -> StorageProvider:
+        return InstrumentedStorage(storage, metrics.time_upload)
 
 
-def _upload(step):
-    @functools.wraps(step)
-    def instrumented(ctx, job):
-        storages = ctx.storages
-        return step(dataclasses.replace(ctx, storages=lambda tenant_id: InstrumentedStorage(storages(tenant_id))),
-                    job)
-
-    instrumented.__showreel_instrumented__ = True
-    return instrumented
-
-
-_WRAPPERS = {"convert": _generation, "preview": _generation, "upload": _upload}
-
-
-def instrument_steps() -> None:
-    """Wrap the media steps once per process (the actors look them up in ``STEP_FUNCTIONS``)."""
-    for name, wrapper in _WRAPPERS.items():
-        step = steps.STEP_FUNCTIONS.get(name)
-        if step is not None and not getattr(step, "__showreel_instrumented__", False):
-            steps.STEP_FUNCTIONS[name] = wrapper(step)
-
-
-instrument_steps()
+install(MetricsObserver())

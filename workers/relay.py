@@ -19,6 +19,7 @@ from shared.db import Database, utcnow
 from shared.events.models import OutboxEvent
 from shared.events.streams import WATCH_MAXLEN, Event, watch_stream_for
 from shared.events.wakeup import CHANNEL, RELAY_WAKEUP_KEY
+from shared.metrics import record_events_published
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,10 @@ def publish_pending(db: Database, client: redis.Redis, settings: Settings) -> in
         now = utcnow()
         for row in rows:
             row.published_at = now
-        return len(rows)
+        published = [row.type for row in rows]
+    # After the commit: a failed commit republishes the rows, and they are counted then.
+    record_events_published(published)
+    return len(published)
 
 
 def run_relay(db: Database, client: redis.Redis, settings: Settings, stop: threading.Event) -> None:

@@ -22,12 +22,10 @@ from shared.submissions.service import (
     next_check_delay,
     unchecked_payments,
 )
+from workers.actors import StepActor, build_step_actors
 from workers.broker import broker
 
 log = logging.getLogger(__name__)
-
-_STEP_OPTIONS: dict[str, Any] = {"on_retry_exhausted": "submission_step_exhausted"}
-
 
 @lru_cache(maxsize=1)
 def submission_context() -> SubmissionContext:
@@ -39,24 +37,17 @@ def submission_context() -> SubmissionContext:
                              storage=lambda: get_default_storage(settings))
 
 
-@dramatiq.actor(broker=broker, queue_name="video", **_STEP_OPTIONS)
-def convert_submission(submission_id: str, run: int) -> None:
-    pipeline.run_step(submission_context(), submission_id, "convert", run)
-
-
-@dramatiq.actor(broker=broker, queue_name="video", **_STEP_OPTIONS)
-def preview_submission(submission_id: str, run: int) -> None:
-    pipeline.run_step(submission_context(), submission_id, "preview", run)
-
-
-@dramatiq.actor(broker=broker, queue_name="media", **_STEP_OPTIONS)
-def upload_submission(submission_id: str, run: int) -> None:
-    pipeline.run_step(submission_context(), submission_id, "upload", run)
-
-
-@dramatiq.actor(broker=broker, queue_name="media", **_STEP_OPTIONS)
-def persist_submission(submission_id: str, run: int) -> None:
-    pipeline.run_step(submission_context(), submission_id, "persist", run)
+# No ``tenant_cap``: submissions are uncapped by design. They are paid, one wallet's uploads
+# are bounded by the upload quotas, and they belong to no tenant (the cap is per tenant).
+SUBMISSION_STEPS = (
+    StepActor("convert_submission", "video", "convert"),
+    StepActor("preview_submission", "video", "preview"),
+    StepActor("upload_submission", "media", "upload"),
+    StepActor("persist_submission", "media", "persist"),
+)
+STEP_ACTORS = build_step_actors(
+    SUBMISSION_STEPS, lambda submission_id, step, run: pipeline.run_step(submission_context(), submission_id, step, run),
+    "submission_step_exhausted")
 
 
 @dramatiq.actor(broker=broker, queue_name="light", max_retries=10)
@@ -96,7 +87,7 @@ def recheck_lost_payments(_ctx: Any, _params: dict[str, Any]) -> dict[str, Any]:
     return {"checks_sent": sent}
 
 
-PIPELINE = (convert_submission, preview_submission, upload_submission, persist_submission)
+PIPELINE = tuple(STEP_ACTORS[row.name] for row in SUBMISSION_STEPS)
 
 
 def start_submission_pipeline(submission_id: str, run: int) -> None:

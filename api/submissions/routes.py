@@ -17,6 +17,7 @@ from api.auth import current_wallet
 from api.submissions import schemas
 from shared.errors import ServiceUnavailable
 from shared.payments.chain import chain_from_settings
+from shared.pipeline.ledger import fresh_step
 from shared.redis_client import get_redis
 from shared.submissions import live, pipeline, service
 from shared.submissions.models import PIPELINE_STEPS, Submission
@@ -46,7 +47,7 @@ def submission_view(row: Submission) -> dict[str, Any]:
     base = current_app.config["SETTINGS"].PUBLIC_BASE_URL.rstrip("/")
     return {
         "id": row.id, "wallet": row.wallet, "status": row.status,
-        "steps": {step: dict(row.steps.get(step) or {"state": "pending", "deliveries": 0})
+        "steps": {step: dict(row.steps.get(step) or fresh_step())
                   for step in PIPELINE_STEPS},
         "quote": service.quote_view(row), "payment": service.status_payload(row)["payment"],
         "payment_error": row.payment_error,

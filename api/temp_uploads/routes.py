@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api import auth
 from api.temp_uploads import schemas
 from api.uploads import allow_upload_body
-from shared.jobs.service import ReceivedFile
+from shared.files import ReceivedFile
 from shared.storage.errors import InvalidSignature
 from shared.uploads import service
 

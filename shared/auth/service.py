@@ -19,7 +19,7 @@ from shared.auth import errors
 from shared.auth.models import SiweNonce, WalletSession
 from shared.auth.siwe import SiweMessage, parse_message, recover_signer
 from shared.db import Database, utcnow
-from shared.profiles.wallet import to_checksum_address
+from shared.payments.wallet import to_checksum_address
 from shared.security import hash_token
 from shared.settings import Settings
 

@@ -25,8 +25,9 @@ _STREAMS = {
 
 
 # Families whose events are also copied to a short stream of their own aggregate, for live
-# watchers (Server-Sent Events) that must not read every other aggregate's events to find theirs.
-WATCHED_FAMILIES = frozenset({"submission"})
+# watchers (Server-Sent Events, an upload's event list) that must not read every other aggregate's
+# events to find theirs.
+WATCHED_FAMILIES = frozenset({"submission", "upload"})
 WATCH_MAXLEN = 200
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import uuid
 from collections.abc import Callable
@@ -25,10 +24,13 @@ from sqlalchemy.orm import Session
 from shared.db import Database, utcnow
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events.outbox import record_event
+from shared.files import ReceivedFile, safe_file_name
 from shared.jobs.models import FINAL_STATUSES, IdempotencyRecord, JobStatus, MediaJob
 from shared.jobs.presets import get_preset
-from shared.media.probe import MediaInfo, inspect
+from shared.media.info import MediaInfo
+from shared.media.probe import inspect
 from shared.netsafe import check_callback_url
+from shared.pipeline.ledger import fresh_steps
 from shared.settings import Settings
 from shared.storage.base import StorageProvider
 
@@ -49,16 +51,6 @@ STEPS_BY_KIND: dict[str, tuple[str, ...]] = {
     "image": ("convert", "upload", "persist"),
     "video": ("convert", "preview", "upload", "persist"),
 }
-
-
-@dataclass(frozen=True)
-class ReceivedFile:
-    """A file the API streamed into the temp area."""
-
-    path: Path
-    size: int
-    sha256: str
-    file_name: str
 
 
 @dataclass(frozen=True)
@@ -85,10 +77,6 @@ def work_dir(settings: Settings, job_id: uuid.UUID) -> Path:
 def run_dir(settings: Settings, job_id: uuid.UUID, run: int) -> Path:
     """The work folder of one run: a retry never shares files with the run it replaces."""
     return work_dir(settings, job_id) / f"run-{run}"
-
-
-def incoming_dir(settings: Settings) -> Path:
-    return Path(settings.TEMP_DIR) / "incoming"
 
 
 def create_job(db: Database, storages: StorageResolver, settings: Settings, *, tenant_id: uuid.UUID,
@@ -141,7 +129,7 @@ def _find_or_create(db: Database, storages: StorageResolver, settings: Settings,
         file_name=safe_file_name(received.file_name, info.extension), content_type=info.content_type,
         size=received.size, sha256=received.sha256, preset=preset_name, preset_version=preset_version,
         status=JobStatus.QUEUED.value, attempts=1, max_attempts=settings.JOB_MAX_ATTEMPTS,
-        steps={step: {"state": "pending", "deliveries": 0} for step in kind_steps},
+        steps=fresh_steps(kind_steps),
         outputs={name: {"state": "pending"} for name in spec.output_names()},
         source_info=info.as_dict(), callback_url=callback_url, storage_id=where.storage_id,
     )
@@ -202,16 +190,6 @@ def _remember(db: Database, tenant_id: uuid.UUID, key: str, request_hash: str,
         if replay is not None:
             return replay
     return result
-
-
-_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_file_name(name: str | None, extension: str) -> str:
-    """Reduce a client's file name to a safe stem for download names (never a storage path)."""
-    stem = os.path.splitext(os.path.basename((name or "").replace("\\", "/")))[0]
-    stem = _UNSAFE_NAME.sub("-", stem).strip("-.")[:100] or "file"
-    return stem + extension
 
 
 def get_job(db: Database, tenant_id: uuid.UUID, job_id: uuid.UUID) -> MediaJob:
@@ -281,7 +259,7 @@ def retry_job(db: Database, tenant_id: uuid.UUID, job_id: uuid.UUID) -> MediaJob
             raise Conflict(f"the job used all {job.max_attempts} attempts", code="attempts_exhausted")
         job.status = JobStatus.QUEUED.value
         job.attempts += 1
-        job.steps = {step: {"state": "pending", "deliveries": 0} for step in job.steps}
+        job.steps = fresh_steps(job.steps)
         job.outputs = {name: {"state": "pending"} for name in job.outputs}
         job.error_code = job.error_message = None
         job.result = None

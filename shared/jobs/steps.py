@@ -1,16 +1,16 @@
 """The pipeline steps of a media job: convert -> preview -> upload -> persist.
 
-Each step is a plain function the actor calls with ids only. A step is
-idempotent by construction:
-- its delivery is counted and committed before any work, so a run killed with
-  SIGKILL still counts, and a job whose step keeps dying fails instead of looping;
-- files are written under temp names and renamed, objects under deterministic
-  keys, so a second run overwrites instead of adding;
-- state changes are conditional updates, so a transition happens once.
+Each step is a plain function the actor calls with ids only. The run lifecycle
+(count a delivery before any work, finish or fail under the row lock, the
+re-render-if-missing upload) is the kernel's, in ``shared/pipeline/``; this module
+plugs media jobs into it (:class:`JobSteps`) and holds what only they do: tenant
+storages, per-run work folders, cancel checks. Files are written under temp names
+and renamed, objects under deterministic keys, so a second run overwrites instead of adding.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import time
@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from shared.db import Database, utcnow
-from shared.errors import PermanentError
 from shared.events.outbox import record_event
 from shared.jobs.models import JobStatus, MediaJob
 from shared.jobs.presets import ImageSpec, VideoSpec, get_preset
@@ -36,8 +35,10 @@ from shared.jobs.service import (
 )
 from shared.media import images, video
 from shared.media.errors import ProcessingCanceled
-from shared.media.probe import MediaInfo, OutputFile
-from shared.security import redact_server_paths
+from shared.media.info import MediaInfo, OutputFile
+from shared.pipeline import runner
+from shared.pipeline.ledger import DONE, mark_step
+from shared.pipeline.runner import Adapter, upload_outputs
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -71,100 +72,70 @@ class JobSnapshot:
         return MediaInfo(**self.source_info)
 
 
+class JobSteps(Adapter[StepContext, JobSnapshot]):
+    """Media jobs on the pipeline kernel: a job runs while queued or processing; ``attempts`` is its run."""
+
+    model = MediaJob
+    active = frozenset({JobStatus.QUEUED.value, JobStatus.PROCESSING.value})
+    running = JobStatus.PROCESSING.value
+
+    @property
+    def steps(self):  # looked up per call: STEP_FUNCTIONS is the table of record
+        return STEP_FUNCTIONS
+
+    def run_of(self, row: MediaJob) -> int:
+        return row.attempts
+
+    def start(self, session, row: MediaJob) -> JobSnapshot:
+        if row.status == JobStatus.QUEUED.value:
+            row.status = JobStatus.PROCESSING.value
+            row.started_at = utcnow()
+            record_event(session, "job.processing", row.id, event_payload(row))
+        touch(row)
+        return JobSnapshot(row.id, row.tenant_id, row.kind, row.preset, row.source_key, dict(row.source_info),
+                           {k: dict(v) for k, v in row.outputs.items()}, row.attempts, row.storage_id)
+
+    def recorded(self, session, row: MediaJob) -> None:
+        touch(row)
+
+    def mark_failed(self, session, row: MediaJob, code: str, message: str, *, retryable: bool) -> None:
+        row.status = JobStatus.FAILED.value
+        row.error_code, row.error_message = code, message[:2000]
+        row.retryable = retryable
+        row.finished_at = utcnow()
+        touch(row)
+        record_event(session, "job.failed", row.id, {**event_payload(row), "error": {"code": code}})
+
+    def cleanup(self, ctx: StepContext, row: MediaJob, *, keep_source: bool) -> None:
+        _cleanup_after(ctx, row, keep_source=keep_source)
+
+    def canceled(self, ctx: StepContext, snapshot: JobSnapshot) -> None:
+        remove_work_folder(ctx.settings, snapshot.id, snapshot.run)
+
+    def media_type(self, snapshot: JobSnapshot) -> str:
+        return snapshot.kind
+
+
+JOBS = JobSteps()
+
+
 def run_step(ctx: StepContext, job_id: uuid.UUID | str, step: str, run: int | None = None) -> bool:
     """Run one step of a job; return False when there was nothing to do.
 
     Permanent errors fail the job here (and are not raised); transient errors
     are raised so the broker's retry layer tries again with backoff.
     """
-    job_id = uuid.UUID(str(job_id))
-    snapshot = begin_step(ctx, job_id, step, run)
-    if snapshot is None:
-        return False
-    try:
-        outputs = STEP_FUNCTIONS[step](ctx, snapshot)
-    except ProcessingCanceled:
-        remove_work_folder(ctx.settings, job_id, snapshot.run)
-        return False
-    except PermanentError as exc:
-        fail_job(ctx, job_id, exc.code, exc.detail, retryable=False, run=snapshot.run)
-        return False
-    finish_step(ctx, job_id, step, outputs or {}, run=snapshot.run)
-    return True
+    return runner.run_step(JOBS, ctx, job_id, step, run)
 
 
 def begin_step(ctx: StepContext, job_id: uuid.UUID, step: str, run: int | None) -> JobSnapshot | None:
     """Count this delivery durably and mark the step running; None when it must not run."""
-    exhausted: MediaJob | None = None
-    with ctx.db.session() as session:
-        job = session.get(MediaJob, job_id, with_for_update=True)
-        if job is None or JobStatus(job.status).is_final:
-            return None
-        if run is not None and run != job.attempts:
-            return None  # a late message of an earlier run
-        state = count_delivery(job, step)
-        if state is None:
-            return None
-        if state["deliveries"] > ctx.settings.STEP_MAX_DELIVERIES:
-            _mark_failed(session, job, "attempts_exhausted",
-                         f"step {step!r} was delivered {state['deliveries'] - 1} times without finishing",
-                         retryable=True)
-            exhausted = job
-        else:
-            if job.status == JobStatus.QUEUED.value:
-                job.status = JobStatus.PROCESSING.value
-                job.started_at = utcnow()
-                record_event(session, "job.processing", job.id, event_payload(job))
-            touch(job)
-            return JobSnapshot(job.id, job.tenant_id, job.kind, job.preset, job.source_key,
-                               dict(job.source_info), {k: dict(v) for k, v in job.outputs.items()}, job.attempts,
-                               job.storage_id)
-    # After the commit: storage calls never run under the job's row lock.
-    _cleanup_after(ctx, exhausted, keep_source=True)
-    return None
+    return runner.begin_step(JOBS, ctx, job_id, step, run)
 
 
 def finish_step(ctx: StepContext, job_id: uuid.UUID, step: str, outputs: dict[str, dict[str, Any]], *,
                 run: int | None = None) -> None:
-    with ctx.db.session() as session:
-        job = session.get(MediaJob, job_id, with_for_update=True)
-        if job is None or job.status != JobStatus.PROCESSING.value or (run is not None and job.attempts != run):
-            return
-        mark_step(job, step, "done")
-        merge_outputs(job, outputs)
-        touch(job)
-
-
-def count_delivery(row: Any, step: str) -> dict[str, Any] | None:
-    """Count one delivery of ``step`` in ``row.steps`` and mark it running; None when it is done already.
-
-    ``row`` is any locked row with a ``steps`` JSON column (media jobs, submissions): the
-    caller commits before working, so a run killed with SIGKILL still counts.
-    """
-    steps = {name: dict(state) for name, state in row.steps.items()}
-    state = steps.setdefault(step, {"state": "pending", "deliveries": 0})
-    if state["state"] == "done":
-        return None
-    state["deliveries"] += 1
-    state["state"] = "running"
-    row.steps = steps
-    return state
-
-
-def mark_step(row: Any, step: str, state: str) -> None:
-    """Set the state of ``step`` in ``row.steps`` (JSON columns are replaced, never mutated in place)."""
-    steps = {name: dict(value) for name, value in row.steps.items()}
-    steps.setdefault(step, {"state": "pending", "deliveries": 0})["state"] = state
-    row.steps = steps
-
-
-def merge_outputs(row: Any, outputs: dict[str, dict[str, Any]]) -> None:
-    """Merge what a step made into ``row.outputs``."""
-    if outputs:
-        merged = {name: dict(value) for name, value in row.outputs.items()}
-        for name, value in outputs.items():
-            merged.setdefault(name, {}).update(value)
-        row.outputs = merged
+    runner.finish_step(JOBS, ctx, job_id, step, run, outputs)
 
 
 def fail_job(ctx: StepContext, job_id: uuid.UUID | str, code: str, message: str, *, retryable: bool,
@@ -174,25 +145,7 @@ def fail_job(ctx: StepContext, job_id: uuid.UUID | str, code: str, message: str,
     With ``run``, only that run of the job is failed: a late failure of an earlier
     run never fails the run a retry started.
     """
-    job_id = uuid.UUID(str(job_id))
-    with ctx.db.session() as session:
-        job = session.get(MediaJob, job_id, with_for_update=True)
-        if job is None or JobStatus(job.status).is_final or (run is not None and job.attempts != run):
-            return False
-        # Shown to the client (GET /api/media/{id}/): ffmpeg and Pillow messages may name work files.
-        _mark_failed(session, job, code, redact_server_paths(message, ctx.settings), retryable=retryable)
-    # A permanent failure means the source itself is bad: keep nothing of it.
-    _cleanup_after(ctx, job, keep_source=retryable)
-    return True
-
-
-def _mark_failed(session, job: MediaJob, code: str, message: str, *, retryable: bool) -> None:
-    job.status = JobStatus.FAILED.value
-    job.error_code, job.error_message = code, message[:2000]
-    job.retryable = retryable
-    job.finished_at = utcnow()
-    touch(job)
-    record_event(session, "job.failed", job.id, {**event_payload(job), "error": {"code": code}})
+    return runner.fail(JOBS, ctx, job_id, code, message, retryable=retryable, run=run)
 
 
 def _cleanup_after(ctx: StepContext, job: MediaJob, *, keep_source: bool) -> None:
@@ -318,21 +271,9 @@ PRODUCERS: dict[str, dict[str, Callable[[StepContext, JobSnapshot], dict[str, di
 
 def upload(ctx: StepContext, job: JobSnapshot) -> dict[str, dict[str, Any]]:
     """Put every rendered output into the tenant's storage under a deterministic key."""
-    directory = _job_dir(ctx, job)
-    outputs = dict(job.outputs)
-    missing = [name for name, out in outputs.items() if not out.get("file") or
-               not (directory / out["file"]).exists()]
-    if missing:
-        # The work folder is gone (another machine, a purge): render again, idempotently.
-        for producer in PRODUCERS[job.kind].values():
-            for name, value in producer(ctx, job).items():
-                outputs.setdefault(name, {}).update(value)
     storage = ctx.storages(job)
-    written: dict[str, dict[str, Any]] = {}
-    for name, out in outputs.items():
-        key = f"{job_prefix(job.id)}{out['file']}"
-        storage.put_file(key, directory / out["file"], out["content_type"])
-        written[name] = {**out, "state": "done", "key": key}
+    producers = [functools.partial(produce, ctx, job) for produce in PRODUCERS[job.kind].values()]
+    written = upload_outputs(storage, _job_dir(ctx, job), job_prefix(job.id), job.outputs, producers)
     if job_status(ctx, job.id) != JobStatus.PROCESSING.value:
         # Canceled while uploading: the cleanup may already have run, so remove ours.
         for value in written.values():
@@ -358,7 +299,7 @@ def persist(ctx: StepContext, job: JobSnapshot) -> dict[str, dict[str, Any]]:
         if job.kind == "video":
             result.update(duration=info.get("duration"), codec=info.get("codec"),
                           has_audio=info.get("has_audio"))
-        mark_step(row, "persist", "done")
+        mark_step(row, "persist", DONE)
         row.result = result
         row.status = JobStatus.DONE.value
         row.finished_at = utcnow()

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 from shared.errors import ShowreelError
 from shared.media.errors import CorruptMedia, UnsupportedMedia
+from shared.media.info import OutputFile
 from shared.media.limits import MediaLimits
-from shared.media.probe import OutputFile, exif_orientation, open_image
+from shared.media.probe import exif_orientation, open_image
 from shared.media.sniff import HEAD_BYTES, sniff
 from shared.settings import Settings
 

@@ -12,16 +12,17 @@ within the limits, in the probe's child process.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
+import json
 import os
+import sys
 import warnings
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from shared.errors import ShowreelError
 from shared.media.errors import CorruptMedia, EmptyFile, ImageTooLarge, UnsupportedMedia
 from shared.media.ffmpeg import FORMAT_WHITELISTS
+from shared.media.info import MediaInfo
 from shared.media.limits import MediaLimits
 from shared.media.probe_process import probe_in_child
 from shared.media.sniff import HEAD_BYTES, Sniffed, sniff
@@ -41,41 +42,6 @@ _FIRST_FRAME_PACKETS = 300
 _END_SECONDS = 1.0
 # How far before the stream's announced end its last decoded frame may be (one frame, plus timing slack).
 _END_SLACK_SECONDS = 0.25
-
-
-@dataclass
-class MediaInfo:
-    kind: str
-    format: str
-    content_type: str
-    extension: str
-    width: int
-    height: int
-    duration: float | None = None
-    codec: str | None = None
-    frames: int | None = None
-    has_audio: bool = False
-    orientation: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the fields as a JSON-ready dict."""
-        return dataclasses.asdict(self)
-
-
-@dataclass
-class OutputFile:
-    name: str
-    path: str
-    content_type: str
-    extension: str
-    size: int
-    width: int
-    height: int
-    duration: float | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the fields as a JSON-ready dict."""
-        return dataclasses.asdict(self)
 
 
 def inspect(path: str | os.PathLike[str], settings: Settings, *, playable: bool = False) -> MediaInfo:
@@ -375,3 +341,23 @@ def _decode_last_second(
     if last_frame is None or last_frame < end - slack:
         reached = "no frame" if last_frame is None else f"frames up to {last_frame - start:.2f} s"
         raise CorruptMedia(f"The end of the video does not decode: {reached} of {end - start:.2f} s")
+
+
+def _child() -> int:
+    """Answer one probe request of :func:`shared.media.probe_process.probe_in_child` (stdin to stdout)."""
+    request = json.load(sys.stdin)
+    sniffed = Sniffed(**request["sniffed"])
+    limits = MediaLimits(**request["limits"])
+    try:
+        info = probe_here(request["path"], sniffed, limits, playable=request.get("playable", False))
+        answer: dict[str, Any] = {"info": info.as_dict()}
+    except ShowreelError as exc:
+        answer = {"error": {"type": type(exc).__name__, "detail": exc.detail, "code": exc.code,
+                            "title": exc.title, "extra": exc.extra}}
+    json.dump(answer, sys.stdout, default=str)
+    return 0
+
+
+# The child side of probe_process: `python -m shared.media.probe` reads one request from stdin.
+if __name__ == "__main__":
+    sys.exit(_child())

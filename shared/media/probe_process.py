@@ -3,7 +3,7 @@
 PyAV and the FFmpeg libraries its wheel bundles add ~30 MB to a process's resident memory,
 and demuxing plus decoding frames of an untrusted file is the riskiest thing the intake
 does. The web process therefore runs :func:`shared.media.probe.probe_here` in a short-lived
-``python -m shared.media.probe_process`` (about 0.2 s of start-up): a hang is ended by
+``python -m shared.media.probe`` (about 0.2 s of start-up): a hang is ended by
 ``PROBE_TIMEOUT``, a crash of the decoder kills the child, not a web worker and its requests.
 Images come here too when they must prove ``playable``: a full decode holds every pixel
 (up to MAX_IMAGE_PIXELS), which the web process must never allocate.
@@ -20,17 +20,15 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shared.errors import ShowreelError
 from shared.media import errors as media_errors
 from shared.media.errors import CorruptMedia, MediaTimeout
 from shared.media.ffmpeg import _die_with_parent
+from shared.media.info import MediaInfo
 from shared.media.limits import MediaLimits
 from shared.media.sniff import Sniffed
-
-if TYPE_CHECKING:
-    from shared.media.probe import MediaInfo
 
 # The folder that holds the ``shared`` package: the child imports it from there.
 _ROOT = Path(__file__).resolve().parents[2]
@@ -46,13 +44,11 @@ def probe_in_child(
     seconds, CorruptMedia when the child dies of a signal, RuntimeError when it fails
     otherwise (e.g. PyAV cannot be imported; its traceback is in the message).
     """
-    from shared.media.probe import MediaInfo
-
     request = json.dumps({"path": os.fspath(path), "sniffed": dataclasses.asdict(sniffed),
                           "limits": dataclasses.asdict(limits), "playable": playable})
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "shared.media.probe_process"], input=request.encode(), capture_output=True,
+            [sys.executable, "-m", "shared.media.probe"], input=request.encode(), capture_output=True,
             cwd=_ROOT, timeout=timeout, close_fds=True, preexec_fn=_die_with_parent(os.getpid()), check=False,
         )
     except subprocess.TimeoutExpired:
@@ -70,7 +66,7 @@ def probe_in_child(
             f"the media probe exited with status {done.returncode}: {stderr or 'no output'}")
     if "error" in answer:
         raise _error_from(answer["error"])
-    return MediaInfo(**answer["info"])
+    return MediaInfo.from_dict(answer["info"])
 
 
 def _error_from(data: dict[str, Any]) -> Exception:
@@ -78,23 +74,3 @@ def _error_from(data: dict[str, Any]) -> Exception:
     if not (isinstance(cls, type) and issubclass(cls, ShowreelError)):
         return RuntimeError(f"the media probe raised an unknown error: {data!r}")
     return cls(data["detail"], code=data["code"], title=data["title"], **data.get("extra", {}))
-
-
-def _child() -> int:
-    from shared.media.probe import probe_here
-
-    request = json.load(sys.stdin)
-    sniffed = Sniffed(**request["sniffed"])
-    limits = MediaLimits(**request["limits"])
-    try:
-        info = probe_here(request["path"], sniffed, limits, playable=request.get("playable", False))
-        answer: dict[str, Any] = {"info": info.as_dict()}
-    except ShowreelError as exc:
-        answer = {"error": {"type": type(exc).__name__, "detail": exc.detail, "code": exc.code,
-                            "title": exc.title, "extra": exc.extra}}
-    json.dump(answer, sys.stdout, default=str)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_child())

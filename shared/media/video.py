@@ -15,8 +15,8 @@ from pathlib import Path
 
 from shared.media.errors import FFmpegFailed
 from shared.media.ffmpeg import GLOBAL_ARGS, ffmpeg_path, input_args, job_path, run_ffmpeg
+from shared.media.info import MediaInfo, OutputFile
 from shared.media.limits import MediaLimits
-from shared.media.probe import MediaInfo, OutputFile
 from shared.settings import Settings
 
 WEBM_FILE = "webm.webm"

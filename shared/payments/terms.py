@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from shared.errors import InvalidInput
 from shared.payments.errors import PaymentsNotConfigured
-from shared.profiles.wallet import checksum_of, is_address
+from shared.payments.wallet import checksum_of, is_address
 from shared.settings import Settings
 
 DEV_CHAIN_ID = 31337  # the local dev chain of `make run` and anvil (shared/payments/devchain.py)

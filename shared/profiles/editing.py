@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from shared.auth.errors import WalletNotOwner
 from shared.db import Database
 from shared.events.outbox import record_event
+from shared.payments.wallet import to_checksum_address
 from shared.profiles.models import Profile, User
 from shared.profiles.service import ProfileNotFound, save_profile
 from shared.profiles.validation import validate_profile_data
-from shared.profiles.wallet import to_checksum_address
 
 
 class _SessionBound:

@@ -19,8 +19,8 @@ from shared.moderation.lexicon import get_matcher
 from shared.moderation.models import Hashtag
 from shared.moderation.normalize import normalize_tag
 from shared.moderation.service import MAX_TAG_LENGTH, parse_hashtags, upsert_hashtags
+from shared.payments.wallet import to_checksum_address
 from shared.profiles.models import Profile, ProfileHashtag, User, search_key
-from shared.profiles.wallet import to_checksum_address
 
 # NUL and lone surrogates cannot even be sent to the database as text.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

@@ -1,11 +1,11 @@
 """The paid pipeline of a submission: convert -> preview -> upload -> persist-profile.
 
-The steps follow the media-job steps (shared/jobs/steps.py) and share their helpers:
+Submissions run on the pipeline kernel (``shared/pipeline/``) like media jobs:
 each delivery is counted and committed before any work, files are written under
 temporary names and renamed, objects go to deterministic keys
 (``profiles/<submission_id>/...``), and state changes are conditional updates under a
-row lock. Every step message carries ``(submission_id, run)``; a late message of an
-earlier run is ignored. ``convert`` first checks that the payment is still on the
+row lock (:class:`SubmissionSteps` is the adapter). Every step message carries
+``(submission_id, run)``; a late message of an earlier run is ignored. ``convert`` first checks that the payment is still on the
 canonical chain (a reorg may have dropped it since it was confirmed), and ``persist``
 checks again right before publishing.
 """
@@ -13,6 +13,7 @@ checks again right before publishing.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import shutil
 import uuid
@@ -25,11 +26,13 @@ from shared.db import utcnow
 from shared.errors import Conflict, PermanentError
 from shared.events.outbox import record_event
 from shared.jobs.presets import PRESETS
-from shared.jobs.steps import count_delivery, describe_output, mark_step, merge_outputs
+from shared.jobs.steps import describe_output
 from shared.media import images, video
-from shared.media.probe import MediaInfo
+from shared.media.info import MediaInfo
+from shared.pipeline import runner
+from shared.pipeline.ledger import DONE, fresh_steps, mark_step
+from shared.pipeline.runner import Adapter, upload_outputs
 from shared.profiles.editing import save_in_session
-from shared.security import redact_server_paths
 from shared.submissions.models import PIPELINE_STEPS, Submission, SubmissionStatus
 from shared.submissions.service import (
     SubmissionContext,
@@ -46,6 +49,8 @@ S = SubmissionStatus
 AVATAR_SIZES = PRESETS["avatar"].image.sizes
 STORAGE_PREFIX = "profiles/"
 ACTIVE = (S.PAID.value, S.PROCESSING.value)
+EXPECTED_OUTPUTS = frozenset({"webm", "poster", "preview", *(f"avatar_{n}" for n in AVATAR_SIZES),
+                              *(f"avatar_{n}_webp" for n in AVATAR_SIZES)})
 
 
 @dataclass(frozen=True)
@@ -68,66 +73,60 @@ def storage_prefix(submission_id: uuid.UUID) -> str:
     return f"{STORAGE_PREFIX}{submission_id}/"
 
 
+class SubmissionSteps(Adapter[SubmissionContext, Snapshot]):
+    """Submissions on the pipeline kernel: steps run while paid or processing; ``run`` is the run."""
+
+    model = Submission
+    active = frozenset(ACTIVE)
+    running = S.PROCESSING.value
+
+    @property
+    def steps(self):
+        return STEP_FUNCTIONS
+
+    def run_of(self, row: Submission) -> int:
+        return row.run
+
+    def start(self, session, row: Submission) -> Snapshot:
+        row.status = S.PROCESSING.value
+        touch(row)
+        record_status(session, row)
+        return Snapshot(row.id, row.wallet, row.run, dict(row.profile_data), dict(row.source_info),
+                        {k: dict(v) for k, v in row.outputs.items()}, row.image_upload_id, row.video_upload_id)
+
+    def recorded(self, session, row: Submission) -> None:
+        touch(row)
+        record_status(session, row)
+
+    def mark_failed(self, session, row: Submission, code: str, message: str, *, retryable: bool) -> None:
+        # ``retryable`` is decided later, from the code (RETRYABLE_ERRORS): the payment stays recorded.
+        _mark_failed(session, row, code, message)
+
+    def cleanup(self, ctx: SubmissionContext, row: Submission, *, keep_source: bool) -> None:
+        # The uploads stay until the submission's expiry either way: only the work folder goes.
+        shutil.rmtree(work_dir(ctx, row.id), ignore_errors=True)
+
+    def media_type(self, snapshot: Snapshot) -> str:
+        return "video"  # convert and preview both render the video (preview adds the avatar)
+
+
+SUBMISSIONS = SubmissionSteps()
+
+
 def run_step(ctx: SubmissionContext, submission_id: uuid.UUID | str, step: str, run: int) -> bool:
     """Run one step; False when there was nothing to do. Permanent errors fail the submission."""
-    submission_id = uuid.UUID(str(submission_id))
-    snapshot = begin_step(ctx, submission_id, step, run)
-    if snapshot is None:
-        return False
-    try:
-        outputs = STEP_FUNCTIONS[step](ctx, snapshot)
-    except PermanentError as exc:
-        fail_submission(ctx, submission_id, exc.code, exc.detail, run=run)
-        return False
-    if outputs is None:  # this run stopped itself (the payment is not canonical any more)
-        return False
-    finish_step(ctx, submission_id, step, run, outputs)
-    return True
+    return runner.run_step(SUBMISSIONS, ctx, submission_id, step, run)
 
 
 def begin_step(ctx: SubmissionContext, submission_id: uuid.UUID, step: str, run: int) -> Snapshot | None:
-    with ctx.db.session() as session:
-        row = session.get(Submission, submission_id, with_for_update=True)
-        if row is None or row.run != run or row.status not in ACTIVE:
-            return None
-        state = count_delivery(row, step)
-        if state is None:
-            return None
-        if state["deliveries"] <= ctx.settings.STEP_MAX_DELIVERIES:
-            row.status = S.PROCESSING.value
-            touch(row)
-            record_status(session, row)
-            return Snapshot(row.id, row.wallet, row.run, dict(row.profile_data), dict(row.source_info),
-                            {k: dict(v) for k, v in row.outputs.items()}, row.image_upload_id, row.video_upload_id)
-        _mark_failed(session, row, "attempts_exhausted",
-                     f"step {step!r} was delivered {state['deliveries'] - 1} times without finishing")
-    # Failed, committed: its work folder goes, as on every final state.
-    shutil.rmtree(work_dir(ctx, submission_id), ignore_errors=True)
-    return None
-
-
-def finish_step(ctx: SubmissionContext, submission_id: uuid.UUID, step: str, run: int,
-                outputs: dict[str, dict[str, Any]]) -> None:
-    with ctx.db.session() as session:
-        row = session.get(Submission, submission_id, with_for_update=True)
-        if row is None or row.run != run or row.status != S.PROCESSING.value:
-            return
-        mark_step(row, step, "done")
-        merge_outputs(row, outputs)
-        touch(row)
-        record_status(session, row)
+    """Count this delivery durably and start the step; None when it must not run."""
+    return runner.begin_step(SUBMISSIONS, ctx, submission_id, step, run)
 
 
 def fail_submission(ctx: SubmissionContext, submission_id: uuid.UUID | str, code: str, message: str, *,
                     run: int | None = None) -> bool:
     """Fail a paid submission (its payment stays recorded); True if this call did it."""
-    with ctx.db.session() as session:
-        row = session.get(Submission, uuid.UUID(str(submission_id)), with_for_update=True)
-        if row is None or row.status not in ACTIVE or (run is not None and row.run != run):
-            return False
-        _mark_failed(session, row, code, redact_server_paths(message, ctx.settings))  # shown to the owner
-    shutil.rmtree(work_dir(ctx, row.id), ignore_errors=True)
-    return True
+    return runner.fail(SUBMISSIONS, ctx, submission_id, code, message, retryable=False, run=run)
 
 
 # Failures a new run may fix: the steps kept failing with transient errors (storage or a worker down).
@@ -160,7 +159,7 @@ def retry_submission(ctx: SubmissionContext, submission_id: uuid.UUID, wallet: s
             raise SubmissionNotRetryable("its uploaded files are gone (kept SUBMISSION_RETRY_HOURS after a failure)")
         row.status = S.PAID.value
         row.run += 1
-        row.steps = {step: {"state": "pending", "deliveries": 0} for step in PIPELINE_STEPS}
+        row.steps = fresh_steps(PIPELINE_STEPS)
         row.error_code = row.error_message = None
         touch(row)
         record_status(session, row, "submission.retried")
@@ -241,24 +240,9 @@ def preview(ctx: SubmissionContext, snapshot: Snapshot) -> dict[str, dict[str, A
 
 def upload(ctx: SubmissionContext, snapshot: Snapshot) -> dict[str, dict[str, Any]]:
     """Put every output into the platform storage under ``profiles/<submission_id>/``."""
-    directory = work_dir(ctx, snapshot.id)
-    outputs = dict(snapshot.outputs)
-    expected = {"webm", "poster", "preview", *(f"avatar_{n}" for n in AVATAR_SIZES),
-                *(f"avatar_{n}_webp" for n in AVATAR_SIZES)}
-    missing = expected - {name for name, out in outputs.items()
-                          if out.get("file") and (directory / out["file"]).exists()}
-    if missing:
-        # The work folder is gone (another machine, a purge): render again, idempotently.
-        for producer in (_render_video, _render_previews):
-            for name, value in producer(ctx, snapshot).items():
-                outputs.setdefault(name, {}).update(value)
-    storage = ctx.storage()
-    written: dict[str, dict[str, Any]] = {}
-    for name, out in sorted(outputs.items()):
-        key = storage_prefix(snapshot.id) + out["file"]
-        storage.put_file(key, directory / out["file"], out["content_type"])
-        written[name] = {**out, "state": "done", "key": key}
-    return written
+    producers = [functools.partial(produce, ctx, snapshot) for produce in (_render_video, _render_previews)]
+    return upload_outputs(ctx.storage(), work_dir(ctx, snapshot.id), storage_prefix(snapshot.id), snapshot.outputs,
+                          producers, expected=EXPECTED_OUTPUTS)
 
 
 def _public(out: dict[str, Any]) -> dict[str, Any]:
@@ -287,7 +271,7 @@ def persist(ctx: SubmissionContext, snapshot: Snapshot) -> dict[str, dict[str, A
             session, ctx.db, snapshot.wallet, hashtags=data.get("hashtags") or [], published_at=now,
             name=data.get("name"), url=data.get("url"), activity_hobbies=data.get("activity_hobbies"),
             is_incognito=bool(data.get("is_incognito")), avatar_outputs=avatar, video_outputs=media)
-        mark_step(row, "persist", "done")
+        mark_step(row, "persist", DONE)
         row.status = S.PUBLISHED.value
         row.published_at = now
         touch(row, now)

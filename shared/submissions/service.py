@@ -36,8 +36,9 @@ from shared.payments.errors import (
 )
 from shared.payments.terms import terms_from_settings, uses_finalized_tag
 from shared.payments.verify import Confirmed, Expectation, Pending, verify_payment
+from shared.payments.wallet import to_checksum_address
+from shared.pipeline.ledger import fresh_steps
 from shared.profiles.validation import validate_profile_data
-from shared.profiles.wallet import to_checksum_address
 from shared.settings import Settings
 from shared.storage.base import StorageProvider
 from shared.submissions.models import PIPELINE_STEPS, Submission, SubmissionStatus
@@ -134,7 +135,7 @@ def create_submission(ctx: SubmissionContext, wallet: str, profile_data: dict[st
             quote_to=terms.receiver, quote_amount_wei=str(terms.price_wei), quote_chain_id=terms.chain_id,
             quote_tokens={token: str(price) for token, price in terms.tokens.items()},
             quote_expires_at=now + timedelta(seconds=ctx.settings.PAYMENT_QUOTE_TTL),
-            steps={step: {"state": "pending", "deliveries": 0} for step in PIPELINE_STEPS}, outputs={},
+            steps=fresh_steps(PIPELINE_STEPS), outputs={},
             created_at=now, updated_at=now)
         session.add(row)
         session.flush()
@@ -340,7 +341,7 @@ def _mark_confirmed(session: Session, row: Submission, tx_hash: str, verdict: Co
     row.payment = {"state": "confirmed", **verdict.as_dict(), "checks": _checks(row) + 1}
     row.paid_at = row.paid_at or now
     row.run += 1
-    row.steps = {step: {"state": "pending", "deliveries": 0} for step in PIPELINE_STEPS}
+    row.steps = fresh_steps(PIPELINE_STEPS)
     touch(row, now)
     record_event(session, "payment.confirmed", row.id,
                  {"submission_id": str(row.id), "run": row.run, "tx_hash": tx_hash, **verdict.as_dict()})
@@ -485,7 +486,7 @@ def reverify_payment(ctx: SubmissionContext, submission_id: uuid.UUID, run: int)
             return False
         locked.status = S.PAYMENT_PENDING.value
         locked.payment = {"state": "pending", **verdict.as_dict(), "checks": _checks(locked) + 1}
-        locked.steps = {step: {"state": "pending", "deliveries": 0} for step in PIPELINE_STEPS}
+        locked.steps = fresh_steps(PIPELINE_STEPS)
         touch(locked)
         record_status(session, locked)
         record_event(session, "payment.pending", locked.id, {"submission_id": str(locked.id),

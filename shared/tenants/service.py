@@ -9,32 +9,29 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
-import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import column, delete, func, select, table
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import Database, utcnow
-from shared.db.session import READ_ONLY
 from shared.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from shared.security import hash_token
 from shared.settings import Settings
+from shared.tenants import storage as tenant_storage
+from shared.tenants.errors import TenantNotFound
+from shared.tenants.info import TenantInfo, forget_tenant, tenant_info
 from shared.tenants.models import DEFAULT_TENANT_ID, DEFAULT_TENANT_NAME, ApiKey, Tenant
-from shared.webhooks.signing import new_secret, parse_secrets, secret_key
+from shared.tenants.secrets import new_secret, parse_secrets, secret_key
 
 KEY_PREFIX = "sr_"
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 LIMIT_NAMES = ("requests_per_minute", "video_concurrency")
 
 
-class TenantNotFound(NotFound):
-    code = "tenant_not_found"
-    title = "No such tenant"
-
+# Media jobs are named by table: shared.jobs depends on tenants, so tenants do not import it.
+_MEDIA_JOBS = table("media_jobs", column("tenant_id"))
 
 hash_key = hash_token  # API keys are tokens like any other
 
@@ -109,9 +106,7 @@ def create_tenant(db: Database, settings: Settings, name: str, *, storage: dict[
     checked_limits = validate_limits(limits or {})
     checked_storage = None
     if storage is not None:
-        from shared.tenants.storage import check_storage_config
-
-        checked_storage = check_storage_config(settings, tenant_id, storage)
+        checked_storage = tenant_storage.check_storage_config(settings, tenant_id, storage)
     try:
         with db.session() as session:
             tenant = Tenant(id=tenant_id, name=name, storage_config=checked_storage, limits=checked_limits,
@@ -157,9 +152,7 @@ def update_tenant(db: Database, settings: Settings, tenant_id: uuid.UUID, *, sto
     """
     checked_storage = _UNSET
     if storage is not _UNSET and storage is not None:
-        from shared.tenants.storage import check_storage_config
-
-        checked_storage = check_storage_config(settings, tenant_id, storage)
+        checked_storage = tenant_storage.check_storage_config(settings, tenant_id, storage)
     elif storage is None:
         checked_storage = None
     with db.session() as session:
@@ -174,13 +167,11 @@ def update_tenant(db: Database, settings: Settings, tenant_id: uuid.UUID, *, sto
 
 def delete_tenant(db: Database, tenant_id: uuid.UUID) -> None:
     """Delete a tenant without jobs (its keys go with it); raise Conflict otherwise."""
-    from shared.jobs.models import MediaJob
-
     if tenant_id == DEFAULT_TENANT_ID:
         raise Conflict("the default tenant cannot be deleted", code="tenant_in_use")
     with db.session() as session:
         tenant = _tenant(session, tenant_id, lock=True)
-        jobs = session.scalar(select(func.count()).select_from(MediaJob).where(MediaJob.tenant_id == tenant_id))
+        jobs = session.scalar(select(func.count()).select_from(_MEDIA_JOBS).where(_MEDIA_JOBS.c.tenant_id == tenant_id))
         if jobs:
             raise Conflict(f"the tenant has {jobs} media jobs; revoke its keys instead", code="tenant_in_use")
         # The database cascades to the tenant's keys, endpoints and idempotency records.
@@ -261,52 +252,6 @@ def signing_secrets(db: Database, settings: Settings, tenant_id: uuid.UUID) -> l
     return found
 
 
-# ---- a short-lived per-process view of tenants ----------------------------------------------
-
-@dataclass(frozen=True)
-class TenantInfo:
-    id: uuid.UUID
-    name: str
-    storage_config: dict[str, Any] | None
-    limits: dict[str, Any]
-    webhook_secrets: list[dict[str, Any]] = field(default_factory=list)
-
-
-_cache: dict[uuid.UUID, tuple[float, TenantInfo]] = {}
-_cache_lock = threading.Lock()
-
-
-def tenant_info(db: Database, settings: Settings, tenant_id: uuid.UUID) -> TenantInfo:
-    """Return the tenant as read at most ``TENANT_CACHE_SECONDS`` ago (changes reach every process then)."""
-    now = time.monotonic()
-    with _cache_lock:
-        cached = _cache.get(tenant_id)
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    # A read-only connection: this is called from inside other transactions (a step resolving
-    # its storage), and on SQLite a second writer connection would wait for the first.
-    with db.engine.connect() as connection:
-        row = connection.execution_options(**{READ_ONLY: True}).execute(
-            select(Tenant.id, Tenant.name, Tenant.storage_config, Tenant.limits, Tenant.webhook_secrets)
-            .where(Tenant.id == tenant_id)).one_or_none()
-        connection.rollback()
-    if row is None:
-        raise TenantNotFound(f"no tenant {tenant_id}")
-    info = TenantInfo(row.id, row.name, row.storage_config, dict(row.limits or {}), list(row.webhook_secrets or []))
-    with _cache_lock:
-        _cache[tenant_id] = (now + settings.TENANT_CACHE_SECONDS, info)
-    return info
-
-
-def forget_tenant(tenant_id: uuid.UUID | None = None) -> None:
-    """Drop this process's cached view of a tenant (all tenants without an id)."""
-    with _cache_lock:
-        if tenant_id is None:
-            _cache.clear()
-        else:
-            _cache.pop(tenant_id, None)
-
-
 def tenant_limit(db: Database, settings: Settings, tenant_id: uuid.UUID, name: str) -> int:
     """A tenant's own limit ``name``, or the platform default from settings."""
     defaults = {"requests_per_minute": settings.RATE_LIMIT_PER_TENANT,
@@ -322,5 +267,5 @@ def _tenant(session, tenant_id: uuid.UUID, *, lock: bool = False) -> Tenant:
     return tenant
 
 
-__all__ = ["DEFAULT_TENANT_ID", "DEFAULT_TENANT_NAME", "TenantInfo", "create_tenant", "issue_key",
-           "resolve_tenant", "tenant_info"]
+__all__ = ["DEFAULT_TENANT_ID", "DEFAULT_TENANT_NAME", "TenantInfo", "TenantNotFound", "create_tenant",
+           "forget_tenant", "issue_key", "resolve_tenant", "tenant_info"]

@@ -28,8 +28,9 @@ from shared.settings import Settings, SettingsError
 from shared.storage import PROVIDERS, StorageError, build_storage, get_default_storage
 from shared.storage.base import StorageProvider, validate_prefix
 from shared.storage.errors import InvalidKey
+from shared.tenants.errors import TenantNotFound
+from shared.tenants.info import tenant_info
 from shared.tenants.models import DEFAULT_TENANT_ID, StorageConnection, Tenant
-from shared.tenants.service import TenantNotFound, tenant_info
 
 TENANT_STORAGE_PREFIX = "tenant-"
 CONNECTION_STORAGE_PREFIX = "storage-"

@@ -32,9 +32,11 @@ from sqlalchemy import delete, func, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from shared.db import Database, utcnow
-from shared.jobs.service import ReceivedFile, safe_file_name
+from shared.events.outbox import record_event
+from shared.files import ReceivedFile, safe_file_name
 from shared.media.errors import FFmpegFailed
-from shared.media.probe import MediaInfo, inspect
+from shared.media.info import MediaInfo
+from shared.media.probe import inspect
 from shared.security import IPV6_GROUP_PREFIX_CHARS, canonical_address
 from shared.settings import Settings, upload_ip_bytes_ceiling
 from shared.storage import get_default_storage, signing_secret
@@ -136,8 +138,7 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 def media_info(upload: Upload) -> MediaInfo:
     """The probe result stored with the upload, as the media engine takes it."""
-    known = MediaInfo.__dataclass_fields__
-    return MediaInfo(**{k: v for k, v in (upload.info or {}).items() if k in known})
+    return MediaInfo.from_dict(upload.info or {})
 
 
 # -- intake ---------------------------------------------------------------------------------
@@ -220,12 +221,22 @@ def receive_upload(db: Database, settings: Settings, received: ReceivedFile, own
                                 owner_wallet=owner.wallet, owner_ip=owner.ip, created_at=now,
                                 expires_at=now + timedelta(hours=settings.UPLOAD_TTL_HOURS))
                 session.add(upload)
+                record_upload_events(session, upload)
         except BaseException:
             _remove_files(settings, upload_id)
             raise
         return upload
     finally:
         received.path.unlink(missing_ok=True)
+
+
+def record_upload_events(session: Session, upload: Upload) -> None:
+    """Record ``upload.received`` and ``upload.ready`` with the upload's row (docs/ARCHITECTURE.md, "Upload events")."""
+    facts = {"kind": upload.kind, "content_type": upload.content_type, "size": upload.size,
+             "expires_at": upload.expires_at.isoformat()}
+    record_event(session, "upload.received", upload.id, facts)
+    # Probed and stored before the commit, so it is ready at once; a later probe would record this later.
+    record_event(session, "upload.ready", upload.id, {**facts, "info": upload.info})
 
 
 def _serialize_intake(session: Session) -> None:
@@ -494,6 +505,10 @@ def uploads_in_use(db: Database, names: list[str], now: datetime | None = None) 
                 Upload.id.in_(chunk[start:start + 500]), Upload.deleted_at.is_(None),
                 or_(Upload.expires_at > now, Upload.submission_id.is_not(None))))
             in_use.update(ids[row] for row in rows)
+        # Resumable uploads still arriving keep the bytes received so far (shared.uploads.tus).
+        from shared.uploads.tus import unfinished
+
+        in_use.update(ids[found] for found in unfinished(session, chunk, now))
     return in_use
 
 

@@ -36,10 +36,11 @@ from shared.jobs.models import JobStatus, MediaJob
 from shared.jobs.service import StorageResolver, job_view
 from shared.netsafe import UnsafeTarget
 from shared.settings import Settings
+from shared.tenants.errors import InvalidWebhookSecret
 from shared.tenants.service import signing_secrets
 from shared.webhooks import sender
 from shared.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from shared.webhooks.signing import InvalidWebhookSecret, signature_headers
+from shared.webhooks.signing import signature_headers
 
 log = logging.getLogger(__name__)
 

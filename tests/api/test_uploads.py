@@ -345,7 +345,7 @@ def test_the_temp_high_water_mark_answers_507_until_space_is_freed(make_client, 
 
 
 def test_two_uploads_racing_for_the_last_slot_are_serialized(db, settings, tmp_path):
-    from shared.jobs.service import ReceivedFile
+    from shared.files import ReceivedFile
     from shared.uploads import service
     from shared.uploads.errors import UploadQuotaExceeded
 

@@ -12,7 +12,7 @@ from shared.db.session import normalize_url
 from shared.tenants.models import DEFAULT_TENANT_ID
 
 # Child tables first; the default tenant row from the migration stays.
-TABLES = ("submissions", "siwe_nonces", "wallet_sessions", "upload_reservations", "uploads", "profile_hashtags", "profiles", "users", "moderation_appeals", "moderation_actions", "hashtags",
+TABLES = ("submissions", "tus_uploads", "siwe_nonces", "wallet_sessions", "upload_reservations", "uploads", "profile_hashtags", "profiles", "users", "moderation_appeals", "moderation_actions", "hashtags",
           "moderation_lexicon_versions", "moderation_terms", "moderation_allowlist", "moderators",
           "webhook_deliveries", "webhook_endpoints", "idempotency_records", "media_jobs", "storage_connections",
           "outbox_events",

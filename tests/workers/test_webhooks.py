@@ -8,9 +8,9 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from api.app import create_app
+from shared.tenants.secrets import new_secret
 from shared.tenants.storage import get_tenant_storages
 from shared.webhooks.service import WebhookContext
-from shared.webhooks.signing import new_secret
 from tests.support.media import png_bytes
 from tests.support.runtime import pipeline_runtime, wait_for
 from tests.support.webhooks import WebhookReceiver

@@ -13,7 +13,8 @@ from PIL import Image, ImageChops, ImageStat
 
 from shared.media.errors import FFmpegFailed, MediaTimeout, ProcessingCanceled
 from shared.media.ffmpeg import ffmpeg_path, input_args, job_path, run_ffmpeg
-from shared.media.probe import MediaInfo, OutputFile, inspect
+from shared.media.info import MediaInfo, OutputFile
+from shared.media.probe import inspect
 from shared.media.video import (
     build_poster_args,
     build_preview_args,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from shared.db import utcnow
-from shared.jobs.service import ReceivedFile
+from shared.files import ReceivedFile
 from shared.ops.purge import purge_temp
 from shared.ops.tasks import TASKS, build_context
 from shared.uploads import errors, service

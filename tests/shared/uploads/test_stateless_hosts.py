@@ -20,7 +20,7 @@ from PIL import Image
 
 from shared.db import utcnow
 from shared.errors import PermanentError
-from shared.jobs.service import ReceivedFile
+from shared.files import ReceivedFile
 from shared.ops.tasks import TASKS, build_context
 from shared.storage import get_default_storage
 from shared.submissions import pipeline

@@ -10,9 +10,9 @@ import pytest
 
 from shared.jobs.models import MediaJob
 from shared.tenants.models import DEFAULT_TENANT_ID
+from shared.tenants.secrets import new_secret
 from shared.tenants.storage import get_tenant_storages
 from shared.webhooks.service import WebhookContext
-from shared.webhooks.signing import new_secret
 
 
 class FakeClock:

@@ -7,7 +7,9 @@ import time
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from shared.webhooks.signing import InvalidWebhookSecret, new_secret, parse_secrets, signature_headers
+from shared.tenants.errors import InvalidWebhookSecret
+from shared.tenants.secrets import new_secret, parse_secrets
+from shared.webhooks.signing import signature_headers
 
 BODY = b'{"type":"job.done","job_id":"7d0c0f6e","status":"done","sequence":1}'
 
