@@ -223,6 +223,24 @@ def test_a_declined_wallet_prompt_is_calm_and_pay_first_checks_the_form(system, 
     assert "eth_sendTransaction" not in wallet.calls
 
 
+def test_the_wallet_buttons_wait_for_the_scripts_so_an_early_click_is_never_lost(system, dev_chain, context_factory,
+                                                                                console_errors):
+    """The scripts start once the language catalogue arrives: until then Connect is disabled, not dead."""
+    wallet = wallet_for(dev_chain, REFUSALS_ACCOUNT)
+    page = console_errors.watch(context_factory(wallet=wallet).new_page())
+    held = []
+    page.route("**/i18n/**", lambda route: held.append(route))
+    page.goto(system.base + "/", wait_until="domcontentloaded")
+    page.wait_for_timeout(300)
+    assert held, "the page asked for no catalogue"
+    expect(page.locator("#connect")).to_be_disabled()
+    for route in held:
+        route.continue_()
+    page.unroute("**/i18n/**")
+    page.click("#connect")
+    expect(page.locator("#sign-in")).to_be_enabled()
+
+
 def test_without_a_wallet_the_page_says_what_to_install(system, context_factory, console_errors):
     page = console_errors.watch(context_factory().new_page())
     page.goto(system.base + "/")
