@@ -218,3 +218,20 @@ def test_a_wrong_token_is_refused_in_words_and_a_refused_session_returns_to_sign
     expect(page.get_by_role("alert")).to_have_text(re.compile("no longer accepts your token"))
     expect(page.locator("#console")).to_be_hidden()
     assert page.evaluate("sessionStorage.length") == 0
+
+
+@pytest.mark.parametrize("path", ["/moderation", "/ops"])
+def test_sign_in_waits_for_the_script_so_an_early_click_never_posts_the_form(system, context_factory,
+                                                                              console_errors, path):
+    """The console's script starts once the language catalogue arrives; until then Sign in is disabled."""
+    page = console_errors.watch(context_factory().new_page())
+    held = []
+    page.route("**/i18n/**", lambda route: held.append(route))
+    page.goto(system.base + path, wait_until="domcontentloaded")
+    page.wait_for_timeout(300)
+    assert held, "the page asked for no catalogue"
+    expect(page.locator("#signin-form button[type=submit]")).to_be_disabled()
+    for route in held:
+        route.continue_()
+    page.unroute("**/i18n/**")
+    expect(page.locator("#signin-form button[type=submit]")).to_be_enabled()

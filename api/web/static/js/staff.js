@@ -105,6 +105,7 @@ export function startConsole({ storageKey, probe, onSignIn, onSignOut = () => {}
   });
 
   signoutButton.addEventListener("click", () => end(_("You are signed out. The token was forgotten by this tab.")));
+  submit.disabled = false;   // disabled in the page until this handler exists: an early click would post the form
 
   const stored = sessionStorage.getItem(storageKey);
   if (stored) {
