@@ -6,6 +6,7 @@ import logging
 import sys
 from typing import Any
 
+import redis
 from flask import Flask, Response, current_app, json, request
 from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy import exc as sa_exc
@@ -84,12 +85,18 @@ def problem(status: int, code: str, title: str, detail: str | None = None, **ext
     return response
 
 
+# Every 503 tells the client when to come back: errors that name no time of their own get this.
+DEPENDENCY_RETRY_AFTER_SECONDS = 5
+
+
 def handle_showreel_error(error: e.ShowreelError) -> Response:
     status = status_for(error)
     extra = {k: v for k, v in error.extra.items() if k in {"errors", "retry_after", "limit"}}
+    if status == 503 and "retry_after" not in extra:
+        extra["retry_after"] = DEPENDENCY_RETRY_AFTER_SECONDS
     response = problem(status, error.code, error.title, error.detail, **extra)
-    if "retry_after" in error.extra:
-        response.headers["Retry-After"] = str(int(error.extra["retry_after"]))
+    if "retry_after" in extra:
+        response.headers["Retry-After"] = str(int(extra["retry_after"]))
     return response
 
 
@@ -121,7 +128,10 @@ def handle_unexpected(error: Exception) -> Response:
 
 # A lost or refused database connection: the client should retry, not report a bug. A raw
 # psycopg.OperationalError is recognised in handle_unexpected (psycopg is not imported for SQLite).
-DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError)
+# sa_exc.TimeoutError is the connection pool waiting POOL_TIMEOUT for a free connection (a database
+# that answers slowly or not at all holds them): unavailable for now as well, never a 500.
+DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
+                        sa_exc.TimeoutError)
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 
@@ -132,6 +142,15 @@ def handle_database_unavailable(error: Exception) -> Response:
                        retry_after=DATABASE_RETRY_AFTER_SECONDS)
     response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
+
+
+# Redis refused or dropped a connection (a restart, an outage): a 503 the client retries, never a 500.
+REDIS_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError)
+
+
+def handle_redis_unavailable(error: Exception) -> Response:
+    log.warning("Redis unavailable on %s %s: %s", request.method, request.path, error)
+    return handle_showreel_error(e.ServiceUnavailable(f"Redis is unreachable ({type(error).__name__}); try again"))
 
 
 def _flatten_messages(messages: Any) -> dict[str, list[str]]:
@@ -159,4 +178,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     for error in DATABASE_UNAVAILABLE:
         app.register_error_handler(error, handle_database_unavailable)
+    for error in REDIS_UNAVAILABLE:
+        app.register_error_handler(error, handle_redis_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

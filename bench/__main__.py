@@ -1,4 +1,11 @@
-"""Run every benchmark, print a summary and write docs/BENCHMARKS.md: ``python -m bench``."""
+"""Run every benchmark, print a summary and write docs/BENCHMARKS.md: ``python -m bench``.
+
+The system benchmarks are bounded through the environment (``make bench`` takes the defaults):
+BENCH_QUEUE_EVENTS (500) and BENCH_QUEUE_JOBS (40) for the queue, BENCH_PAID_RUNS (5) for the paid
+flow, BENCH_LOAD_MINUTES (10) and BENCH_LOAD_USERS (50) for the load (each configuration) and the
+chaos run's users, BENCH_CHAOS_GAP_SECONDS (60) between two faults (the chaos run lasts about
+30 + 5 x gap + 140 s).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +27,7 @@ DEFAULT_OUT = ROOT / "docs" / "BENCHMARKS.md"
 
 # Benchmarks of other features: each module's run() measures and returns its markdown section.
 # A run() may also return its verdicts, as (section, verdicts): they join the targets table.
-MARKDOWN_PARTS = ("moderation", "uploads", "queue", "load", "chaos")
+MARKDOWN_PARTS = ("moderation", "uploads", "queue", "paid", "load", "chaos")
 PART_MODULES = {"chaos": "bench.load.chaos"}  # load and faults under load: bench/load/
 
 

@@ -11,7 +11,7 @@ settings of that system, which starts the Procfile's relay, dispatcher and worke
 (e) Redis commands per second of one idle worker process and of the idle fleet (``INFO commandstats``
     deltas), and commands per image job beyond the idle floor.
 
-(d), the paid flow from payment confirmed to published, needs a chain and is not measured here yet.
+(d), the paid flow from payment confirmed to published, needs the dev chain and the whole system: bench/paid.py.
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ def _finished_at(db, job_id: str):
 
     with db.engine.connect() as connection, Session(bind=connection.execution_options(**{READ_ONLY: True})) as s:
         job = s.get(MediaJob, __import__("uuid").UUID(job_id))
-        return (job.status, job.finished_at) if job is not None else (None, None)
+        return (job.status, job.finished_at, job.created_at, job.started_at) if job is not None else (None,) * 4
 
 
 def image_jobs(db, client, settings, jobs: int) -> dict[str, Any]:
@@ -244,7 +244,7 @@ def image_jobs(db, client, settings, jobs: int) -> dict[str, Any]:
 
     app = create_app(settings).test_client()
     rng = random.Random(64)
-    totals, posts, direct = [], [], []
+    totals, posts, direct, waits, steps = [], [], [], [], []
     idle = idle_rate(client, 3.0)
     calls_before, started_all = redis_calls(client), time.monotonic()
     for n in range(jobs + 3):
@@ -257,7 +257,7 @@ def image_jobs(db, client, settings, jobs: int) -> dict[str, Any]:
         job_id = response.get_json()["job_id"]
         deadline = time.monotonic() + 30
         while True:
-            status, finished = _finished_at(db, job_id)
+            status, finished, created, began = _finished_at(db, job_id)
             if status in ("done", "failed"):
                 break
             if time.monotonic() > deadline:
@@ -265,10 +265,14 @@ def image_jobs(db, client, settings, jobs: int) -> dict[str, Any]:
             time.sleep(0.005)
         if status != "done":
             raise RuntimeError(f"job {job_id} {status}")
-        finished = finished if finished.tzinfo else finished.replace(tzinfo=UTC)
+        finished, created, began = (t if t.tzinfo else t.replace(tzinfo=UTC) for t in (finished, created, began))
         if n >= 3:  # warm-up
             totals.append((finished.timestamp() - started) * 1000)
             posts.append((posted - started) * 1000)
+            # Where the rest goes: the row's commit to its first step beginning (relay, dispatcher,
+            # wake-up, the step's delivery commit), then the steps to ``done``.
+            waits.append((began - created).total_seconds() * 1000)
+            steps.append((finished - began).total_seconds() * 1000)
         time.sleep(rng.uniform(0.02, 0.08))
     time.sleep(1.0)  # job.done goes out and its webhook actor runs: part of the job's traffic
     calls = redis_calls(client) - calls_before - idle * (time.monotonic() - started_all)
@@ -283,7 +287,7 @@ def image_jobs(db, client, settings, jobs: int) -> dict[str, Any]:
             direct.append((time.perf_counter() - started) * 1000)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return {"total_ms": totals, "post_ms": posts, "render_ms": direct,
+    return {"total_ms": totals, "post_ms": posts, "render_ms": direct, "queued_ms": waits, "steps_ms": steps,
             "redis_commands_per_job": calls / (jobs + 3)}
 
 
@@ -424,6 +428,10 @@ def report(results: dict[str, dict[str, Any]], found: list[Verdict], options) ->
              f"{was('event_p50')} (p99 {was('event_p99')})"],
             [label, "64x64 PNG job, first byte of POST to done, ms", _ms(image["total_ms"]), was("job_p50")],
             [label, "... of which the POST (201), ms", _ms(image["post_ms"]), was("post_p50")],
+            *([[label, "... the job row created -> its first step began (`started_at`), ms", _ms(image["queued_ms"]),
+                "not measured"],
+               [label, "... its first step began -> `done` (`finished_at`): convert, upload, persist, ms",
+                _ms(image["steps_ms"]), "not measured"]] if image.get("steps_ms") else []),
             [label, "the renderer called directly on the same PNGs, ms", _ms(image["render_ms"]), was("render_p50")],
             [label, "Redis commands/s, one idle worker process", f"{r['idle_worker_cps']:.1f}",
              was("idle_worker_cps")],
@@ -459,8 +467,8 @@ def report(results: dict[str, dict[str, Any]], found: list[Verdict], options) ->
         markdown_table(["target (issue 14)", "goal", "measured", "result", "spread"],
                        [[v.name, v.goal, v.measured, f"**{v.status}**", v.note] for v in found]),
         "",
-        ("Not measured here: (d) the paid flow, payment confirmed -> published, against its raw media "
-         "operations (it needs the dev chain of tests/support/chain.py)."),
+        ("(d), the paid flow from payment confirmed to published against its raw media operations, has its "
+         "own section below (bench/paid.py: it needs the dev chain and the whole system)."),
         "",
     ])
 
@@ -468,9 +476,10 @@ def report(results: dict[str, dict[str, Any]], found: list[Verdict], options) ->
 def _options(argv: list[str] | None = None):
     import argparse
 
+    # ``make bench`` passes no arguments: BENCH_QUEUE_EVENTS / BENCH_QUEUE_JOBS bound a quick run.
     parser = argparse.ArgumentParser(prog="python -m bench.queue")
-    parser.add_argument("--events", type=int, default=500)
-    parser.add_argument("--jobs", type=int, default=40)
+    parser.add_argument("--events", type=int, default=int(os.environ.get("BENCH_QUEUE_EVENTS", "500")))
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("BENCH_QUEUE_JOBS", "40")))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--idle-seconds", type=float, default=10.0)

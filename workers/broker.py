@@ -6,6 +6,9 @@ global set somewhere at import time.
 
 from __future__ import annotations
 
+import logging
+import time
+
 import dramatiq
 from dramatiq.middleware import (
     AgeLimit,
@@ -22,7 +25,9 @@ from shared.redis_client import redis_url
 from shared.settings import Settings, get_settings
 from workers.concurrency import TenantConcurrency
 from workers.observability import ObservabilityMiddleware
-from workers.wakeup import WakeupRedisBroker
+from workers.wakeup import WakeupRedisBroker, redeliver_instead_of_ack
+
+log = logging.getLogger(__name__)
 
 QUEUES = ("video", "media", "light")
 
@@ -40,7 +45,8 @@ def build_broker(settings: Settings) -> WakeupRedisBroker:
         TimeLimit(time_limit=DEFAULT_TIME_LIMIT_MS),
         ShutdownNotifications(),
         Callbacks(),
-        Pipelines(),
+        # The hand-off of each next step: a failed enqueue sends the step back instead of acking it.
+        ReliablePipelines(),
         # The one retry layer: exponential backoff, permanent errors never retried.
         PermanentAwareRetries(max_retries=settings.STEP_MAX_RETRIES, min_backoff=settings.RETRY_MIN_BACKOFF_MS,
                               max_backoff=settings.RETRY_MAX_BACKOFF_MS),
@@ -71,7 +77,48 @@ class PermanentAwareRetries(Retries):
             self.logger.info("Permanent error: failing message %r without retrying.", message.message_id)
             message.fail()
             return
-        super().after_process_message(broker, message, result=result, exception=exception)
+        failed_before = message.failed
+        try:
+            super().after_process_message(broker, message, result=result, exception=exception)
+        except Exception:
+            # The retry (or the ``on_retry_exhausted`` message) could not be enqueued, Redis being
+            # down: acked or dead-lettered now, the row would stay in a non-final state for good.
+            # The message goes back to its queue instead, once Redis takes commands again.
+            self.logger.warning("Could not enqueue the retry of message %r: redelivering it.", message.message_id,
+                                exc_info=True)
+            if not failed_before:
+                message.failed = False  # not dead-lettered: redelivered (the ledger counts its deliveries)
+            _redeliver_later(message)
+
+
+class ReliablePipelines(Pipelines):
+    """Dramatiq's Pipelines, except that a hand-off that fails does not lose the pipeline.
+
+    Dramatiq enqueues the next step in an after-hook whose errors are only logged, and the
+    current message is acked anyway: with Redis down at that moment the row would stop in
+    a non-final state for good. Here the current message goes back to its queue instead of
+    being acked (``redeliver_instead_of_ack``; the consumer retries that until Redis answers),
+    and its redelivery finds its step ``done`` in the ledger, does nothing and hands off again.
+    """
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        try:
+            super().after_process_message(broker, message, result=result, exception=exception)
+        except Exception:
+            log.warning("Could not hand message %r on to the next step: redelivering it.", message.message_id,
+                        exc_info=True)
+            _redeliver_later(message)
+
+
+# A redelivered message whose step is done does nothing but hand off again: if Redis keeps refusing
+# that enqueue while it answers the requeue (say, out of memory), this pause keeps the loop at one
+# round a second per worker thread instead of a busy spin.
+REDELIVERY_PAUSE_SECONDS = 1.0
+
+
+def _redeliver_later(message) -> None:
+    time.sleep(REDELIVERY_PAUSE_SECONDS)
+    redeliver_instead_of_ack(message)
 
 
 broker = build_broker(get_settings())

@@ -30,10 +30,22 @@ from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
 
 WAKEUP_SUFFIX = ".wakeup"
+# Set on a MessageProxy whose processing must not be acked: it goes back to its queue instead.
+REDELIVER_ATTRIBUTE = "_showreel_redeliver"
 # Tokens kept for a queue nobody consumes right now: enough to wake every thread of a pool.
 WAKEUP_CAP = 64
 # While a consumer is full (prefetch reached) it checks this often for a free slot (no Redis traffic).
 FULL_BACKOFF_MS = 10
+
+
+def redeliver_instead_of_ack(message: MessageProxy) -> None:
+    """Have the consumer put ``message`` back on its queue instead of acking it (workers/broker.py).
+
+    Dramatiq's consumer thread retries a failed ack until Redis answers; the requeue takes the
+    ack's place, so it is retried the same way, and a worker killed meanwhile leaves the message
+    in its ack set, where maintenance requeues it.
+    """
+    setattr(message, REDELIVER_ATTRIBUTE, True)
 
 
 class WakeupRedisBroker(RedisBroker):
@@ -120,6 +132,16 @@ class WakeupConsumer(_RedisConsumer):
                     return None  # lets the thread re-enqueue due delayed messages and see a stop
         except redis.ConnectionError as e:
             raise ConnectionClosed(e) from None
+
+    def ack(self, message):
+        if not getattr(message, REDELIVER_ATTRIBUTE, False):
+            return super().ack(message)
+        try:
+            self.broker.do_requeue(self.queue_name, message.options["redis_message_id"])
+            self.broker.client.lpush(self.wakeup_key, 1)
+        except redis.ConnectionError as e:
+            raise ConnectionClosed(e) from None  # retried by the consumer thread, as an ack is
+        self.queued_message_ids.discard(message.message_id)
 
     def requeue(self, messages):
         messages = list(messages)

@@ -13,6 +13,7 @@ Retry-After while Redis or PostgreSQL was down (503 ``too_many_streams`` counts 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import tempfile
@@ -214,9 +215,14 @@ def _answered_within(request: dict[str, Any], windows: list[tuple[float, float]]
     return any(a <= answered <= b for a, b in windows)
 
 
-def run(users: int | None = None, gap: float = 60.0, warm: float = 30.0,
+def run(users: int | None = None, gap: float | None = None, warm: float = 30.0,
         plots: Path = DOCS, keep: bool = False) -> tuple[str, list[Verdict]]:
-    """Measure; return the markdown section and its verdicts."""
+    """Measure; return the markdown section and its verdicts.
+
+    ``gap`` (seconds between two faults) defaults to BENCH_CHAOS_GAP_SECONDS or 60: the run lasts
+    about ``warm + 5 * gap + 140`` seconds, so ``make bench`` bounds it through the environment.
+    """
+    gap = gap or float(os.environ.get("BENCH_CHAOS_GAP_SECONDS", "60"))
     from bench.load import options_from_env
     from bench.load.runner import run_load
     from bench.load.system import start_system
@@ -285,7 +291,7 @@ def section(result, chaos: Chaos, users: int, plots: Path) -> tuple[str, list[Ve
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.load.chaos", description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, help="users of the mix (default BENCH_LOAD_USERS or 50)")
-    parser.add_argument("--gap", type=float, default=60.0, help="seconds between two faults (default 60)")
+    parser.add_argument("--gap", type=float, help="seconds between two faults (default BENCH_CHAOS_GAP_SECONDS or 60)")
     parser.add_argument("--warm", type=float, default=30.0, help="seconds of load before the first fault")
     parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
     parser.add_argument("--keep", action="store_true", help="keep the run's folder (process logs)")
