@@ -24,6 +24,10 @@ def on_webhook_redelivery(event: Event) -> None:
     actors.deliver_webhook.send(event.payload["delivery_id"], int(event.payload["round"]), 1)
 
 
+def on_upload_assembled(event: Event) -> None:
+    actors.finish_tus_upload.send(event.payload["upload_id"])
+
+
 def on_lexicon_changed(event: Event) -> None:
     actors.recheck_hashtags.send(int(event.payload["version"]))
 
@@ -39,4 +43,5 @@ HANDLERS = {
     "payment.confirmed": on_pipeline_requested,
     "submission.retried": on_pipeline_requested,
     "payment.pending": on_payment_pending,
+    "upload.assembled": on_upload_assembled,
 }

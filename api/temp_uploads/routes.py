@@ -11,11 +11,11 @@ from flask_smorest import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
 from api import auth
+from api.request_body import allow_upload_body
 from api.temp_uploads import schemas
-from api.uploads import allow_upload_body
 from shared.files import ReceivedFile
 from shared.storage.errors import InvalidSignature
-from shared.uploads import service
+from shared.uploads import service, tus
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +92,15 @@ class Uploads(MethodView):
 @blp.route("/<uuid:upload_id>/")
 class UploadById(MethodView):
     @blp.response(200, schemas.Upload)
+    @blp.alt_response(202, schema=schemas.Upload, description="A resumable upload still receiving or processing")
     @blp.alt_response(404, description="upload_not_found: unknown, deleted, or not yours")
     @blp.alt_response(410, description="upload_expired")
     def get(self, upload_id: uuid.UUID):
-        """Read your upload, with fresh preview links."""
+        """Read your upload, with fresh preview links (202 while a resumable one is still arriving or processed)."""
         db, settings = _deps()
+        arriving = tus.pending_upload(db, upload_id, _owner())
+        if arriving is not None:
+            return tus.pending_view(arriving), 202
         return service.upload_view(service.get_upload(db, upload_id, _owner()), settings)
 
     @blp.response(204)

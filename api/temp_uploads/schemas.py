@@ -58,6 +58,9 @@ class Upload(Schema):
     poster_url = fields.String(allow_none=True, metadata={
         "description": "Videos: signed link to a poster frame (made on first request); null for images"})
     expires_at = fields.DateTime(metadata={"description": "Removed then unless a submission took it"})
+    status = fields.String(dump_default="ready", metadata={
+        "enum": ["receiving", "processing", "ready"],
+        "description": "Resumable (tus) uploads: receiving bytes, then processing (hashed, probed on a worker)"})
 
 
 class PreviewQuery(Schema):

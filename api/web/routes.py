@@ -24,8 +24,9 @@ from flask import (
 from api.web import i18n
 from shared.moderation.errors import InvalidHashtag
 from shared.payments.wallet import InvalidWallet
+from shared.profiles.errors import ProfileNotFound
 from shared.profiles.media import with_media_urls
-from shared.profiles.service import ProfileNotFound, list_profiles, public_profile, sitemap_profiles
+from shared.profiles.service import list_profiles, public_profile, sitemap_profiles
 
 STATIC = Path(__file__).parent / "static"
 MAX_PAGE = 10_000

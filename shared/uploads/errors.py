@@ -5,14 +5,15 @@ from __future__ import annotations
 from shared.errors import (
     Conflict,
     Gone,
-    InsufficientStorage,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
     RateLimited,
+    ServiceUnavailable,
     Unprocessable,
     UnsupportedMediaType,
 )
+from shared.files import TempStorageFull  # noqa: F401  (the temp area is shared.files'; uploads fill it too)
 
 
 class UploadNotFound(NotFound):
@@ -63,11 +64,6 @@ class UploadLargerThanQuota(PayloadTooLarge):
     title = "The file is too large"
 
 
-class TempStorageFull(InsufficientStorage):
-    code = "temp_storage_full"
-    title = "The temporary upload area is full"
-
-
 class PosterUnavailable(Unprocessable):
     code = "poster_unavailable"
     title = "No poster frame could be taken from this video"
@@ -114,3 +110,10 @@ class UploadBusy(Conflict):
 
     code = "upload_busy"
     title = "Another request is writing this upload"
+
+
+class UploadProcessingFailed(ServiceUnavailable):
+    """The worker could not finish a resumable upload (storage or probe kept failing): send it again."""
+
+    code = "upload_processing_failed"
+    title = "The upload could not be processed"

@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, utcnow
+from shared.db.base import NullableJSONType
 
 
 class Upload(Base):
@@ -59,7 +60,9 @@ class TusUpload(Base):
 
     Any web host continues it from this row. Its quota hold is the reservation of the same id
     (the declared length, until ``expires_at``); when the last byte arrives the upload of the
-    same id replaces both.
+    same id replaces both. Once the last byte is in, ``status`` is ``completing`` until a worker
+    has hashed and probed the whole object (shared.uploads.tus.finish); a refused file leaves the
+    row ``failed`` with the refusal, a media upload leaves it ``done`` with the job it made.
     """
 
     __tablename__ = "tus_uploads"
@@ -67,6 +70,13 @@ class TusUpload(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     # Who it is for: "profile" (owner wallet/IP) or "media" (a tenant of the media API).
     flow: Mapped[str] = mapped_column(String(10))
+    # receiving | completing | failed | done (done: media uploads only, the job is made)
+    status: Mapped[str] = mapped_column(String(12), default="receiving")
+    # The tenant of a media upload (None for the profile flow), and the job its bytes made.
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    # A refusal at completion: {"code", "status", "title", "detail", ...extra}, answered as a problem.
+    error: Mapped[dict[str, Any] | None] = mapped_column(NullableJSONType, default=None)
     kind: Mapped[str] = mapped_column(String(10))  # image | video, announced in Upload-Metadata
     owner_wallet: Mapped[str | None] = mapped_column(String(42), default=None)
     owner_ip: Mapped[str] = mapped_column(String(64))

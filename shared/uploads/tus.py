@@ -1,13 +1,20 @@
-"""Resumable uploads (tus 1.0) of the profile flow, without the protocol's HTTP.
+"""Resumable uploads (tus 1.0) of the profile flow and of the media API, without the protocol's HTTP.
 
 Web hosts keep nothing between requests: the bytes received so far are in the platform
 storage at the upload's key (appended to the file with local storage, one S3 multipart part
 per PATCH), and the state (declared length, offset, parts) in a ``tus_uploads`` row, so a
 PATCH or HEAD may reach any host. Refused early: the kind and the declared length are
 checked at creation, and the declared length is held against the quotas (a reservation of
-the upload's id, until it expires with the temp purge rules). When the last byte arrives the
-file is probed and sniffed like a one-shot upload, its SHA-256 is computed once, streamed
-from storage, and an upload of the same id replaces the row and its hold (docs/PROFILES.md).
+the upload's id, until it expires with the temp purge rules).
+
+The PATCH that brings the last byte only joins the parts into one object, marks the row
+``completing`` and records ``upload.assembled``. A worker (:func:`finish`) then streams the
+object from storage once, computing its SHA-256 (hashlib cannot keep its state between
+requests), probes and sniffs it like a one-shot upload, and makes what the flow makes: an
+upload of the same id, which replaces the row and its hold (the profile flow), or a media
+job exactly as ``POST /api/media/`` does (the media flow). A refusal leaves the row
+``failed`` with the error, answered with the same code. Every step of it may run twice.
+(docs/PROFILES.md, docs/TENANTS.md)
 """
 
 from __future__ import annotations
@@ -23,18 +30,20 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, true
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from shared import errors as categories
 from shared.db import Database, utcnow
 from shared.errors import ShowreelError
-from shared.files import incoming_dir, safe_file_name
+from shared.events.outbox import record_event
+from shared.files import ReceivedFile, incoming_dir, safe_file_name
 from shared.media.errors import EmptyFile, FileTooLarge
 from shared.media.probe import inspect
 from shared.settings import Settings
 from shared.storage.base import MIN_PART_BYTES
-from shared.storage.errors import StorageError
+from shared.storage.errors import ObjectNotFound, StorageError
 from shared.uploads import errors, service
 from shared.uploads.models import TusUpload, Upload, UploadReservation
 
@@ -46,6 +55,11 @@ CHECKSUM_ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
 # A PATCH that does not end the upload must bring at least this much (the S3 part minimum).
 MIN_CHUNK_BYTES = MIN_PART_BYTES
 PROFILE = "profile"
+MEDIA = "media"
+# The row's life: bytes arriving, then the worker finishing it; failed (refused) or done (media) stay until expiry.
+RECEIVING, COMPLETING, FAILED, DONE = "receiving", "completing", "failed", "done"
+# Recorded with the last byte: the dispatcher has a worker finish the upload.
+ASSEMBLED_EVENT = "upload.assembled"
 _HASH_READ = 1024 * 1024
 _MAX_METADATA_BYTES = 4096
 
@@ -100,11 +114,16 @@ def parse_checksum(header: str | None) -> tuple[str, bytes] | None:
 
 
 def create(db: Database, settings: Settings, owner: service.Owner, *, length: int,
-           metadata: dict[str, str], now: datetime | None = None) -> TusUpload:
-    """Start a resumable upload of ``length`` bytes, held against the owner's quotas until it expires.
+           metadata: dict[str, str], tenant_id: uuid.UUID | None = None,
+           now: datetime | None = None) -> TusUpload:
+    """Start a resumable upload of ``length`` bytes, held until it ends or expires.
 
+    Without ``tenant_id`` it is the profile flow's: the declared length counts against the
+    owner's quotas. With it, a media upload of that tenant: its ``preset`` and ``callback_url``
+    (Upload-Metadata) are judged now, and its length counts against the temporary area only.
     Raises InvalidTusRequest (no kind), EmptyFile, FileTooLarge (over the kind's limit: 413
-    before any byte is stored) and the quota errors of :func:`service.reserve_intake`.
+    before any byte is stored), the quota errors of :func:`service.reserve_intake`, and for
+    media ``unknown_preset`` and ``callback_url_not_allowed``.
     """
     kind = kind_of(metadata)
     limit = settings.MAX_IMAGE_BYTES if kind == "image" else settings.MAX_VIDEO_BYTES
@@ -112,16 +131,25 @@ def create(db: Database, settings: Settings, owner: service.Owner, *, length: in
         raise EmptyFile("Upload-Length is 0")
     if length > limit:
         raise FileTooLarge(f"Upload-Length {length} is over the {limit} bytes a {kind} may have", limit=limit)
+    if tenant_id is not None:
+        _check_media_options(settings, metadata, kind)
     now = now or utcnow()
     upload_id = uuid.uuid4()
     expires_at = now + timedelta(hours=settings.UPLOAD_TTL_HOURS)
+    holder = owner if tenant_id is None else service.Owner(wallet=None, ip=owner.ip)
     with db.session() as session:
         service._serialize_intake(session)
-        service._enforce_quotas(session, settings, owner, length, now)
+        if tenant_id is None:
+            service._enforce_quotas(session, settings, owner, length, now)
+        else:
+            # A tenant has no visitor quotas, but its bytes wait in the same temporary area.
+            service._check_high_water(session, settings, length, now,
+                                      held=service._held(session, true(), now, None)[1])
         # The declared length counts against the quotas and the temp area until the upload ends.
-        session.add(UploadReservation(id=upload_id, owner_wallet=owner.wallet, owner_ip=owner.ip,
+        session.add(UploadReservation(id=upload_id, owner_wallet=holder.wallet, owner_ip=_holder_ip(holder, tenant_id),
                                       size=length, created_at=now, expires_at=expires_at))
-        row = TusUpload(id=upload_id, flow=PROFILE, kind=kind, owner_wallet=owner.wallet, owner_ip=owner.ip,
+        row = TusUpload(id=upload_id, flow=PROFILE if tenant_id is None else MEDIA, status=RECEIVING,
+                        tenant_id=tenant_id, kind=kind, owner_wallet=holder.wallet, owner_ip=holder.ip,
                         length=length, offset=0, meta=metadata, key=_key(upload_id), handle="",
                         parts={"parts": []}, created_at=now, expires_at=expires_at)
         session.add(row)
@@ -136,6 +164,21 @@ def create(db: Database, settings: Settings, owner: service.Owner, *, length: in
         session.flush()
         session.expunge(stored)
     return stored
+
+
+def _holder_ip(owner: service.Owner, tenant_id: uuid.UUID | None) -> str:
+    # A tenant's hold is kept apart from the visitor quotas of the address it calls from.
+    return owner.ip if tenant_id is None else f"tenant:{tenant_id}"
+
+
+def _check_media_options(settings: Settings, metadata: dict[str, str], kind: str) -> None:
+    """Judge a media upload's preset and callback URL before a byte arrives (as ``POST /api/media/`` does)."""
+    from shared.jobs.presets import get_preset
+    from shared.netsafe import check_callback_url
+
+    get_preset(metadata.get("preset") or "default").spec_for(kind)
+    if metadata.get("callback_url"):
+        check_callback_url(metadata["callback_url"], allow_private=settings.WEBHOOK_ALLOW_PRIVATE_TARGETS)
 
 
 def _key(upload_id: uuid.UUID) -> str:
@@ -160,26 +203,38 @@ class State:
     length: int
     expires_at: datetime | None
     metadata: dict[str, str]
+    status: str = RECEIVING
 
 
-def state(db: Database, upload_id: uuid.UUID, now: datetime | None = None) -> State:
-    """The upload's offset; a finished upload answers with its full length.
+def _scoped(session: Session, upload_id: uuid.UUID, tenant_id: uuid.UUID | None, **options: Any) -> TusUpload | None:
+    """The row, if it belongs to this endpoint: the profile flow's, or this tenant's media uploads."""
+    row = session.get(TusUpload, upload_id, **options)
+    if row is None:
+        return None
+    if (row.flow == MEDIA) != (tenant_id is not None) or (tenant_id is not None and row.tenant_id != tenant_id):
+        raise errors.UploadNotFound("no such upload")
+    return row
+
+
+def state(db: Database, upload_id: uuid.UUID, now: datetime | None = None, *,
+          tenant_id: uuid.UUID | None = None) -> State:
+    """The upload's offset; an upload whose bytes are all in answers with its full length.
 
     The id is the capability (122 random bits, known to the client that created it), so any
-    host resumes it without the owner's session or address (a phone changes networks).
-    Raises UploadNotFound or UploadExpired.
+    host resumes it without the owner's session or address (a phone changes networks); a
+    media upload is also its tenant's only. Raises UploadNotFound or UploadExpired.
     """
     now = now or utcnow()
     with db.session() as session:
-        row = session.get(TusUpload, upload_id)
+        row = _scoped(session, upload_id, tenant_id)
         if row is not None:
             _check_live(row, now)
-            return State(row.id, row.offset, row.length, row.expires_at, row.meta)
-        upload = session.get(Upload, upload_id)
+            return State(row.id, row.offset, row.length, row.expires_at, row.meta, row.status)
+        upload = session.get(Upload, upload_id) if tenant_id is None else None
         if upload is None:
             raise errors.UploadNotFound("no such upload")
         service._live(upload, None, now)
-        return State(upload.id, upload.size, upload.size, None, {})
+        return State(upload.id, upload.size, upload.size, None, {}, DONE)
 
 
 def _check_live(row: TusUpload, now: datetime) -> None:
@@ -188,13 +243,14 @@ def _check_live(row: TusUpload, now: datetime) -> None:
 
 
 def preflight(db: Database, upload_id: uuid.UUID, offset: int, body_length: int | None,
-              now: datetime | None = None) -> TusUpload:
+              now: datetime | None = None, *, tenant_id: uuid.UUID | None = None) -> TusUpload:
     """Refuse a PATCH before its body is read: wrong offset, too long, or a too small middle chunk."""
     now = now or utcnow()
     with db.session() as session:
-        row = session.get(TusUpload, upload_id)
-        if row is None:
-            state(db, upload_id, now)  # a finished upload: its offset is the length, so this PATCH is late
+        row = _scoped(session, upload_id, tenant_id)
+        if row is None or row.status != RECEIVING:
+            # A finished upload: its offset is the length, so this PATCH is late.
+            state(db, upload_id, now, tenant_id=tenant_id)
             raise errors.UploadOffsetMismatch("the upload is complete")
         _check_live(row, now)
         session.expunge(row)
@@ -215,6 +271,55 @@ def _check_chunk(row: TusUpload, offset: int, size: int | None) -> None:
                                          limit=MIN_CHUNK_BYTES)
 
 
+def pending_upload(db: Database, upload_id: uuid.UUID, owner: service.Owner,
+                   now: datetime | None = None) -> TusUpload | None:
+    """The owner's profile upload still arriving or being finished, or None when there is no such row.
+
+    Raises the refusal a failed one met (its code and category, as the PATCH would have
+    answered it), UploadNotFound (another owner's) and UploadExpired.
+    """
+    with db.session() as session:
+        row = session.get(TusUpload, upload_id)
+        if row is None or row.flow != PROFILE:
+            return None
+        if not owner.owns(row):
+            raise errors.UploadNotFound("no such upload")
+        _check_live(row, now or utcnow())
+        if row.status == FAILED:
+            raise refusal(row)
+        session.expunge(row)
+        return row
+
+
+def pending_view(row: TusUpload) -> dict[str, Any]:
+    """What ``GET /api/uploads/<id>/`` shows of an upload not ready yet."""
+    return {"id": row.id, "kind": row.kind, "size": row.length, "expires_at": row.expires_at,
+            "status": "receiving" if row.status == RECEIVING else "processing"}
+
+
+def media_upload(db: Database, upload_id: uuid.UUID, tenant_id: uuid.UUID, now: datetime | None = None) -> TusUpload:
+    """The tenant's media upload in whatever state; raises the refusal a failed one met, UploadNotFound, UploadExpired."""
+    with db.session() as session:
+        row = _scoped(session, upload_id, tenant_id)
+        if row is None:
+            raise errors.UploadNotFound("no such upload")
+        _check_live(row, now or utcnow())
+        if row.status == FAILED:
+            raise refusal(row)
+        session.expunge(row)
+        return row
+
+
+def refusal(row: TusUpload) -> ShowreelError:
+    """The error a failed upload met, rebuilt from its row: same code, same category (so same status)."""
+    error = row.error or {}
+    category = getattr(categories, error.get("category", ""), None)
+    if not (isinstance(category, type) and issubclass(category, ShowreelError)):
+        category = categories.PermanentError
+    return category(error.get("detail"), code=error.get("code"), title=error.get("title"),
+                    **error.get("extra", {}))
+
+
 # -- appending ------------------------------------------------------------------------------------
 
 
@@ -228,38 +333,36 @@ class Chunk:
 
 
 def append(db: Database, settings: Settings, upload_id: uuid.UUID, offset: int, chunk: Chunk,
-           checksum: tuple[str, bytes] | None, now: datetime | None = None) -> State:
-    """Add a chunk at ``offset``; the last one completes the upload. The chunk file is removed.
+           checksum: tuple[str, bytes] | None, now: datetime | None = None, *,
+           tenant_id: uuid.UUID | None = None) -> State:
+    """Add a chunk at ``offset``; the last one joins the parts and hands the upload to a worker.
 
-    Raises ChecksumMismatch (the chunk is discarded, the offset stays), UploadOffsetMismatch,
-    UploadChunkTooSmall, InvalidTusRequest, UploadBusy (another PATCH holds it), and at
-    completion the media errors and UploadKindMismatch (the upload is then dropped whole).
+    The chunk file is removed. Raises ChecksumMismatch (the chunk is discarded, the offset
+    stays), UploadOffsetMismatch, UploadChunkTooSmall, InvalidTusRequest, UploadBusy (another
+    PATCH holds it). The content is judged later, by :func:`finish`.
     """
-    refused = None
     try:
         _verify(chunk, checksum)
         now = now or utcnow()
         with db.session() as session:
-            row = _locked(session, upload_id)
+            row = _locked(session, upload_id, tenant_id)
             _check_live(row, now)
+            if row.status != RECEIVING:
+                raise errors.UploadOffsetMismatch("the upload is complete")
             _check_chunk(row, offset, chunk.size)
+            storage = service.upload_storage(settings)
             if chunk.size:
-                storage = service.upload_storage(settings)
                 parts = storage.put_part(row.key, row.handle, row.parts.get("parts", []), chunk.path, offset)
                 row.parts, row.offset = {"parts": parts}, offset + chunk.size
-            done = State(row.id, row.offset, row.length, row.expires_at, row.meta)
             if row.offset == row.length:
-                # The last byte: the PATCH's own row lock keeps a second completion out.
-                refused = _complete(session, settings, row, now)
+                # The last byte: one object now (the row lock keeps a second completion out); a worker
+                # hashes and probes it, the request does not wait for that.
+                storage.complete_parts(row.key, row.handle, row.parts.get("parts", []))
+                row.status = COMPLETING
+                record_event(session, ASSEMBLED_EVENT, row.id, {"upload_id": str(row.id), "flow": row.flow})
+            return State(row.id, row.offset, row.length, row.expires_at, row.meta, row.status)
     finally:
         chunk.path.unlink(missing_ok=True)
-    if done.offset < done.length:
-        return done
-    if refused is not None:
-        service._remove_files(settings, upload_id)  # a whole object now, also on S3
-        _forget(db, upload_id)
-        raise refused
-    return State(done.id, done.length, done.length, None, done.metadata)
 
 
 def _verify(chunk: Chunk, checksum: tuple[str, bytes] | None) -> None:
@@ -281,9 +384,9 @@ def _file_digest(path: Path, digest: Any) -> bytes:
     return digest.digest()
 
 
-def _locked(session: Session, upload_id: uuid.UUID) -> TusUpload:
+def _locked(session: Session, upload_id: uuid.UUID, tenant_id: uuid.UUID | None = None) -> TusUpload:
     try:
-        row = session.get(TusUpload, upload_id, with_for_update={"nowait": True}, populate_existing=True)
+        row = _scoped(session, upload_id, tenant_id, with_for_update={"nowait": True}, populate_existing=True)
     except OperationalError:
         raise errors.UploadBusy("another request is writing this upload; ask HEAD and try again") from None
     if row is None:
@@ -291,61 +394,153 @@ def _locked(session: Session, upload_id: uuid.UUID) -> TusUpload:
     return row
 
 
-def _complete(session: Session, settings: Settings, row: TusUpload, now: datetime) -> Exception | None:
-    """Probe, sniff and hash the whole file from storage, then let an upload replace the row and its hold.
+# -- completion, on a worker -----------------------------------------------------------------------
 
-    The SHA-256 is computed here, in the request that brings the last byte, streamed from
-    storage (hashlib cannot keep its state between requests); the probe needs the file on
-    this host anyway. A refused file is returned as its error, for the caller to drop it whole
-    after this transaction (which keeps the offset) ends.
+
+def finish(db: Database, settings: Settings, upload_id: uuid.UUID, *, storages: Any = None,
+           now: datetime | None = None) -> str | None:
+    """Hash, probe and keep an upload whose bytes are all in; return its status, None if unknown.
+
+    Run by a worker after ``upload.assembled``; idempotent (a redelivery after a crash at any
+    point finds the row finished, or finishes it again from the stored object). The whole
+    object is streamed from storage once into this host's scratch (a hard link with local
+    storage), hashed there, then probed under the rules of the one-shot path. ``storages``
+    resolves tenants' storages (media uploads). A refusal marks the row failed with the
+    error and drops the bytes; transient errors (storage down, a probe timeout) are raised
+    for the worker to retry.
     """
-    storage = service.upload_storage(settings)
-    storage.complete_parts(row.key, row.handle, row.parts.get("parts", []))
-    local = storage.local_path(row.key)
-    scratch = None if local is not None else incoming_dir(settings) / f"{row.id}.tus"
+    with db.session() as session:
+        row = session.get(TusUpload, upload_id)
+        if row is None or row.status != COMPLETING:
+            return None if row is None else row.status
+        session.expunge(row)
+    scratch = incoming_dir(settings) / f"{row.id}.tus"
     try:
-        if scratch is not None:
-            storage.get_to_file(row.key, scratch)
-        path = local or scratch
-        try:
-            info = inspect(path, settings, playable=True)
-        except ShowreelError as error:
-            return error
-        if info.kind != row.kind:
-            return errors.UploadKindMismatch(f"the file is a{'n' if info.kind == 'image' else ''} {info.kind}, "
-                                             f"not a{'n' if row.kind == 'image' else ''} {row.kind}")
-        sha256 = _file_digest(path, hashlib.sha256()).hex()
+        scratch.unlink(missing_ok=True)  # left by a worker killed mid-way
+        _fetch(settings, row.key, scratch)
+        sha256 = _file_digest(scratch, hashlib.sha256()).hex()
+        if row.flow == MEDIA:
+            _finish_media(db, settings, storages, row, scratch, sha256, now)
+        else:
+            _finish_profile(db, settings, row, scratch, sha256, now)
+    except ShowreelError as error:
+        if error.transient:
+            raise
+        _fail(db, settings, row.id, error)
+        return FAILED
     finally:
-        if scratch is not None:
-            scratch.unlink(missing_ok=True)
+        scratch.unlink(missing_ok=True)
+    return DONE
+
+
+def give_up(db: Database, settings: Settings, upload_id: uuid.UUID, reason: str) -> None:
+    """Fail an upload whose finishing kept failing on transient errors, rather than leave it processing."""
+    _fail(db, settings, upload_id, errors.UploadProcessingFailed(f"{reason}; please send the file again"))
+
+
+def _fetch(settings: Settings, key: str, target: Path) -> None:
+    storage = service.upload_storage(settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    local = storage.local_path(key)
+    try:
+        if local is not None:
+            service._link_or_copy(local, target)
+        else:
+            storage.get_to_file(key, target)
+    except (FileNotFoundError, ObjectNotFound):
+        raise errors.UploadNotFound("the upload's bytes are gone from storage") from None
+
+
+def _finish_profile(db: Database, settings: Settings, row: TusUpload, path: Path, sha256: str,
+                    now: datetime | None) -> None:
+    info = inspect(path, settings, playable=True)
+    if info.kind != row.kind:
+        raise errors.UploadKindMismatch(f"the file is a{'n' if info.kind == 'image' else ''} {info.kind}, "
+                                        f"not a{'n' if row.kind == 'image' else ''} {row.kind}")
+    now = now or utcnow()
     owner = service.Owner(wallet=row.owner_wallet, ip=row.owner_ip)
-    service._serialize_intake(session)
-    service._enforce_quotas(session, settings, owner, row.length, now, own=row.id)
-    session.execute(delete(UploadReservation).where(UploadReservation.id == row.id))
-    session.add(Upload(id=row.id, kind=info.kind, content_type=info.content_type, size=row.length, sha256=sha256,
-                       info=info.as_dict(), temp_path=row.key,
-                       file_name=safe_file_name(row.meta.get("filename", ""), info.extension),
-                       owner_wallet=row.owner_wallet, owner_ip=row.owner_ip, created_at=now,
-                       expires_at=now + timedelta(hours=settings.UPLOAD_TTL_HOURS)))
-    session.delete(row)
-    return None
+    with db.session() as session:
+        locked = session.get(TusUpload, row.id, with_for_update=True, populate_existing=True)
+        if locked is None or locked.status != COMPLETING:
+            return  # another delivery finished it meanwhile
+        service._serialize_intake(session)
+        service._enforce_quotas(session, settings, owner, row.length, now, own=row.id)
+        session.execute(delete(UploadReservation).where(UploadReservation.id == row.id))
+        upload = Upload(id=row.id, kind=info.kind, content_type=info.content_type, size=row.length, sha256=sha256,
+                        info=info.as_dict(), temp_path=row.key,
+                        file_name=safe_file_name(row.meta.get("filename", ""), info.extension),
+                        owner_wallet=row.owner_wallet, owner_ip=row.owner_ip, created_at=now,
+                        expires_at=now + timedelta(hours=settings.UPLOAD_TTL_HOURS))
+        session.add(upload)
+        session.delete(locked)
+        session.flush()
+        service.record_upload_events(session, upload)
+
+
+def _finish_media(db: Database, settings: Settings, storages: Any, row: TusUpload, path: Path, sha256: str,
+                  now: datetime | None) -> None:
+    from shared.jobs import service as jobs
+
+    received = ReceivedFile(path=path, size=row.length, sha256=sha256, file_name=row.meta.get("filename", ""))
+    # The one-shot path's own use case: same probe, same idempotency (a redelivery finds the job it made).
+    result = jobs.create_job(db, storages, settings, tenant_id=row.tenant_id, received=received,
+                             preset_name=row.meta.get("preset") or "default",
+                             callback_url=row.meta.get("callback_url") or None)
+    with db.session() as session:
+        locked = session.get(TusUpload, row.id, with_for_update=True, populate_existing=True)
+        if locked is None or locked.status != COMPLETING:
+            return
+        # The row stays (until it expires) so the client can learn its job; the hold and bytes go.
+        locked.status, locked.job_id = DONE, result.job_id
+        session.execute(delete(UploadReservation).where(UploadReservation.id == row.id))
+    service._remove_files(settings, row.id)
+
+
+def _fail(db: Database, settings: Settings, upload_id: uuid.UUID, error: ShowreelError) -> None:
+    """Keep the refusal on the row (answered with its code until expiry); free the hold and the bytes."""
+    with db.session() as session:
+        row = session.get(TusUpload, upload_id, with_for_update=True, populate_existing=True)
+        if row is None or row.status != COMPLETING:
+            return
+        row.status = FAILED
+        row.error = {"category": _category(error), "code": error.code, "title": error.title,
+                     "detail": error.detail, "extra": {key: value for key, value in error.extra.items()
+                                                       if isinstance(value, str | int | float | bool)}}
+        session.execute(delete(UploadReservation).where(UploadReservation.id == upload_id))
+        if row.flow == PROFILE:
+            record_event(session, "upload.failed", upload_id, {"code": error.code, "message": error.detail})
+    service._remove_files(settings, upload_id)
+
+
+def _category(error: ShowreelError) -> str:
+    """The most specific class of :mod:`shared.errors` the error is (what decides its HTTP status)."""
+    for cls in type(error).__mro__:
+        if getattr(categories, cls.__name__, None) is cls:
+            return cls.__name__
+    return "PermanentError"
 
 
 # -- termination, expiry ------------------------------------------------------------------------
 
 
-def terminate(db: Database, settings: Settings, upload_id: uuid.UUID) -> None:
-    """Drop an unfinished upload and its bytes at once (tus termination); its hold is freed."""
+def terminate(db: Database, settings: Settings, upload_id: uuid.UUID, *, tenant_id: uuid.UUID | None = None) -> None:
+    """Drop an unfinished upload and its bytes at once (tus termination); its hold is freed.
+
+    Raises UploadBusy while a worker finishes it.
+    """
     with db.session() as session:
-        row = _locked(session, upload_id)
-        key, handle = row.key, row.handle
-    _abort(settings, key, handle, upload_id)
+        row = _locked(session, upload_id, tenant_id)
+        if row.status == COMPLETING:
+            raise errors.UploadBusy("the upload is being finished; it can no longer be terminated")
+        key, handle, receiving = row.key, row.handle, row.status == RECEIVING
+    _abort(settings, key, handle if receiving else "", upload_id)
     _forget(db, upload_id)
 
 
 def _abort(settings: Settings, key: str, handle: str, upload_id: uuid.UUID) -> None:
     try:
-        service.upload_storage(settings).abort_parts(key, handle)
+        if handle:
+            service.upload_storage(settings).abort_parts(key, handle)
     except StorageError:
         log.warning("could not drop the parts of tus upload %s; the temp purge will", upload_id, exc_info=True)
     service._remove_files(settings, upload_id)
@@ -358,14 +553,14 @@ def _forget(db: Database, upload_id: uuid.UUID) -> None:
 
 
 def expire(db: Database, settings: Settings, *, now: datetime | None = None, dry_run: bool = False) -> dict[str, Any]:
-    """Drop unfinished uploads past their expiry (the temp purge's 48 h): parts, bytes and rows."""
+    """Drop uploads past their expiry (the temp purge's 48 h), finished or not: parts, bytes and rows."""
     now = now or utcnow()
     with db.session() as session:
-        rows = session.execute(select(TusUpload.id, TusUpload.key, TusUpload.handle)
+        rows = session.execute(select(TusUpload.id, TusUpload.key, TusUpload.handle, TusUpload.status)
                                .where(TusUpload.expires_at <= now).limit(1000)).all()
     if not dry_run:
-        for upload_id, key, handle in rows:
-            _abort(settings, key, handle, upload_id)
+        for upload_id, key, handle, status in rows:
+            _abort(settings, key, handle if status == RECEIVING else "", upload_id)
             _forget(db, upload_id)
     return {"tus_uploads_expired": len(rows)}
 

@@ -14,9 +14,12 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from shared.uploads.models import TusUpload, UploadReservation
+from shared.events.models import OutboxEvent
+from shared.uploads import tus
+from shared.uploads.models import TusUpload, Upload, UploadReservation
 from tests.api.test_upload_streaming import free_port, padded_mp4, start_web, wait_until_serving
 from tests.support.media import h264_mp4, png_bytes
+from tests.support.runtime import pipeline_runtime, wait_for
 
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTETS = {**TUS, "Content-Type": "application/offset+octet-stream"}
@@ -41,6 +44,22 @@ def offset_of(client, location: str) -> int:
 def stored_files(settings) -> list[Path]:
     root = Path(settings.LOCAL_STORAGE_DIR) / "tmp" / "uploads"
     return [path for path in root.rglob("*") if path.is_file() and not path.name.startswith(".")]
+
+
+def upload_id_of(location: str) -> str:
+    return urlsplit(location).path.rsplit("/", 1)[1]
+
+
+def finish(db, settings, location: str) -> str | None:
+    """What the worker does after ``upload.assembled`` (shared.uploads.tus.finish)."""
+    import uuid
+
+    return tus.finish(db, settings, uuid.UUID(upload_id_of(location)))
+
+
+def events(db, event_type: str) -> int:
+    with db.session() as session:
+        return session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.type == event_type))
 
 
 def counts(db) -> tuple[int, int]:
@@ -103,12 +122,112 @@ def test_tus_wrong_checksum_is_460_and_the_chunk_is_discarded(client, db, settin
                                                            "Upload-Checksum": f"sha256 {right}"})
     assert response.status_code == 204, response.data
     assert int(response.headers["Upload-Offset"]) == len(image)
-    upload_id = urlsplit(location).path.rsplit("/", 1)[1]
-    shown = client.get(f"/api/uploads/{upload_id}/")
+    assert finish(db, settings, location) == tus.DONE
+    shown = client.get(f"/api/uploads/{upload_id_of(location)}/")
     assert shown.status_code == 200, shown.data
     assert shown.json["sha256"] == hashlib.sha256(image).hexdigest() and shown.json["kind"] == "image"
+    assert shown.json["status"] == "ready"
     assert counts(db) == (0, 0)  # the upload replaced the tus row and its hold
     assert offset_of(client, location) == len(image)  # a late HEAD sees it complete
+
+
+def test_tus_last_patch_answers_before_the_file_is_hashed_and_a_worker_makes_it_ready(client, db, settings):
+    image = png_bytes(64, 48)
+    location = create(client, len(image), filetype="image/png", filename="avatar.png").headers["Location"]
+    response = client.patch(location, data=image, headers={**OCTETS, "Upload-Offset": "0"})
+    assert response.status_code == 204 and response.headers["Upload-Offset"] == str(len(image))
+    # Nothing was hashed or probed in the request: the upload is processing, its hold still held.
+    shown = client.get(f"/api/uploads/{upload_id_of(location)}/")
+    assert shown.status_code == 202 and shown.json["status"] == "processing", shown.data
+    assert "sha256" not in shown.json
+    assert counts(db) == (1, 1) and events(db, "upload.assembled") == 1 and events(db, "upload.ready") == 0
+    assert offset_of(client, location) == len(image)
+    late = client.patch(location, data=b"x", headers={**OCTETS, "Upload-Offset": str(len(image))})
+    assert late.status_code == 409 and late.json["code"] == "upload_offset_mismatch"
+
+    assert finish(db, settings, location) == tus.DONE
+    shown = client.get(f"/api/uploads/{upload_id_of(location)}/")
+    assert shown.status_code == 200 and shown.json["sha256"] == hashlib.sha256(image).hexdigest()
+    assert events(db, "upload.received") == 1 and events(db, "upload.ready") == 1
+
+
+def test_tus_finishing_twice_or_after_a_worker_died_mid_hash_keeps_one_upload(client, db, settings):
+    image = png_bytes(40, 30)
+    location = create(client, len(image), kind="image").headers["Location"]
+    client.patch(location, data=image, headers={**OCTETS, "Upload-Offset": "0"})
+    # A worker killed mid-hash left half a scratch copy; the redelivered message starts over.
+    scratch = Path(settings.TEMP_DIR) / "incoming" / f"{upload_id_of(location)}.tus"
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    scratch.write_bytes(image[:10])
+    assert finish(db, settings, location) == tus.DONE
+    assert finish(db, settings, location) is None  # the redelivery after success: nothing to do
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Upload)) == 1
+    assert events(db, "upload.ready") == 1
+    assert not scratch.exists()
+    assert [path.stat().st_size for path in stored_files(settings)] == [len(image)]
+
+
+_KILLED_MID_HASH = textwrap.dedent("""
+    import sys, time, uuid
+    from shared.db import get_database
+    from shared.settings import get_settings
+    from shared.uploads import tus
+
+    def stalls(path, digest):
+        print("hashing", flush=True)
+        time.sleep(120)
+
+    tus._file_digest = stalls
+    settings = get_settings()
+    tus.finish(get_database(settings), settings, uuid.UUID(sys.argv[1]))
+""")
+
+
+def test_tus_worker_killed_mid_hash_leaves_it_processing_and_the_redelivery_finishes_it(client, db, settings):
+    image = png_bytes(56, 40)
+    location = create(client, len(image), kind="image").headers["Location"]
+    client.patch(location, data=image, headers={**OCTETS, "Upload-Offset": "0"})
+    worker = subprocess.Popen([sys.executable, "-c", _KILLED_MID_HASH, upload_id_of(location)],
+                              stdout=subprocess.PIPE, cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert worker.stdout.readline().strip() == b"hashing"
+    finally:
+        worker.kill()  # SIGKILL: no finally of its own runs
+        worker.wait(30)
+    assert (Path(settings.TEMP_DIR) / "incoming" / f"{upload_id_of(location)}.tus").exists()
+    assert client.get(f"/api/uploads/{upload_id_of(location)}/").status_code == 202
+    assert counts(db) == (1, 1)
+
+    assert finish(db, settings, location) == tus.DONE  # what the redelivered message runs
+    shown = client.get(f"/api/uploads/{upload_id_of(location)}/")
+    assert shown.status_code == 200 and shown.json["sha256"] == hashlib.sha256(image).hexdigest()
+    assert counts(db) == (0, 0) and events(db, "upload.ready") == 1
+    assert list((Path(settings.TEMP_DIR) / "incoming").iterdir()) == []
+
+
+def test_tus_upload_whose_finishing_keeps_failing_is_failed_not_left_processing(client, db, settings):
+    import uuid
+
+    image = png_bytes(30, 30)
+    location = create(client, len(image), kind="image").headers["Location"]
+    client.patch(location, data=image, headers={**OCTETS, "Upload-Offset": "0"})
+    # What the retries-exhausted actor does after the storage failed on every attempt.
+    tus.give_up(db, settings, uuid.UUID(upload_id_of(location)), "finishing failed 10 times")
+    shown = client.get(f"/api/uploads/{upload_id_of(location)}/")
+    assert shown.status_code == 503 and shown.json["code"] == "upload_processing_failed"
+    assert counts(db) == (1, 0) and stored_files(settings) == []
+    assert finish(db, settings, location) == tus.FAILED
+
+
+def test_tus_upload_is_finished_by_the_worker_through_the_outbox(client, db, settings):
+    image = png_bytes(48, 48)
+    location = create(client, len(image), kind="image").headers["Location"]
+    with pipeline_runtime(settings, queues=("media",)):
+        assert client.patch(location, data=image, headers={**OCTETS, "Upload-Offset": "0"}).status_code == 204
+        shown = wait_for(lambda: (found := client.get(f"/api/uploads/{upload_id_of(location)}/")).status_code == 200
+                         and found, timeout=20, message="the upload to be ready")
+    assert shown.json["sha256"] == hashlib.sha256(image).hexdigest()
 
 
 def test_tus_unsupported_checksum_algorithm_is_refused(client):
@@ -116,6 +235,14 @@ def test_tus_unsupported_checksum_algorithm_is_refused(client):
     response = client.patch(location, data=b"0123456789", headers={**OCTETS, "Upload-Offset": "0",
                                                                   "Upload-Checksum": "md5 AAAA"})
     assert response.status_code == 400 and response.json["code"] == "checksum_algorithm_unsupported"
+
+
+def test_tus_upload_still_receiving_shows_as_receiving_to_its_owner_only(client):
+    location = create(client, 12 * MIB, kind="video").headers["Location"]
+    shown = client.get(f"/api/uploads/{upload_id_of(location)}/")
+    assert shown.status_code == 202 and shown.json["status"] == "receiving" and shown.json["size"] == 12 * MIB
+    stranger = client.get(f"/api/uploads/{upload_id_of(location)}/", environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert stranger.status_code == 404 and stranger.json["code"] == "upload_not_found"
 
 
 def test_tus_chunk_smaller_than_5_mib_that_does_not_finish_is_refused(client):
@@ -134,12 +261,27 @@ def test_tus_patch_at_the_wrong_offset_is_409(client):
     assert offset_of(client, location) == 6 * MIB
 
 
-def test_tus_refused_content_drops_the_upload_whole(client, db, settings):
+def test_tus_refused_content_drops_the_bytes_and_answers_with_the_one_shot_code(client, db, settings):
     data = b"not an image at all" * 10
     location = create(client, len(data), kind="image").headers["Location"]
     response = client.patch(location, data=data, headers={**OCTETS, "Upload-Offset": "0"})
-    assert response.status_code == 415, response.data
-    assert counts(db) == (0, 0) and stored_files(settings) == []
+    assert response.status_code == 204, response.data
+    assert finish(db, settings, location) == tus.FAILED
+    assert stored_files(settings) == []
+    assert counts(db) == (1, 0)  # the refusal is kept until expiry; the hold is freed
+    shown = client.get(f"/api/uploads/{upload_id_of(location)}/")
+    assert shown.status_code == 415 and shown.json["code"] == "unsupported_media_type", shown.data
+    assert finish(db, settings, location) == tus.FAILED  # a redelivery changes nothing
+    assert events(db, "upload.failed") == 1 and events(db, "upload.ready") == 0
+
+
+def test_tus_bytes_of_another_kind_are_refused_as_upload_kind_mismatch(client, db, settings, tmp_path):
+    clip = h264_mp4(tmp_path / "clip.mp4", seconds=0.5, size="64x48", audio=False).read_bytes()
+    location = create(client, len(clip), kind="image").headers["Location"]
+    client.patch(location, data=clip, headers={**OCTETS, "Upload-Offset": "0"})
+    assert finish(db, settings, location) == tus.FAILED
+    shown = client.get(f"/api/uploads/{upload_id_of(location)}/")
+    assert shown.status_code == 415 and shown.json["code"] == "upload_kind_mismatch"
 
 
 def test_tus_creation_with_upload(client):
@@ -211,10 +353,13 @@ def test_tus_200_mib_upload_interrupted_at_60_percent_resumes_in_a_new_process(d
         assert resumed_from == offset >= size * 0.6  # the cut-off chunk left nothing behind
         assert resumed_from < size
 
-        again, final = _run_client(base, source, storage, "resume")
-        assert again == url and final == size
-        upload_id = urlsplit(url).path.rsplit("/", 1)[1]
-        shown = requests.get(f"{base}/api/uploads/{upload_id}/", timeout=10)
+        with pipeline_runtime(settings, queues=("media",)):
+            again, final = _run_client(base, source, storage, "resume")
+            assert again == url and final == size
+            upload_id = urlsplit(url).path.rsplit("/", 1)[1]
+            # Hashed once, on the worker, streamed from storage.
+            shown = wait_for(lambda: (found := requests.get(f"{base}/api/uploads/{upload_id}/", timeout=10))
+                             .status_code != 202 and found, timeout=120, message="the upload to be ready")
         assert shown.status_code == 200, shown.text
         assert shown.json()["sha256"] == digest and shown.json()["size"] == size
         assert shown.json()["kind"] == "video"

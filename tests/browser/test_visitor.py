@@ -241,6 +241,21 @@ def test_the_wallet_buttons_wait_for_the_scripts_so_an_early_click_is_never_lost
     expect(page.locator("#sign-in")).to_be_enabled()
 
 
+def test_a_file_picked_before_the_scripts_run_is_uploaded_once_they_do(system, context_factory, console_errors,
+                                                                        media):
+    page = console_errors.watch(context_factory().new_page())
+    held = []
+    page.route("**/i18n/**", lambda route: held.append(route))
+    page.goto(system.base + "/", wait_until="domcontentloaded")
+    page.wait_for_timeout(300)
+    assert held, "the page asked for no catalogue"
+    page.set_input_files("#video", str(media["text"]))  # its change event fires before any listener exists
+    for route in held:
+        route.continue_()
+    page.unroute("**/i18n/**")
+    expect(page.locator("#video-error")).to_contain_text("not a picture or a video we can read")
+
+
 def test_without_a_wallet_the_page_says_what_to_install(system, context_factory, console_errors):
     page = console_errors.watch(context_factory().new_page())
     page.goto(system.base + "/")

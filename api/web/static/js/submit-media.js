@@ -1,5 +1,9 @@
-// The avatar and video pickers: upload with a progress bar (XMLHttpRequest: fetch reports no
-// upload progress), then a preview from the server's signed links (the video plays as uploaded).
+// The avatar and video pickers: upload with a progress bar, then a preview from the server's signed
+// links (the video plays as uploaded). A file of one chunk (8 MiB) or less goes in one request
+// (XMLHttpRequest: fetch reports no upload progress), which answers with the upload at once; a larger
+// one goes resumably over tus (tus-js-client, api/web/static/vendor/): a dropped connection is retried,
+// and after a reload the same file picked again continues from the server's offset (the fingerprint
+// is in localStorage). Its last chunk is followed by a short wait while the server checks the file.
 
 import { api, describe, ProblemError } from "./api.js";
 import { _, fill, formatNumber, ngettext } from "./i18n.js";
@@ -49,6 +53,77 @@ export function uploadFile(file, kind, onProgress) {
   return { promise, abort: () => xhr.abort() };
 }
 
+// tus chunks: 8 MiB, above the server's 5 MiB minimum (Tus-Min-Chunk-Size, the S3 part minimum).
+export const CHUNK_BYTES = 8 * 1024 * 1024;
+const TUS_ENDPOINT = "/api/uploads/tus/";
+// Retries of a failed chunk before the page asks for the file again (then it resumes, not restarts).
+const RETRY_DELAYS = [0, 1000, 3000, 6000];
+
+function sleep(ms) { return new Promise((resolve) => { setTimeout(resolve, ms); }); }
+
+// The upload once the server has hashed and probed it: GET answers 202 while it is processing.
+export async function waitUntilReady(id, { signal } = {}) {
+  let delay = 300;
+  for (;;) {
+    const upload = await api(`/api/uploads/${encodeURIComponent(id)}/`, { signal });
+    if (!upload.status || upload.status === "ready") return upload;
+    // Bytes still missing: only the tus client that sends them can finish it (the file picked again).
+    if (upload.status === "receiving") throw new ProblemError(0, { code: "upload_interrupted" });
+    if (signal && signal.aborted) throw new ProblemError(0, { code: "upload_aborted" });
+    await sleep(delay);
+    delay = Math.min(delay * 1.5, 2000);
+  }
+}
+
+// tus-js-client's error as the problem the server answered, or a dropped connection.
+function tusProblem(error) {
+  const response = error && error.originalResponse;
+  const status = response ? response.getStatus() : 0;
+  if (!status) return new ProblemError(0, { code: "upload_interrupted" });
+  let data = null;
+  try { data = JSON.parse(response.getBody()); } catch { data = null; }
+  const problem = new ProblemError(status, data && data.code ? data : { code: `http_${status}` });
+  problem.retryAfter = response.getHeader("Retry-After");
+  return problem;
+}
+
+export function uploadResumably(file, kind, onProgress, onProcessing) {
+  let upload = null;
+  let fail = () => {};
+  const waiting = new AbortController(); // aborted: the visitor cancelled
+  const promise = new Promise((resolve, reject) => {
+    fail = reject;
+    upload = new window.tus.Upload(file, {
+      endpoint: TUS_ENDPOINT,
+      chunkSize: CHUNK_BYTES,
+      retryDelays: RETRY_DELAYS,
+      metadata: { filename: file.name, filetype: file.type || "application/octet-stream", kind },
+      storeFingerprintForResuming: true,
+      removeFingerprintOnSuccess: true,
+      onProgress: (sent, total) => onProgress(sent / total),
+      onError: (error) => reject(tusProblem(error)),
+      onSuccess: () => {
+        onProcessing();
+        const id = new URL(upload.url, window.location.href).pathname.split("/").filter(Boolean).pop();
+        waitUntilReady(id, { signal: waiting.signal }).then(resolve, reject);
+      },
+    });
+    // The same file picked again after a reload or a failure: continue where the server's bytes end.
+    upload.findPreviousUploads().then((previous) => {
+      if (waiting.signal.aborted) return;
+      if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
+      upload.start();
+    }, () => { if (!waiting.signal.aborted) upload.start(); });
+  });
+  const abort = () => {
+    waiting.abort();
+    // A cancel by the visitor drops the server's bytes and the fingerprint (tus termination).
+    if (upload) upload.abort(true).catch(() => {});
+    fail(new ProblemError(0, { code: "upload_aborted" }));
+  };
+  return { promise, abort };
+}
+
 export class MediaPicker {
   // `root` holds: input[type=file], .upload-progress (progress, .progress-text, button.cancel),
   // .upload-status, .field-error, figure.preview (img or video), button.remove.
@@ -73,6 +148,9 @@ export class MediaPicker {
     this.input.addEventListener("change", () => this.choose(this.input.files[0]));
     root.querySelector("button.cancel").addEventListener("click", () => this.pending && this.pending.abort());
     this.removeButton.addEventListener("click", () => this.remove());
+    // A file picked before this script ran (the page's scripts wait for the language catalogue)
+    // fired its change event to no one: take it now. It wins over an upload kept from a reload.
+    if (this.input.files.length) setTimeout(() => this.choose(this.input.files[0]));
     if (kind === "video") {
       this.media.addEventListener("error", () => {
         if (this.upload) this.caption.textContent = _("{details}. This browser cannot play this format here; it is converted to WebM after payment.", { details: this.describeUpload(this.upload) });
@@ -101,11 +179,15 @@ export class MediaPicker {
     this.progressText.textContent = "0%";
     this.progressBox.hidden = false;
     this.status.textContent = _("Uploading {name}…", { name: file.name });
-    this.pending = uploadFile(file, this.kind, (fraction) => {
+    const onProgress = (fraction) => {
       const percent = Math.floor(fraction * 100);
       this.progress.value = percent;
       this.progressText.textContent = `${percent}%`;
-    });
+    };
+    const resumable = file.size > CHUNK_BYTES && window.tus && window.tus.isSupported;
+    this.pending = resumable
+      ? uploadResumably(file, this.kind, onProgress, () => { this.status.textContent = _("Uploaded. Checking the file…"); })
+      : uploadFile(file, this.kind, onProgress);
     this.onChange();
     try {
       const upload = await this.pending.promise;
@@ -164,8 +246,9 @@ export class MediaPicker {
 
   // An upload made before a reload: fresh preview links, or nothing when it is gone.
   async restore(id) {
+    if (this.pending) return;  // a file being picked now wins
     try {
-      this.show(await api(`/api/uploads/${encodeURIComponent(id)}/`));
+      this.show(await waitUntilReady(id));
       this.status.textContent = WORDS[this.kind].uploaded;
     } catch {
       this.clearPreview();

@@ -23,6 +23,8 @@ export const VISITOR_MESSAGES = {
   upload_already_claimed: _("A file you chose was already used for another submission. Please choose it again."),
   wrong_upload_kind: _("The picture and the video are swapped. Please choose them again."),
   upload_aborted: _("The upload was cancelled."),
+  upload_interrupted: _("The connection dropped. Pick the same file again: the upload continues where it stopped."),
+  upload_processing_failed: _("We could not check that file just now. Please choose it again."),
   // the form
   validation_error: _("Some details need attention: see the messages next to the fields."),
   hashtag_rejected: _("One of your hashtags is not allowed: remove it to continue."),
