@@ -11,11 +11,12 @@ from api.observability import init_observability
 from api.openapi import ProblemApi
 from api.ops import init_ops
 from api.ratelimit import init_rate_limits
-from api.uploads import StreamingRequest
+from api.request_body import StreamingRequest
 from api.web.errors import init_error_pages
 from api.web.i18n import init_i18n
 from shared.db import get_database
 from shared.logs import configure_logging
+from shared.ops.purge import ScratchSweeper
 from shared.production import GUNICORN_APP_LOAD_ERROR, require_production_settings
 from shared.settings import Settings, get_settings
 from shared.storage import get_default_storage
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from api.forms.routes import blp as forms_blp
     from api.health.routes import blp as health_blp
     from api.media.routes import blp as media_blp
+    from api.media.tus import blp as tus_media_blp
     from api.moderation.routes import blp as moderation_blp
     from api.moderation.routes import hashtags_blp
     from api.profiles.routes import blp as profiles_blp
@@ -81,9 +83,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(health_blp)
     app.register_blueprint(web_blp)
     app.register_blueprint(tus_uploads_blp)  # tus, not OpenAPI: documented in docs/PROFILES.md
+    app.register_blueprint(tus_media_blp)  # tus, not OpenAPI: documented in docs/TENANTS.md
     init_ops(app, api)
     # After every blueprint is registered: each gets a per-IP limit (tenant limits on the media API).
-    init_rate_limits(app, settings, [media_blp, webhooks_blp])
+    init_rate_limits(app, settings, [media_blp, tus_media_blp, webhooks_blp])
     init_observability(app, settings)
     register_error_handlers(app)
     # After the API's handlers: web pages answer browsers with HTML, languages for every page.
@@ -110,7 +113,5 @@ def wsgi() -> Flask:
     configure_logging(settings, process="web")
     app = create_app(settings)
     # The web host's scratch (uploads streaming in, posters) is swept by the web host itself, in a child.
-    from shared.ops.purge import ScratchSweeper
-
     ScratchSweeper(settings, in_child=True).start()
     return app

@@ -6,6 +6,8 @@ import uuid
 
 from flask import current_app, g, request
 
+from shared.auth.errors import WalletTokenRequired
+from shared.auth.service import COOKIE_NAME, TOKEN_PREFIX, authenticate
 from shared.ops.tokens import authenticate as authenticate_ops
 from shared.tenants.service import resolve_tenant
 
@@ -44,8 +46,6 @@ def ops_caller() -> str:
 
 def wallet_token() -> str | None:
     """The wallet session token: ``Authorization: Bearer wlt_...``, else the browser's HttpOnly cookie."""
-    from shared.auth.service import COOKIE_NAME, TOKEN_PREFIX
-
     token = bearer_token()
     if token and token.startswith(TOKEN_PREFIX):
         return token
@@ -60,8 +60,6 @@ def current_wallet_or_none() -> str | None:
     ``invalid_wallet_token``.
     """
     if "wallet" not in g:
-        from shared.auth.service import authenticate
-
         token = wallet_token()
         g.wallet = authenticate(current_app.extensions["showreel.db"], token) if token else None
     return g.wallet
@@ -71,7 +69,5 @@ def current_wallet() -> str:
     """The signed-in wallet; raises 401 ``wallet_token_required`` / ``invalid_wallet_token``."""
     wallet = current_wallet_or_none()
     if wallet is None:
-        from shared.auth.errors import WalletTokenRequired
-
         raise WalletTokenRequired("sign in with your wallet: GET /api/auth/nonce/, then POST /api/auth/login/")
     return wallet

@@ -178,7 +178,7 @@ def _guard_staff_tokens(app: Flask, limiter: Limiter, settings: Settings) -> Non
 
 def _holds_a_staff_token(settings: Settings) -> bool:
     """Whether the request's bearer token is a valid ops or moderator token."""
-    from shared.moderation.service import authenticate as authenticate_moderator
+    from shared.moderation.moderators import authenticate as authenticate_moderator
     from shared.ops.tokens import authenticate as authenticate_ops
 
     token = bearer_token()

@@ -18,6 +18,13 @@ from shared.errors import InsufficientStorage, PayloadTooLarge
 from shared.settings import Settings
 
 
+class TempStorageFull(InsufficientStorage):
+    """The temporary area is full: the disk, or the uploads' high-water mark (``shared.uploads``)."""
+
+    code = "temp_storage_full"
+    title = "The temporary upload area is full"
+
+
 @dataclass(frozen=True)
 class ReceivedFile:
     """A file the API streamed into the temp area."""
@@ -109,7 +116,7 @@ class HashingWriter:
         ``pread`` into one reusable buffer) and hashes it, so SHA-256 runs on a second core while
         the next bytes arrive. ``timeout`` bounds each wait for data (the socket's own timeout). Raises
         PayloadTooLarge before reading when the total would pass the limit, EOFError when the
-        peer stops early, TimeoutError, InsufficientStorage on a full disk.
+        peer stops early, TimeoutError, TempStorageFull on a full disk.
         """
         if self.size + count > self.max_bytes:
             self.discard()
@@ -212,7 +219,7 @@ class HashingWriter:
         if error is None:
             return
         if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise InsufficientStorage("no space is left in the temporary area", code="temp_storage_full",
+            raise TempStorageFull("no space is left in the temporary area",
                                       retry_after=300) from error
         raise error
 

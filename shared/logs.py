@@ -195,16 +195,6 @@ def configure_sentry(settings: Settings, *, process: str, redactor: Redactor | N
     return True
 
 
-def get_logger(name: str | None = None) -> Any:
-    """A structlog logger (keyword arguments become JSON fields)."""
-    return structlog.get_logger(name)
-
-
-def current_context() -> dict[str, Any]:
-    """Everything bound in this thread's log context."""
-    return structlog.contextvars.get_contextvars()
-
-
 def carried_context(*, include_event: bool = False) -> dict[str, str]:
     """The part of the log context that travels with events and messages."""
     keys = CARRIED_KEYS + (("event_id",) if include_event else ())
@@ -228,7 +218,3 @@ def bind_context(**values: Any) -> dict[str, Any]:
 
 def reset_context(tokens: dict[str, Any]) -> None:
     structlog.contextvars.reset_contextvars(**tokens)
-
-
-def clear_context() -> None:
-    structlog.contextvars.clear_contextvars()

@@ -39,6 +39,10 @@ class UnsafeTarget(InvalidInput):
     title = "This callback URL is not allowed"
 
 
+class UnresolvableTarget(UnsafeTarget):
+    code = "callback_url_unresolvable"
+
+
 @dataclass(frozen=True)
 class Target:
     """A checked callback URL and the socket addresses it may be reached at (pinned)."""
@@ -94,12 +98,11 @@ def resolve_target(url: str, *, allow_private: bool = False, resolve=socket.geta
     try:
         infos = resolve(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, OSError):
-        raise UnsafeTarget(f"the callback host {host!r} does not resolve",
-                           code="callback_url_unresolvable") from None
+        raise UnresolvableTarget(f"the callback host {host!r} does not resolve") from None
     addresses = tuple(dict.fromkeys((info[0], info[4]) for info in infos
                                     if info[0] in (socket.AF_INET, socket.AF_INET6)))
     if not addresses:
-        raise UnsafeTarget(f"the callback host {host!r} does not resolve", code="callback_url_unresolvable")
+        raise UnresolvableTarget(f"the callback host {host!r} does not resolve")
     if not allow_private and any(not is_public_address(sockaddr[0]) for _, sockaddr in addresses):
         raise UnsafeTarget(f"the callback host {host!r} resolves to a non-public address")
     return Target(scheme, host, port, path, addresses)

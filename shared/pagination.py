@@ -33,6 +33,15 @@ def paginate(session: Session, query: Select, page: int, per_page: int) -> Page:
     """Run one page (1-based) of an ordered ``query`` and count all its rows; out-of-range numbers are clamped."""
     page = min(max(page, 1), MAX_PAGE)
     per_page = min(max(per_page, 1), MAX_PER_PAGE)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = list(session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
-    return Page(rows, total, page, per_page)
+    total = count_rows(session, query)
+    return Page(list(session.scalars(page_of(query, page, per_page))), total, page, per_page)
+
+
+def page_of(query: Select, page: int, per_page: int) -> Select:
+    """``query`` limited to its ``page`` (1-based) of ``per_page`` rows."""
+    return query.limit(per_page).offset((page - 1) * per_page)
+
+
+def count_rows(session: Session, query: Select) -> int:
+    """How many rows ``query`` returns in all."""
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0

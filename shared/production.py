@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from shared.security import STAFF_TOKEN_MIN_LENGTH
 from shared.settings import Settings, SettingsError, get_settings
+from shared.storage import StorageError, get_default_storage
 
 DEV_CHAIN_ID = 31337
 EX_CONFIG = 78  # sysexits.h: configuration error
@@ -60,7 +61,7 @@ def _storage(settings: Settings) -> list[str]:
     problems = [f"{name}: is empty; the s3 storage needs credentials"
                 for name in ("S3_ACCESS_KEY", "S3_SECRET_KEY") if not getattr(settings, name)]
     if settings.S3_PUBLIC_URL:
-        from shared.storage.providers.s3 import public_endpoint
+        from shared.storage.providers.s3 import public_endpoint  # loads minio: only where s3 is configured
 
         try:
             public_endpoint(settings.S3_PUBLIC_URL)
@@ -125,8 +126,6 @@ def require_production_settings(settings: Settings, process: str, *, exit_code: 
 
 def ensure_bucket(settings: Settings) -> str:
     """Create the default storage's bucket when missing (S3), so readiness reports it from the start."""
-    from shared.storage import get_default_storage
-
     storage = get_default_storage(settings)
     storage.check()
     return repr(storage)
@@ -145,8 +144,6 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{args.process}: the settings pass the production check" if settings.is_production
               else f"{args.process}: APP_ENV is not production; nothing to check")
         return
-    from shared.storage import StorageError
-
     try:
         print(f"storage ready: {ensure_bucket(settings)}")
     except StorageError as exc:

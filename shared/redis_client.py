@@ -10,10 +10,13 @@ from shared.settings import Settings
 _clients: dict[str, redis.Redis] = {}
 
 
+class RedisNotConfigured(ServiceUnavailable):
+    code = "redis_not_configured"
+
+
 def redis_url(settings: Settings) -> str:
     if not settings.REDIS_URL:
-        raise ServiceUnavailable("REDIS_URL is not set; `make run` starts an embedded Redis and sets it",
-                                 code="redis_not_configured")
+        raise RedisNotConfigured("REDIS_URL is not set; `make run` starts an embedded Redis and sets it")
     return settings.REDIS_URL
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import ipaddress
 import logging
 import os
 import re
 import secrets
+from dataclasses import dataclass
 
 from shared.settings import Settings
 
@@ -49,6 +51,40 @@ def bootstrap_token(settings: Settings, name: str) -> str:
         log.warning("%s is shorter than %d characters and is ignored: the role it bootstraps is off",
                     name, STAFF_TOKEN_MIN_LENGTH)
     return ""
+
+
+def same_token(given: str, expected: str) -> bool:
+    """Whether ``given`` is ``expected``, compared in constant time; an empty ``expected`` matches nothing."""
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str   # shown once, never stored
+    digest: str  # what is stored (hash_token)
+    head: str    # the first characters, stored to tell issued tokens apart in lists
+
+
+@dataclass(frozen=True)
+class StaffTokens:
+    """One kind of staff bearer token (moderator, ops): one bootstrapped by a setting, more issued, stored hashed."""
+
+    prefix: str   # what an issued token starts with
+    setting: str  # the setting that bootstraps one (MODERATOR_TOKEN, OPS_TOKEN)
+    shown: int    # how many leading characters of an issued token are kept
+
+    def issue(self) -> IssuedToken:
+        """A new random token with its digest and head."""
+        token = new_staff_token(self.prefix)
+        return IssuedToken(token=token, digest=hash_token(token), head=token[:self.shown])
+
+    def bootstrap(self, settings: Settings) -> str:
+        """The bootstrap token; empty when unset or too short (see :func:`bootstrap_token`)."""
+        return bootstrap_token(settings, self.setting)
+
+    def is_bootstrap(self, settings: Settings, token: str) -> bool:
+        """Whether ``token`` is the bootstrap token as the setting says now."""
+        return same_token(token, self.bootstrap(settings))
 
 
 def canonical_address(ip: str) -> str:

@@ -34,6 +34,8 @@ def _stop_event(stop: threading.Event | None = None) -> threading.Event:
     return stop
 
 
+# Each process kind imports what it runs inside its entry point, so ``health`` (the container
+# probe, run every few seconds) loads no database, storage or actor code.
 def run_relay() -> None:
     from shared.db import get_database
     from shared.redis_client import get_redis

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -97,22 +98,33 @@ def deliver_webhook(delivery_id: str, round_: int, attempt: int) -> None:
 
 @dramatiq.actor(broker=broker, queue_name="light", max_retries=0)
 def sweep_webhooks() -> None:
-    """Send again the attempts whose delayed message was lost (run it every few minutes)."""
-    resend_lost_webhooks(None, {})
+    """Send again the attempts whose delayed message was lost (the ``sweep-webhooks`` ops task does it too)."""
+    webhooks.resend_lost_attempts(webhook_context(), deliver_webhook.send)
 
 
-def resend_lost_webhooks(_ctx: Any, _params: dict[str, Any]) -> dict[str, Any]:
-    """The ``sweep-webhooks`` ops task: re-send attempts whose message was lost or whose sender died."""
-    due = webhooks.due_attempts(webhook_context())
-    for delivery_id, round_, attempt in due:
-        deliver_webhook.send(str(delivery_id), round_, attempt)
-    return {"resent": len(due)}
+@dramatiq.actor(broker=broker, queue_name="media", max_retries=10, on_retry_exhausted="tus_upload_exhausted")
+def finish_tus_upload(upload_id: str) -> None:
+    """Hash, probe and keep a resumable upload whose bytes are all in (idempotent; shared.uploads.tus.finish)."""
+    from shared.uploads import tus
+
+    context = step_context()
+    tus.finish(context.db, context.settings, uuid.UUID(upload_id), storages=context.storages)
+
+
+@dramatiq.actor(broker=broker, queue_name="light", max_retries=10)
+def tus_upload_exhausted(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
+    """Fail the resumable upload whose finishing kept failing with transient errors (the client sends it again)."""
+    from shared.uploads import tus
+
+    context = step_context()
+    tus.give_up(context.db, context.settings, uuid.UUID(message["args"][0]),
+                f"finishing failed {retry_info.get('retries')} times")
 
 
 @dramatiq.actor(broker=broker, queue_name="light", max_retries=10)
 def recheck_hashtags(version: int) -> None:
     """Re-check stored hashtags after the lexicon changed (idempotent; ``version`` is informative)."""
-    from shared.moderation.service import recheck_hashtags as recheck
+    from shared.moderation.check import recheck_hashtags as recheck
 
     counts = recheck(step_context().db)
     log.info("hashtags re-checked after lexicon version %s: %s", version, counts)

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from functools import lru_cache
 
 from shared.db import get_database
 from shared.jobs.steps import StepContext
 from shared.settings import get_settings
-from shared.storage.base import StorageProvider
 from shared.tenants.storage import get_tenant_storages
 from shared.webhooks.service import WebhookContext
-
-
-def storage_for_tenant(tenant_id: uuid.UUID) -> StorageProvider:
-    """The tenant's storage under its prefix (the platform default where it has none)."""
-    return get_tenant_storages(get_settings())(tenant_id)
 
 
 @lru_cache(maxsize=1)

@@ -8,14 +8,18 @@ import dramatiq
 
 from shared.events.streams import Event
 from shared.ops.runs import execute_run
-from shared.ops.tasks import OpsContext, build_context
+from shared.ops.tasks import OpsContext, QueueSenders, build_context
 from shared.settings import get_settings
+from workers.actors import deliver_webhook
 from workers.broker import broker
+from workers.submission_actors import check_submission_payment
 
 
 @lru_cache(maxsize=1)
 def ops_context() -> OpsContext:
-    return build_context(get_settings())
+    # The sweeps enqueue through these actors: shared names no worker module.
+    senders = QueueSenders(deliver_webhook=deliver_webhook.send, check_payment=check_submission_payment.send)
+    return build_context(get_settings(), senders=senders)
 
 
 # A run records its own failure (only database errors are retried); a redelivery after a

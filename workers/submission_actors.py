@@ -8,20 +8,20 @@ from typing import Any
 
 import dramatiq
 
+from shared.db import get_database
 from shared.events.streams import Event
 from shared.payments.chain import chain_from_settings
 from shared.payments.verify import Pending
 from shared.settings import get_settings
 from shared.storage import get_default_storage
 from shared.submissions import pipeline
-from shared.submissions.service import (
-    SubmissionContext,
+from shared.submissions.payment import (
     check_payment,
     claim_payment_checker,
     is_payment_checker,
     next_check_delay,
-    unchecked_payments,
 )
+from shared.submissions.service import SubmissionContext
 from workers.actors import StepActor, build_step_actors
 from workers.broker import broker
 
@@ -29,8 +29,6 @@ log = logging.getLogger(__name__)
 
 @lru_cache(maxsize=1)
 def submission_context() -> SubmissionContext:
-    from shared.db import get_database
-
     settings = get_settings()
     return SubmissionContext(db=get_database(settings), settings=settings,
                              chain=lambda: chain_from_settings(settings),
@@ -73,18 +71,6 @@ def check_submission_payment(submission_id: str, checker: str | None = None) -> 
 def _check_later(ctx: SubmissionContext, submission_id: str, checker: str | None) -> None:
     delay = next_check_delay(ctx, submission_id)
     check_submission_payment.send_with_options(args=(submission_id, checker), delay=int(delay * 1000))
-
-
-def recheck_lost_payments(_ctx: Any, _params: dict[str, Any]) -> dict[str, Any]:
-    """The ``sweep-payments`` ops task: a new checker for each pending payment nobody checked lately."""
-    ctx = submission_context()
-    sent = 0
-    for submission_id in unchecked_payments(ctx.db, ctx.settings):
-        checker = claim_payment_checker(ctx.db, submission_id)
-        if checker is not None:
-            check_submission_payment.send(str(submission_id), checker)
-            sent += 1
-    return {"checks_sent": sent}
 
 
 PIPELINE = tuple(STEP_ACTORS[row.name] for row in SUBMISSION_STEPS)

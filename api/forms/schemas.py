@@ -2,6 +2,7 @@
 
 from marshmallow import INCLUDE, Schema, fields
 
+from shared.moderation.models import HashtagStatus
 from shared.profiles.validation import ACTIVITY_HOBBIES_MAX, MAX_HASHTAGS, NAME_MAX, URL_MAX
 
 
@@ -28,7 +29,7 @@ class ProfileForm(Schema):
 class HashtagVerdict(Schema):
     tag = fields.String()
     normalized = fields.String()
-    verdict = fields.String(metadata={"enum": ["approved", "needs_review", "rejected"]})
+    verdict = fields.String(metadata={"enum": [status.value for status in HashtagStatus]})
     reason = fields.String(allow_none=True)
     # What the reason is made of, so a page can say it in the visitor's language (docs/WEB.md).
     category = fields.String(allow_none=True, metadata={"description": "category of the matched term"})

@@ -10,9 +10,9 @@ from flask_smorest import Blueprint
 
 from api.auth import current_tenant_id
 from api.media import schemas
-from api.uploads import allow_upload_body
-from shared.errors import InvalidInput
+from api.request_body import allow_upload_body
 from shared.jobs import service
+from shared.jobs.errors import InvalidIdempotencyKey
 from shared.jobs.presets import PRESETS
 
 blp = Blueprint("media", __name__, url_prefix="/api", description="Media jobs for business clients")
@@ -45,7 +45,7 @@ class MediaJobs(MethodView):
         writer.close()
         key = request.headers.get("Idempotency-Key")
         if key is not None and not (1 <= len(key) <= 255):
-            raise InvalidInput("Idempotency-Key must be 1 to 255 characters", code="invalid_idempotency_key")
+            raise InvalidIdempotencyKey("Idempotency-Key must be 1 to 255 characters")
         received = service.ReceivedFile(path=writer.path, size=writer.size, sha256=writer.sha256,
                                         file_name=upload.filename or "")
         result = service.create_job(db, storages, settings, tenant_id=current_tenant_id(), received=received,

@@ -14,9 +14,11 @@ from flask_smorest import Blueprint
 
 from api.auth import bearer_token, current_wallet
 from api.moderation import schemas
-from shared.errors import Unprocessable
-from shared.moderation import service
+from shared.moderation import appeals, audit, check, lists, moderators, queue
+from shared.moderation.errors import InvalidHashtagList
+from shared.moderation.models import HashtagStatus as Status  # HashtagStatus is also a view below
 from shared.moderation.models import Moderator
+from shared.profiles.service import profiles_using_hashtags
 
 blp = Blueprint("moderation", __name__, url_prefix="/api/moderation",
                 description="Moderator workflow (Authorization: Bearer <moderator token>)")
@@ -30,7 +32,7 @@ def _db():
 
 @blp.before_request
 def _require_moderator() -> None:
-    g.moderator = service.authenticate(_db(), current_app.config["SETTINGS"], bearer_token())
+    g.moderator = moderators.authenticate(_db(), current_app.config["SETTINGS"], bearer_token())
 
 
 def _moderator() -> Moderator:
@@ -47,8 +49,8 @@ class Queue(MethodView):
     @blp.response(200, schemas.HashtagPage)
     def get(self, args):
         """Hashtags waiting for review, oldest first, with the matched terms and the profiles using them."""
-        items, total = service.list_hashtags(_db(), status="needs_review", page=args["page"],
-                                             per_page=args["per_page"])
+        items, total = queue.list_hashtags(_db(), status=Status.NEEDS_REVIEW, page=args["page"],
+                                           per_page=args["per_page"], profiles_of=profiles_using_hashtags)
         return _paged(items, total, args)
 
 
@@ -58,8 +60,8 @@ class Hashtags(MethodView):
     @blp.response(200, schemas.HashtagPage)
     def get(self, args):
         """Search stored hashtags by status and text."""
-        items, total = service.list_hashtags(_db(), status=args["status"], q=args["q"], page=args["page"],
-                                             per_page=args["per_page"])
+        items, total = queue.list_hashtags(_db(), status=args["status"], q=args["q"], page=args["page"],
+                                           per_page=args["per_page"], profiles_of=profiles_using_hashtags)
         return _paged(items, total, args)
 
 
@@ -68,7 +70,7 @@ class HashtagById(MethodView):
     @blp.response(200, schemas.Hashtag)
     def get(self, hashtag_id: int):
         """One hashtag with its findings and the profiles using it."""
-        return service.get_hashtag(_db(), hashtag_id)
+        return queue.get_hashtag(_db(), hashtag_id, profiles_of=profiles_using_hashtags)
 
 
 @blp.route("/hashtags/<int:hashtag_id>/decision/")
@@ -77,8 +79,8 @@ class HashtagDecision(MethodView):
     @blp.response(200, schemas.Hashtag)
     def post(self, body, hashtag_id: int):
         """Approve (the tag shows on profiles) or reject (hidden; the user sees the note) a hashtag."""
-        return service.decide(_db(), hashtag_id, _moderator(), body["decision"], body["note"],
-                              body["feed_lexicon"])
+        return queue.decide(_db(), hashtag_id, _moderator(), body["decision"], body["note"],
+                            body["feed_lexicon"])
 
 
 @blp.route("/terms/")
@@ -87,16 +89,16 @@ class Terms(MethodView):
     @blp.response(200, schemas.TermPage)
     def get(self, args):
         """List terms (filter by text and language)."""
-        items, total = service.list_terms(_db(), q=args["q"], language=args["language"], page=args["page"],
-                                          per_page=args["per_page"])
+        items, total = lists.list_terms(_db(), q=args["q"], language=args["language"], page=args["page"],
+                                        per_page=args["per_page"])
         return _paged(items, total, args)
 
     @blp.arguments(schemas.Term)
     @blp.response(201, schemas.Term)
     def post(self, body):
         """Add a term; makes a new lexicon version and re-checks stored hashtags in the background."""
-        return service.create_term(_db(), _moderator(), term=body["term"], category=body["category"],
-                                   severity=body["severity"], mode=body["mode"], note=body["note"])
+        return lists.create_term(_db(), _moderator(), term=body["term"], category=body["category"],
+                                 severity=body["severity"], mode=body["mode"], note=body["note"])
 
 
 @blp.route("/terms/<int:term_id>/")
@@ -104,19 +106,19 @@ class TermById(MethodView):
     @blp.response(200, schemas.Term)
     def get(self, term_id: int):
         """Read a term."""
-        return service.get_term(_db(), term_id)
+        return lists.get_term(_db(), term_id)
 
     @blp.arguments(schemas.TermChange)
     @blp.response(200, schemas.Term)
     def patch(self, body, term_id: int):
         """Change a term's category, severity, mode or note (new lexicon version)."""
-        return service.update_term(_db(), _moderator(), term_id, body)
+        return lists.update_term(_db(), _moderator(), term_id, body)
 
     @blp.arguments(schemas.Removal, location="query")
     @blp.response(204)
     def delete(self, args, term_id: int):
         """Remove a term (new lexicon version)."""
-        service.delete_term(_db(), _moderator(), term_id, args["note"])
+        lists.delete_term(_db(), _moderator(), term_id, args["note"])
 
 
 @blp.route("/allowlist/")
@@ -125,14 +127,14 @@ class Allowlist(MethodView):
     @blp.response(200, schemas.StemPage)
     def get(self, args):
         """List allowlisted stems (innocent words that contain a term)."""
-        items, total = service.list_allowlist(_db(), q=args["q"], page=args["page"], per_page=args["per_page"])
+        items, total = lists.list_allowlist(_db(), q=args["q"], page=args["page"], per_page=args["per_page"])
         return _paged(items, total, args)
 
     @blp.arguments(schemas.Stem)
     @blp.response(201, schemas.Stem)
     def post(self, body):
         """Allowlist a stem (new lexicon version)."""
-        return service.create_stem(_db(), _moderator(), stem=body["stem"], note=body["note"])
+        return lists.create_stem(_db(), _moderator(), stem=body["stem"], note=body["note"])
 
 
 @blp.route("/allowlist/<int:stem_id>/")
@@ -141,13 +143,13 @@ class AllowlistById(MethodView):
     @blp.response(200, schemas.Stem)
     def patch(self, body, stem_id: int):
         """Change the note of an allowlist entry."""
-        return service.update_stem(_db(), _moderator(), stem_id, body.get("note"))
+        return lists.update_stem(_db(), _moderator(), stem_id, body.get("note"))
 
     @blp.arguments(schemas.Removal, location="query")
     @blp.response(204)
     def delete(self, args, stem_id: int):
         """Remove an allowlist entry (new lexicon version)."""
-        service.delete_stem(_db(), _moderator(), stem_id, args["note"])
+        lists.delete_stem(_db(), _moderator(), stem_id, args["note"])
 
 
 @blp.route("/lexicon/")
@@ -155,7 +157,7 @@ class Lexicon(MethodView):
     @blp.response(200, schemas.Lexicon)
     def get(self):
         """The current lexicon version: checksum, term and allowlist counts."""
-        return service.lexicon_info(_db())
+        return lists.lexicon_info(_db())
 
 
 @blp.route("/audit/")
@@ -164,8 +166,8 @@ class Audit(MethodView):
     @blp.response(200, schemas.ActionPage)
     def get(self, args):
         """The append-only audit log, newest first: who did what, why, under which lexicon version."""
-        items, total = service.list_actions(_db(), hashtag_id=args["hashtag_id"], moderator_id=args["moderator_id"],
-                                            action=args["action"], page=args["page"], per_page=args["per_page"])
+        items, total = audit.list_actions(_db(), hashtag_id=args["hashtag_id"], moderator_id=args["moderator_id"],
+                                          action=args["action"], page=args["page"], per_page=args["per_page"])
         return _paged(items, total, args)
 
 
@@ -176,7 +178,7 @@ class Appeals(MethodView):
     def get(self, args):
         """Appeals of rejected hashtags (open ones by default)."""
         status = None if args["status"] == "all" else args["status"]
-        items, total = service.list_appeals(_db(), status=status, page=args["page"], per_page=args["per_page"])
+        items, total = appeals.list_appeals(_db(), status=status, page=args["page"], per_page=args["per_page"])
         return _paged(items, total, args)
 
 
@@ -186,7 +188,7 @@ class AppealDecision(MethodView):
     @blp.response(200, schemas.Appeal)
     def post(self, body, appeal_id: uuid.UUID):
         """Uphold or overturn a rejection; 403 inside the minting chain of the moderator who decided."""
-        return service.decide_appeal(_db(), appeal_id, _moderator(), body["decision"], body["note"])
+        return appeals.decide_appeal(_db(), appeal_id, _moderator(), body["decision"], body["note"])
 
 
 @blp.route("/moderators/")
@@ -194,13 +196,13 @@ class Moderators(MethodView):
     @blp.response(200, schemas.Moderator(many=True))
     def get(self):
         """List moderators (tokens are never shown again)."""
-        return service.list_moderators(_db())
+        return moderators.list_moderators(_db())
 
     @blp.arguments(schemas.NewModerator)
     @blp.response(201, schemas.IssuedModerator)
     def post(self, body):
         """Issue a moderator token (admins only); the response is the only time it is shown."""
-        row, token = service.issue_moderator(_db(), body["name"], _moderator(), admin=body["admin"])
+        row, token = moderators.issue_moderator(_db(), body["name"], _moderator(), admin=body["admin"])
         fields = ("id", "name", "token_prefix", "is_bootstrap", "role", "created_by", "created_at", "revoked_at")
         return {**{name: getattr(row, name) for name in fields}, "token": token}
 
@@ -210,7 +212,7 @@ class ModeratorById(MethodView):
     @blp.response(200, schemas.Moderator)
     def delete(self, moderator_id: uuid.UUID):
         """Revoke a moderator's token and every token minted under it (admins only)."""
-        return service.revoke_moderator(_db(), moderator_id, _moderator())
+        return moderators.revoke_moderator(_db(), moderator_id, _moderator())
 
 
 @hashtags_blp.route("/check/")
@@ -222,9 +224,9 @@ class Check(MethodView):
         value = body["hashtags"]
         if not isinstance(value, (str, list)) or (isinstance(value, list)
                                                    and not all(isinstance(v, str) for v in value)):
-            raise Unprocessable("hashtags is a string or a list of strings", code="validation_error",
-                                errors={"hashtags": ["a string or a list of strings"]})
-        verdicts = service.check_hashtags(service.parse_hashtags(value), _db())
+            raise InvalidHashtagList("hashtags is a string or a list of strings",
+                                     errors={"hashtags": ["a string or a list of strings"]})
+        verdicts = check.check_hashtags(check.parse_hashtags(value), _db())
         return {"hashtags": [v.as_dict() for v in verdicts]}
 
 
@@ -235,7 +237,7 @@ class NewAppeal(MethodView):
     @hashtags_blp.alt_response(200, schema=schemas.Appeal, description="An open appeal of this tag exists")
     def post(self, body):
         """Appeal the rejection of a hashtag as the signed-in wallet; a moderator outside the decider's chain decides."""
-        appeal, created = service.create_appeal(_db(), body["tag"], body["message"], current_wallet())
+        appeal, created = appeals.create_appeal(_db(), body["tag"], body["message"], current_wallet())
         return appeal, 201 if created else 200
 
 
@@ -244,4 +246,4 @@ class HashtagStatus(MethodView):
     @hashtags_blp.response(200, schemas.HashtagStatus)
     def get(self, tag: str):
         """A hashtag's status and, when refused, the reason the user is shown."""
-        return service.hashtag_status(_db(), tag)
+        return check.hashtag_status(_db(), tag)

@@ -5,7 +5,11 @@ from marshmallow import fields, validate
 from api.openapi import MAX_ID
 from api.schemas import Schema
 from shared.moderation.matcher import MODES, SEVERITIES
+from shared.moderation.models import AppealStatus
+from shared.moderation.models import HashtagStatus as Status  # HashtagStatus is also a schema below
 
+_HASHTAG_STATUSES = [status.value for status in Status]
+_APPEAL_STATUSES = [status.value for status in AppealStatus]
 _NOTE = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
@@ -15,7 +19,7 @@ class Page(Schema):
 
 
 class HashtagQuery(Page):
-    status = fields.String(load_default=None, validate=validate.OneOf(["approved", "needs_review", "rejected"]))
+    status = fields.String(load_default=None, validate=validate.OneOf(_HASHTAG_STATUSES))
     q = fields.String(load_default=None, validate=validate.Length(max=100))
 
 
@@ -37,7 +41,7 @@ class Hashtag(Schema):
     id = fields.Integer()
     tag = fields.String()
     normalized = fields.String()
-    status = fields.String(metadata={"enum": ["approved", "needs_review", "rejected"]})
+    status = fields.String(metadata={"enum": _HASHTAG_STATUSES})
     reasons = fields.List(fields.Nested(Reason))
     reason = fields.String(allow_none=True)
     lexicon_version = fields.Integer()
@@ -158,7 +162,8 @@ class ActionPage(Schema):
 
 
 class AppealQuery(Page):
-    status = fields.String(load_default="open", validate=validate.OneOf(["open", "upheld", "overturned", "all"]))
+    status = fields.String(load_default=AppealStatus.OPEN.value,
+                           validate=validate.OneOf([*_APPEAL_STATUSES, "all"]))
 
 
 class AppealBrief(Schema):
@@ -172,7 +177,7 @@ class Appeal(Schema):
     hashtag_id = fields.Integer()
     wallet = fields.String(allow_none=True)
     message = fields.String()
-    status = fields.String(metadata={"enum": ["open", "upheld", "overturned"]})
+    status = fields.String(metadata={"enum": _APPEAL_STATUSES})
     original_decider_id = fields.UUID(allow_none=True)
     decided_by = fields.UUID(allow_none=True)
     decision_note = fields.String(allow_none=True)
@@ -227,7 +232,7 @@ class CheckRequest(Schema):
 class Verdict(Schema):
     tag = fields.String()
     normalized = fields.String()
-    verdict = fields.String(metadata={"enum": ["approved", "needs_review", "rejected"]})
+    verdict = fields.String(metadata={"enum": _HASHTAG_STATUSES})
     reason = fields.String(allow_none=True)
     term = fields.String(allow_none=True)
     view = fields.String(allow_none=True)
@@ -242,7 +247,7 @@ class CheckResult(Schema):
 class HashtagStatus(Schema):
     tag = fields.String()
     normalized = fields.String()
-    status = fields.String(metadata={"enum": ["approved", "needs_review", "rejected"]})
+    status = fields.String(metadata={"enum": _HASHTAG_STATUSES})
     reason = fields.String(allow_none=True)
     decided_by_moderator = fields.Boolean()
     appeal = fields.Nested(AppealBrief, allow_none=True)

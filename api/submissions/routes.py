@@ -14,23 +14,20 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import current_wallet
+from api.errors import DEPENDENCY_RETRY_AFTER_SECONDS
 from api.submissions import schemas
 from shared.errors import ServiceUnavailable
 from shared.payments.chain import chain_from_settings
 from shared.pipeline.ledger import fresh_step
 from shared.redis_client import get_redis
-from shared.submissions import live, pipeline, service
+from shared.submissions import expiry, live, payment, pipeline, service
+from shared.submissions.errors import TooManyStreams
 from shared.submissions.models import PIPELINE_STEPS, Submission
 
 blp = Blueprint("submissions", __name__, url_prefix="/api/submissions", description="Paid profile submissions")
 
 _slots_lock = threading.Lock()
 log = logging.getLogger(__name__)
-
-
-class TooManyStreams(ServiceUnavailable):
-    code = "too_many_streams"
-    title = "Too many live-status streams are open"
 
 
 def context() -> service.SubmissionContext:
@@ -81,7 +78,7 @@ class SubmissionView(MethodView):
         ctx = context()
         wallet = current_wallet()
         service.get_submission(ctx.db, submission_id, wallet)
-        service.expire_if_stale(ctx.db, ctx.settings, submission_id)
+        expiry.expire_if_stale(ctx.db, ctx.settings, submission_id)
         return submission_view(service.get_submission(ctx.db, submission_id, wallet))
 
 
@@ -94,7 +91,7 @@ class Payment(MethodView):
     @blp.alt_response(429, description="too_many_pending_payments (with Retry-After): post the same hash again later")
     def post(self, body, submission_id: uuid.UUID):
         """Post the tx hash of the payment; it is read on chain before it is claimed (402/409/429 when refused)."""
-        row = service.post_payment(context(), submission_id, current_wallet(), body["tx_hash"])
+        row = payment.post_payment(context(), submission_id, current_wallet(), body["tx_hash"])
         return {"id": row.id, "status": row.status, "payment": service.status_payload(row)["payment"]}
 
 
@@ -153,6 +150,10 @@ class Events(MethodView):
                     return
                 yield from live.follow(client, submission_id, resume_after,
                                        until=time.monotonic() + settings.SSE_MAX_SECONDS)
+            except redis.RedisError as exc:
+                # Too late for a 503: end the stream; the browser reconnects after ``retry`` and
+                # is answered 503 with Retry-After while Redis stays down.
+                log.warning("live-status stream of %s ended: Redis unavailable (%s)", submission_id, exc)
             finally:
                 release()
 
@@ -182,7 +183,8 @@ def _take_wallet_stream(client, wallet: str, settings) -> str:
             pipe.zremrangebyscore(key, "-inf", now).zadd(key, {stream: now + lifetime})
             open_now = pipe.zcard(key).expire(key, int(lifetime) + 1).execute()[2]
     except redis.RedisError as exc:
-        raise ServiceUnavailable(f"Redis is unreachable ({type(exc).__name__}); try again") from None
+        raise ServiceUnavailable(f"Redis is unreachable ({type(exc).__name__}); try again",
+                                 retry_after=DEPENDENCY_RETRY_AFTER_SECONDS) from None
     if open_now > settings.SSE_MAX_STREAMS_PER_WALLET:
         _give_back_wallet_stream(client, wallet, stream)
         raise TooManyStreams(f"this wallet has {settings.SSE_MAX_STREAMS_PER_WALLET} live-status streams open; "

@@ -9,7 +9,6 @@ from typing import Any
 
 import redis
 
-STREAM_PREFIX = "events:"
 DEAD_LETTER_STREAM = "events:dead"
 
 # Event type prefix -> stream. One stream per aggregate family keeps per-job order.

@@ -18,6 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from shared.events.models import OutboxEvent
+from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,6 @@ class _RedisWaker:
         self._lock = threading.Lock()
 
     def push(self) -> None:
-        from shared.settings import get_settings
-
         url = get_settings().REDIS_URL
         if not url or time.monotonic() < self._paused_until:
             return

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.errors import InvalidInput
-from shared.media.errors import UnsupportedMedia
+from shared.jobs.errors import PresetKindMismatch, UnknownPreset
 
 
 @dataclass(frozen=True)
@@ -41,8 +40,7 @@ class Preset:
     def spec_for(self, kind: str) -> ImageSpec | VideoSpec:
         spec = self.image if kind == "image" else self.video
         if spec is None:
-            raise UnsupportedMedia(f"preset {self.name!r} does not accept {kind} files",
-                                   code="preset_kind_mismatch")
+            raise PresetKindMismatch(f"preset {self.name!r} does not accept {kind} files")
         return spec
 
     def as_dict(self) -> dict[str, Any]:
@@ -79,4 +77,4 @@ def get_preset(name: str) -> Preset:
     try:
         return PRESETS[name]
     except KeyError:
-        raise InvalidInput(f"unknown preset {name!r}; see GET /api/presets/", code="unknown_preset") from None
+        raise UnknownPreset(f"unknown preset {name!r}; see GET /api/presets/") from None

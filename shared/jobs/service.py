@@ -22,9 +22,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.db import Database, utcnow
-from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events.outbox import record_event
 from shared.files import ReceivedFile, safe_file_name
+from shared.jobs.errors import (
+    AttemptsExhausted,
+    IdempotencyKeyReused,
+    JobNotCancelable,
+    JobNotFound,
+    JobNotRetryable,
+)
 from shared.jobs.models import FINAL_STATUSES, IdempotencyRecord, JobStatus, MediaJob
 from shared.jobs.presets import get_preset
 from shared.media.info import MediaInfo
@@ -58,11 +64,6 @@ class CreateResult:
     status_code: int
     body: dict[str, Any]
     job_id: uuid.UUID
-
-
-class IdempotencyKeyReused(Unprocessable):
-    code = "idempotency_key_reused"
-    title = "This Idempotency-Key was used with a different request"
 
 
 def job_prefix(job_id: uuid.UUID) -> str:
@@ -193,11 +194,11 @@ def _remember(db: Database, tenant_id: uuid.UUID, key: str, request_hash: str,
 
 
 def get_job(db: Database, tenant_id: uuid.UUID, job_id: uuid.UUID) -> MediaJob:
-    """Return the tenant's job; raise NotFound for unknown ids and other tenants' jobs."""
+    """Return the tenant's job; raise JobNotFound for unknown ids and other tenants' jobs."""
     with db.session() as session:
         job = session.get(MediaJob, job_id)
         if job is None or job.tenant_id != tenant_id:
-            raise NotFound(f"no media job {job_id}", code="job_not_found")
+            raise JobNotFound(f"no media job {job_id}")
         return job
 
 
@@ -251,12 +252,11 @@ def retry_job(db: Database, tenant_id: uuid.UUID, job_id: uuid.UUID) -> MediaJob
     with db.session() as session:
         job = _locked(session, tenant_id, job_id)
         if job.status not in (JobStatus.FAILED.value, JobStatus.CANCELED.value):
-            raise Conflict(f"a {job.status} job cannot be retried", code="job_not_retryable")
+            raise JobNotRetryable(f"a {job.status} job cannot be retried")
         if not job.retryable:
-            raise Conflict(f"the job failed permanently ({job.error_code}); upload a corrected file",
-                           code="job_not_retryable")
+            raise JobNotRetryable(f"the job failed permanently ({job.error_code}); upload a corrected file")
         if job.attempts >= job.max_attempts:
-            raise Conflict(f"the job used all {job.max_attempts} attempts", code="attempts_exhausted")
+            raise AttemptsExhausted(f"the job used all {job.max_attempts} attempts")
         job.status = JobStatus.QUEUED.value
         job.attempts += 1
         job.steps = fresh_steps(job.steps)
@@ -276,7 +276,7 @@ def cancel_job(db: Database, tenant_id: uuid.UUID, job_id: uuid.UUID) -> MediaJo
         if job.status == JobStatus.CANCELED.value:
             return job
         if job.status in (JobStatus.DONE.value, JobStatus.FAILED.value):
-            raise Conflict(f"a {job.status} job cannot be canceled", code="job_not_cancelable")
+            raise JobNotCancelable(f"a {job.status} job cannot be canceled")
         job.status = JobStatus.CANCELED.value
         job.finished_at = utcnow()
         job.error_code, job.error_message = "canceled", "canceled by the client"
@@ -288,7 +288,7 @@ def cancel_job(db: Database, tenant_id: uuid.UUID, job_id: uuid.UUID) -> MediaJo
 def _locked(session: Session, tenant_id: uuid.UUID, job_id: uuid.UUID) -> MediaJob:
     job = session.get(MediaJob, job_id, with_for_update=True)
     if job is None or job.tenant_id != tenant_id:
-        raise NotFound(f"no media job {job_id}", code="job_not_found")
+        raise JobNotFound(f"no media job {job_id}")
     return job
 
 

@@ -11,7 +11,8 @@ import argparse
 import json
 
 from shared.db import get_database
-from shared.moderation import service
+from shared.moderation.check import check_hashtags, parse_hashtags, recheck_hashtags
+from shared.moderation.moderators import issue_moderator
 from shared.settings import get_settings
 
 
@@ -27,13 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     db = get_database(get_settings())
     if args.command == "check":
-        for verdict in service.check_hashtags(service.parse_hashtags(args.hashtags), db):
+        for verdict in check_hashtags(parse_hashtags(args.hashtags), db):
             print(json.dumps(verdict.as_dict(), ensure_ascii=False))
     elif args.command == "moderator":
-        row, token = service.issue_moderator(db, args.name, None, admin=args.admin)
+        row, token = issue_moderator(db, args.name, None, admin=args.admin)
         print(f"{row.role} {row.name} ({row.id}); token (shown once): {token}")
     else:
-        print(service.recheck_hashtags(db))
+        print(recheck_hashtags(db))
     return 0
 
 

@@ -106,7 +106,14 @@ class TooManyHashtags(Unprocessable):
 
 
 class HashtagRejected(Unprocessable):
-    """Raised by :func:`shared.moderation.service.ensure_publishable` (a submission with a rejected tag)."""
+    """Raised by :func:`shared.moderation.check.ensure_publishable` (a submission with a rejected tag)."""
 
     code = "hashtag_rejected"
     title = "A hashtag was rejected by moderation"
+
+
+class InvalidHashtagList(Unprocessable):
+    """The ``hashtags`` of a check are neither a string nor a list of strings."""
+
+    code = "validation_error"
+    title = "The content cannot be processed"

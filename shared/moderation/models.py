@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -15,8 +16,19 @@ from shared.db.base import JSONType
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT.
 _BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
 
-HASHTAG_STATUSES = ("approved", "needs_review", "rejected")
-APPEAL_STATUSES = ("open", "upheld", "overturned")
+
+class HashtagStatus(enum.StrEnum):
+    """A stored hashtag's verdict (the automatic check's or a moderator's); the API shows the value."""
+
+    APPROVED = "approved"
+    NEEDS_REVIEW = "needs_review"
+    REJECTED = "rejected"
+
+
+class AppealStatus(enum.StrEnum):
+    OPEN = "open"
+    UPHELD = "upheld"
+    OVERTURNED = "overturned"
 
 
 class LexiconVersion(Base):
@@ -131,7 +143,7 @@ class Appeal(Base):
     hashtag_id: Mapped[int] = mapped_column(ForeignKey("hashtags.id", ondelete="CASCADE"), index=True)
     wallet: Mapped[str | None] = mapped_column(String(42), default=None)
     message: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=AppealStatus.OPEN.value, index=True)
     # Whose decision is appealed (None: the automatic check); that moderator may not review it.
     original_decider_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("moderators.id", ondelete="SET NULL"), default=None)

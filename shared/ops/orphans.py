@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shared.db import Database
 from shared.jobs.models import FINAL_STATUSES, MediaJob
 from shared.settings import Settings
 from shared.storage.base import StorageProvider, StoredObject
+from shared.submissions.models import Submission
+from shared.tenants.storage import TenantStorages
 
 MAX_LISTED = 100
 MAX_ERRORS = 50
@@ -46,20 +48,27 @@ class ObjectOwner:
 _JOB_KEY = re.compile(r"^media/([0-9a-fA-F-]{36})/")
 
 
+def _keys_by_owner(objects: list[StoredObject], layout: re.Pattern[str]) -> tuple[dict[uuid.UUID, list[str]], set[str]]:
+    """Group the keys by the owner id ``layout`` finds in them; keys of another layout come back in
+    the second set (not ours: never ours to delete)."""
+    by_owner: dict[uuid.UUID, list[str]] = {}
+    foreign: set[str] = set()
+    for obj in objects:
+        match = layout.match(obj.key)
+        try:
+            owner = uuid.UUID(match.group(1)) if match else None
+        except ValueError:
+            owner = None
+        if owner is None:
+            foreign.add(obj.key)
+        else:
+            by_owner.setdefault(owner, []).append(obj.key)
+    return by_owner, foreign
+
+
 def media_job_objects_referenced(db: Database, objects: list[StoredObject]) -> set[str]:
     """Keys under ``media/<job_id>/`` that the job row still refers to (all of them while it runs)."""
-    by_job: dict[uuid.UUID, list[str]] = {}
-    referenced: set[str] = set()
-    for obj in objects:
-        match = _JOB_KEY.match(obj.key)
-        try:
-            job_id = uuid.UUID(match.group(1)) if match else None
-        except ValueError:
-            job_id = None
-        if job_id is None:
-            referenced.add(obj.key)  # not our layout: never ours to delete
-            continue
-        by_job.setdefault(job_id, []).append(obj.key)
+    by_job, referenced = _keys_by_owner(objects, _JOB_KEY)
     if not by_job:
         return referenced
     final = {status.value for status in FINAL_STATUSES}
@@ -80,22 +89,7 @@ def media_job_objects_referenced(db: Database, objects: list[StoredObject]) -> s
 def profile_objects_referenced(db: Database, objects: list[StoredObject]) -> set[str]:
     """Keys under ``profiles/<submission_id>/``: kept while the submission runs, and while it is the
     wallet's latest published one (the profile shows its media; older ones were replaced)."""
-    from sqlalchemy import func
-
-    from shared.submissions.models import Submission
-
-    by_submission: dict[uuid.UUID, list[str]] = {}
-    referenced: set[str] = set()
-    for obj in objects:
-        match = _PROFILE_KEY.match(obj.key)
-        try:
-            submission_id = uuid.UUID(match.group(1)) if match else None
-        except ValueError:
-            submission_id = None
-        if submission_id is None:
-            referenced.add(obj.key)  # not our layout: never ours to delete
-            continue
-        by_submission.setdefault(submission_id, []).append(obj.key)
+    by_submission, referenced = _keys_by_owner(objects, _PROFILE_KEY)
     if not by_submission:
         return referenced
     with db.session() as session:
@@ -138,8 +132,6 @@ def sweep_every_storage(db: Database, settings: Settings, platform: StorageProvi
     Tenant storages only hold media jobs, so only that owner is looked at there. A storage
     that cannot be built or listed is reported in ``errors`` and the sweep goes on.
     """
-    from shared.tenants.storage import TenantStorages
-
     total: dict[str, Any] = {"dry_run": dry_run, "min_age_hours": min_age.total_seconds() / 3600,
                              **dict.fromkeys(REPORT_TOTALS, 0), "orphans": [], "errors": [], "storages": []}
     swept = [(platform.name, lambda: platform, OBJECT_OWNERS)]

@@ -19,6 +19,7 @@ that runs it and the temporary prefix of the storage (:func:`purge_storage_temp`
 
 from __future__ import annotations
 
+import argparse
 import errno
 import fcntl
 import logging
@@ -36,10 +37,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from shared.db import Database, utcnow
+from shared import metrics
+from shared.db import Database, get_database, utcnow
+from shared.logs import configure_logging
+from shared.ops.models import OpsRun, RunStatus
 from shared.ops.temp_areas import TEMP_AREAS, TempArea
-from shared.settings import Settings
+from shared.settings import Settings, get_settings
 from shared.storage.base import StorageProvider, StoredObject
+from shared.uploads import service as uploads
 
 log = logging.getLogger(__name__)
 
@@ -215,9 +220,7 @@ class _Walker:
 def _storage_temp_areas() -> tuple[tuple[str, Any], ...]:
     """Folders of the platform storage holding temporary objects, each with what says which of its
     entries (``tmp/uploads/<upload_id>/...`` -> ``"<upload_id>"``) are still claimed."""
-    from shared.uploads.service import STORAGE_FOLDER, uploads_in_use
-
-    return ((STORAGE_FOLDER, uploads_in_use),)
+    return ((uploads.STORAGE_FOLDER, uploads.uploads_in_use),)
 
 
 def purge_storage_temp(db: Database, storage: StorageProvider, *, retention: timedelta, now: datetime,
@@ -288,9 +291,6 @@ def sweep_host_scratch(db: Database, settings: Settings, *, now: datetime | None
     host's light worker takes it: each host's processes sweep their own scratch with this.
     Returns the recorded run.
     """
-    from shared import metrics
-    from shared.ops.models import OpsRun, RunStatus
-
     name = host_name(settings)
     started = now or utcnow()
     with db.session() as session:
@@ -384,12 +384,6 @@ class ScratchSweeper:
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m shared.ops.purge sweep-host``: sweep this host's scratch now if it is due."""
-    import argparse
-
-    from shared.db import get_database
-    from shared.logs import configure_logging
-    from shared.settings import get_settings
-
     parser = argparse.ArgumentParser(prog="python -m shared.ops.purge")
     parser.add_argument("command", choices=["sweep-host"])
     parser.parse_args(argv)

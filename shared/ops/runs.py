@@ -18,9 +18,9 @@ from sqlalchemy.exc import IntegrityError
 
 from shared import metrics
 from shared.db import Database, utcnow
-from shared.errors import NotFound
 from shared.events.outbox import record_event
 from shared.logs import Redactor, log_context
+from shared.ops.errors import RunNotFound
 from shared.ops.models import OpsRun, RunStatus
 from shared.ops.schedules import get_schedule, get_task
 from shared.ops.tasks import OpsContext
@@ -116,7 +116,7 @@ def get_run(db: Database, run_id: uuid.UUID) -> OpsRun:
     with db.session() as session:
         run = session.get(OpsRun, run_id)
     if run is None:
-        raise NotFound(f"no ops run {run_id}", code="run_not_found")
+        raise RunNotFound(f"no ops run {run_id}")
     return run
 
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 
 from shared.db import Database, utcnow
-from shared.errors import NotFound, Unprocessable
+from shared.ops.errors import InvalidCron, InvalidTimezone, ScheduleNotFound
 from shared.ops.models import OpsRun, OpsSchedule
 from shared.ops.tasks import TASKS, Task
 from shared.settings import Settings
@@ -59,30 +59,29 @@ def get_task(name: str) -> Task:
     try:
         return TASKS[name]
     except KeyError:
-        raise NotFound(f"no schedule named {name!r}; see GET /api/ops/schedules/", code="schedule_not_found") from None
+        raise ScheduleNotFound(f"no schedule named {name!r}; see GET /api/ops/schedules/") from None
 
 
 def build_trigger(cron: str, timezone: str) -> CronTrigger:
     """A CronTrigger from a five-field crontab line; raise ``invalid_cron`` / ``invalid_timezone``."""
     zone = check_timezone(timezone)
     if not isinstance(cron, str) or len(cron.split()) != 5 or len(cron) > 100:
-        raise Unprocessable("a cron expression has five fields: minute hour day month weekday",
-                            code="invalid_cron", errors={"cron": [f"{cron!r} is not a five-field cron expression"]})
+        raise InvalidCron("a cron expression has five fields: minute hour day month weekday",
+                          errors={"cron": [f"{cron!r} is not a five-field cron expression"]})
     from apscheduler.triggers.cron import CronTrigger  # only the scheduler and schedule edits need it
 
     try:
         return CronTrigger.from_crontab(cron, timezone=zone)
     except (ValueError, TypeError, KeyError) as exc:
-        raise Unprocessable(f"invalid cron expression: {exc}", code="invalid_cron",
-                            errors={"cron": [str(exc)]}) from None
+        raise InvalidCron(f"invalid cron expression: {exc}", errors={"cron": [str(exc)]}) from None
 
 
 def check_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise Unprocessable(f"unknown time zone {name!r}", code="invalid_timezone",
-                            errors={"timezone": [f"{name!r} is not an IANA time zone name"]}) from None
+        raise InvalidTimezone(f"unknown time zone {name!r}",
+                              errors={"timezone": [f"{name!r} is not an IANA time zone name"]}) from None
 
 
 def _effective(task: Task, row: OpsSchedule | None, settings: Settings) -> Schedule:

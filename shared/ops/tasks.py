@@ -6,7 +6,6 @@ with what it did). It must be idempotent: a run is delivered at least once.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,12 +15,33 @@ from typing import Any
 import redis
 from sqlalchemy import delete, select
 
-from shared.db import Database, utcnow
-from shared.errors import Unprocessable
+from shared.auth.service import purge_expired
+from shared.db import Database, get_database, utcnow
 from shared.events.models import OutboxEvent
 from shared.ops import orphans, purge, queues
+from shared.ops.errors import InvalidParams
+from shared.redis_client import get_redis
 from shared.settings import Settings
+from shared.storage import get_default_storage
 from shared.storage.base import StorageProvider
+from shared.submissions import payment
+from shared.submissions.expiry import expire_stale_submissions
+from shared.tenants.storage import get_tenant_storages
+from shared.uploads import service as uploads
+from shared.uploads import tus
+from shared.webhooks.service import WebhookContext, resend_lost_attempts
+
+
+@dataclass(frozen=True)
+class QueueSenders:
+    """How the sweeps hand work to the queues: each enqueues one message.
+
+    The worker side builds it from its actors (``workers/ops_actors.py``), so shared code
+    never names the workers.
+    """
+
+    deliver_webhook: Callable[[str, int, int], None]  # (delivery_id, round, attempt)
+    check_payment: Callable[[str, str], None]  # (submission_id, checker)
 
 
 @dataclass(frozen=True)
@@ -31,6 +51,8 @@ class OpsContext:
     redis: Callable[[], redis.Redis]
     storage: Callable[[], StorageProvider]
     clock: Callable[[], datetime] = utcnow
+    # None where no worker runs the task (``flask ops run --inline``): the sweeps need the queues.
+    senders: QueueSenders | None = None
 
 
 @dataclass(frozen=True)
@@ -44,22 +66,15 @@ class Param:
 
 @dataclass(frozen=True)
 class Task:
-    """``run`` is the function, or ``"module:function"`` for work that needs the worker side
-    (e.g. sending Dramatiq messages): it is imported where the run executes, on the light queue."""
-
     name: str
     description: str
     default_cron: str
-    run_function: Callable[[OpsContext, dict[str, Any]], dict[str, Any]] | str
+    run_function: Callable[[OpsContext, dict[str, Any]], dict[str, Any]]
     params: tuple[Param, ...] = ()
     enabled_by_default: bool = True
 
     def run(self, ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
-        function = self.run_function
-        if isinstance(function, str):
-            module, _, attribute = function.partition(":")
-            function = getattr(importlib.import_module(module), attribute)
-        return function(ctx, params) or {}
+        return self.run_function(ctx, params) or {}
 
     def defaults(self) -> dict[str, Any]:
         return {param.name: param.default for param in self.params}
@@ -80,7 +95,7 @@ class Task:
             else:
                 cleaned[name] = value
         if errors:
-            raise Unprocessable(f"invalid parameters for {self.name}", code="invalid_params", errors=errors)
+            raise InvalidParams(f"invalid parameters for {self.name}", errors=errors)
         return cleaned
 
 
@@ -155,23 +170,16 @@ def expire_incoming(ctx: OpsContext, dry_run: bool) -> dict[str, Any]:
 
 def expire_uploads(ctx: OpsContext, dry_run: bool) -> dict[str, Any]:
     """Temporary uploads past their expiry that no submission took: marked deleted, folder removed."""
-    from shared.uploads.service import expire_uploads as expire
-
-    return expire(ctx.db, ctx.settings, now=ctx.clock(), dry_run=dry_run)
+    return uploads.expire_uploads(ctx.db, ctx.settings, now=ctx.clock(), dry_run=dry_run)
 
 
 def expire_tus_uploads(ctx: OpsContext, dry_run: bool) -> dict[str, Any]:
     """Resumable uploads left unfinished past their expiry: parts, bytes and quota holds dropped."""
-    from shared.uploads.tus import expire
-
-    return expire(ctx.db, ctx.settings, now=ctx.clock(), dry_run=dry_run)
+    return tus.expire(ctx.db, ctx.settings, now=ctx.clock(), dry_run=dry_run)
 
 
 def expire_submissions(ctx: OpsContext, dry_run: bool) -> dict[str, Any]:
     """Unpaid submissions past their quote (``expired``, uploads freed); old sign-in nonces and sessions."""
-    from shared.auth.service import purge_expired
-    from shared.submissions.service import expire_stale_submissions
-
     report = expire_stale_submissions(ctx.db, ctx.settings, now=ctx.clock(), dry_run=dry_run)
     return {**report, **purge_expired(ctx.db, now=ctx.clock(), dry_run=dry_run)}
 
@@ -202,6 +210,23 @@ def run_dead_letters(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
 def run_redrive(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
     return queues.redrive(ctx.redis(), source=params["source"], queue=params["queue"] or None,
                           ids=params["ids"] or None, limit=params["limit"])
+
+
+def run_sweep_webhooks(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
+    webhooks = WebhookContext(db=ctx.db, settings=ctx.settings, storages=get_tenant_storages(ctx.settings),
+                              clock=ctx.clock)
+    return resend_lost_attempts(webhooks, _senders(ctx, "sweep-webhooks").deliver_webhook)
+
+
+def run_sweep_payments(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
+    return payment.recheck_lost_payments(ctx.db, ctx.settings, _senders(ctx, "sweep-payments").check_payment,
+                                         now=ctx.clock())
+
+
+def _senders(ctx: OpsContext, task: str) -> QueueSenders:
+    if ctx.senders is None:
+        raise RuntimeError(f"{task} sends messages to the workers: run it on the light queue, not --inline")
+    return ctx.senders
 
 
 def run_prune_outbox(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -240,19 +265,16 @@ TASKS: dict[str, Task] = {task.name: task for task in (
           Param("limit", int, 1000, "at most this many")),
          enabled_by_default=False),
     Task("sweep-webhooks", "Send again webhook attempts whose message was lost or whose sender died",
-         "*/5 * * * *", "workers.actors:resend_lost_webhooks"),
+         "*/5 * * * *", run_sweep_webhooks),
     Task("sweep-payments", "Check again pending payments whose check message was lost "
-         "(none for PAYMENT_SWEEP_AFTER_SECONDS)", "*/5 * * * *", "workers.submission_actors:recheck_lost_payments"),
+         "(none for PAYMENT_SWEEP_AFTER_SECONDS)", "*/5 * * * *", run_sweep_payments),
     Task("prune-outbox", "Delete published outbox events older than OUTBOX_RETENTION_DAYS", "0 1 * * *",
          run_prune_outbox, (DRY_RUN, Param("batch", int, 5000, "rows deleted per transaction"))),
 )}
 
 
-def build_context(settings: Settings, db: Database | None = None) -> OpsContext:
-    """The context ops tasks run with in a worker, the CLI or a test."""
-    from shared.db import get_database
-    from shared.redis_client import get_redis
-    from shared.storage import get_default_storage
-
+def build_context(settings: Settings, db: Database | None = None, *,
+                  senders: QueueSenders | None = None) -> OpsContext:
+    """The context ops tasks run with in a worker (which passes its ``senders``), the CLI or a test."""
     return OpsContext(db=db or get_database(settings), settings=settings, redis=lambda: get_redis(settings),
-                      storage=lambda: get_default_storage(settings))
+                      storage=lambda: get_default_storage(settings), senders=senders)

@@ -19,11 +19,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
 from shared.db import Database
 from shared.jobs.models import FINAL_STATUSES, MediaJob
+from shared.submissions.models import Submission, SubmissionStatus
+from shared.uploads import service as uploads
 
 InUse = Callable[[Database, list[str]], set[str]]
 
@@ -46,67 +49,45 @@ def _uuids(names: Iterable[str]) -> dict[uuid.UUID, str]:
     return found
 
 
-def jobs_in_use(db: Database, names: list[str]) -> set[str]:
-    """Work folders of jobs that are queued or processing."""
+def _named_rows(db: Database, names: list[str], column: Any, condition: Any) -> set[str]:
+    """The names (ids) whose row satisfies ``condition``, looked up 500 ids at a time."""
     ids = _uuids(names)
-    if not ids:
-        return set()
-    final = [status.value for status in FINAL_STATUSES]
-    in_use: set[str] = set()
     chunk = list(ids)
-    with db.session() as session:
-        for start in range(0, len(chunk), 500):
-            rows = session.scalars(select(MediaJob.id).where(MediaJob.id.in_(chunk[start:start + 500]),
-                                                             MediaJob.status.not_in(final)))
-            in_use.update(ids[row] for row in rows)
-    return in_use
-
-
-def jobs_finished(db: Database, names: list[str]) -> set[str]:
-    """Work folders of jobs in a final state (a retry makes its own folder again from storage)."""
-    ids = _uuids(names)
-    final = [status.value for status in FINAL_STATUSES]
     found: set[str] = set()
-    chunk = list(ids)
     with db.session() as session:
         for start in range(0, len(chunk), 500):
-            rows = session.scalars(select(MediaJob.id).where(MediaJob.id.in_(chunk[start:start + 500]),
-                                                             MediaJob.status.in_(final)))
+            rows = session.scalars(select(column).where(column.in_(chunk[start:start + 500]), condition))
             found.update(ids[row] for row in rows)
     return found
 
 
+_FINAL_JOB_STATUSES = [status.value for status in FINAL_STATUSES]
+_SUBMISSION_RUNNING = (SubmissionStatus.PAID.value, SubmissionStatus.PROCESSING.value)
+
+
+def jobs_in_use(db: Database, names: list[str]) -> set[str]:
+    """Work folders of jobs that are queued or processing."""
+    return _named_rows(db, names, MediaJob.id, MediaJob.status.not_in(_FINAL_JOB_STATUSES))
+
+
+def jobs_finished(db: Database, names: list[str]) -> set[str]:
+    """Work folders of jobs in a final state (a retry makes its own folder again from storage)."""
+    return _named_rows(db, names, MediaJob.id, MediaJob.status.in_(_FINAL_JOB_STATUSES))
+
+
 def uploads_in_use(db: Database, names: list[str]) -> set[str]:
     """Temporary uploads not deleted that are unexpired or taken by a submission."""
-    from shared.uploads.service import uploads_in_use as in_use
-
-    return in_use(db, names)
+    return uploads.uploads_in_use(db, names)
 
 
 def submissions_in_use(db: Database, names: list[str]) -> set[str]:
     """Work folders of paid submissions still being processed."""
-    from shared.submissions.models import Submission
-
-    ids = _uuids(names)
-    if not ids:
-        return set()
-    with db.session() as session:
-        rows = session.scalars(select(Submission.id).where(Submission.id.in_(list(ids)),
-                                                           Submission.status.in_(("paid", "processing"))))
-        return {ids[row] for row in rows}
+    return _named_rows(db, names, Submission.id, Submission.status.in_(_SUBMISSION_RUNNING))
 
 
 def submissions_finished(db: Database, names: list[str]) -> set[str]:
     """Work folders of submissions that are no longer paid or processing (published, failed, ...)."""
-    from shared.submissions.models import Submission
-
-    ids = _uuids(names)
-    if not ids:
-        return set()
-    with db.session() as session:
-        rows = session.scalars(select(Submission.id).where(Submission.id.in_(list(ids)),
-                                                           Submission.status.not_in(("paid", "processing"))))
-        return {ids[row] for row in rows}
+    return _named_rows(db, names, Submission.id, Submission.status.not_in(_SUBMISSION_RUNNING))
 
 
 def nothing_in_use(_db: Database, _names: list[str]) -> set[str]:

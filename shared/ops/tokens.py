@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import hmac
 import uuid
 
 from sqlalchemy import select
 
 from shared.db import Database, utcnow
-from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.ops.errors import InvalidOpsToken, OpsTokenNotConfigured, OpsTokenNotFound, OpsTokenRequired
 from shared.ops.models import OpsToken
-from shared.security import STAFF_TOKEN_MIN_LENGTH, bootstrap_token, hash_token, new_staff_token
+from shared.security import STAFF_TOKEN_MIN_LENGTH, StaffTokens, hash_token, same_token
 from shared.settings import Settings
 
-TOKEN_PREFIX = "ops_"
+OPS_TOKENS = StaffTokens(prefix="ops_", setting="OPS_TOKEN", shown=10)
 
 
 def authenticate(db: Database, settings: Settings, token: str | None) -> str:
@@ -24,21 +23,20 @@ def authenticate(db: Database, settings: Settings, token: str | None) -> str:
     ``invalid_ops_token`` for an unknown or revoked one. An OPS_TOKEN shorter than
     STAFF_TOKEN_MIN_LENGTH counts as unset (shared.security.bootstrap_token).
     """
-    bootstrap = bootstrap_token(settings, "OPS_TOKEN")
+    bootstrap = OPS_TOKENS.bootstrap(settings)
     issued = None
     if token:
         with db.session() as session:
             issued = session.scalars(select(OpsToken).where(OpsToken.token_hash == hash_token(token),
                                                             OpsToken.revoked_at.is_(None))).one_or_none()
     if not bootstrap and issued is None and not _any_issued(db):
-        raise Forbidden(f"the ops API is off: set OPS_TOKEN (at least {STAFF_TOKEN_MIN_LENGTH} characters)",
-                        code="ops_token_not_configured")
+        raise OpsTokenNotConfigured(f"the ops API is off: set OPS_TOKEN (at least {STAFF_TOKEN_MIN_LENGTH} characters)")
     if not token:
-        raise Unauthorized("the ops token is required: Authorization: Bearer <token>", code="ops_token_required")
-    if bootstrap and hmac.compare_digest(token.encode(), bootstrap.encode()):
+        raise OpsTokenRequired("the ops token is required: Authorization: Bearer <token>")
+    if same_token(token, bootstrap):
         return "OPS_TOKEN"
     if issued is None:
-        raise Forbidden("the ops token is not valid", code="invalid_ops_token")
+        raise InvalidOpsToken("the ops token is not valid")
     return f"token:{issued.name}"
 
 
@@ -49,11 +47,11 @@ def _any_issued(db: Database) -> bool:
 
 def issue(db: Database, name: str) -> tuple[OpsToken, str]:
     """Create a token; the token itself is returned once and only its hash is kept."""
-    token = new_staff_token(TOKEN_PREFIX)
-    row = OpsToken(id=uuid.uuid4(), name=name[:100], token_hash=hash_token(token), prefix=token[:10], created_at=utcnow())
+    issued = OPS_TOKENS.issue()
+    row = OpsToken(id=uuid.uuid4(), name=name[:100], token_hash=issued.digest, prefix=issued.head, created_at=utcnow())
     with db.session() as session:
         session.add(row)
-    return row, token
+    return row, issued.token
 
 
 def list_tokens(db: Database) -> list[OpsToken]:
@@ -65,6 +63,6 @@ def revoke(db: Database, token_id: uuid.UUID) -> OpsToken:
     with db.session() as session:
         row = session.get(OpsToken, token_id)
         if row is None:
-            raise NotFound(f"no ops token {token_id}", code="ops_token_not_found")
+            raise OpsTokenNotFound(f"no ops token {token_id}")
         row.revoked_at = row.revoked_at or utcnow()
         return row

@@ -1,5 +1,6 @@
 """On-chain payments: reading a chain through web3 (``chain``), the rules a payment must
-pass (``verify``), allow-listed ERC-20 tokens (``tokens``) and the local dev chain (``devchain``).
+pass (``verify``), what the platform asks for, allow-listed ERC-20 tokens included (``terms``),
+wallet addresses (``wallet``) and the local dev chain (``devchain``, ``devwallet``).
 
 No web3 exception leaves this package: :mod:`shared.payments.chain` translates them.
 """

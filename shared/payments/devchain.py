@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from shared.settings import get_settings
+
 CHAIN_ID = 31337
 MNEMONIC = "test test test test test test test test test test test junk"
 HD_PATH = "m/44'/60'/0'/0"
@@ -171,8 +173,6 @@ def serve(host: str, port: int, *, block_seconds: float, stop: threading.Event |
 
 def main(argv: list[str] | None = None) -> None:
     import signal
-
-    from shared.settings import get_settings
 
     settings = get_settings()
     parser = argparse.ArgumentParser(prog="python -m shared.payments.devchain")

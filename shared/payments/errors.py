@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import Conflict, PaymentRequired, RateLimited, ServiceUnavailable
+from shared.errors import Conflict, InvalidInput, PaymentRequired, RateLimited, ServiceUnavailable
 
 
 class PaymentRefused(PaymentRequired):
@@ -67,3 +67,9 @@ class PaymentsNotConfigured(ServiceUnavailable):
 class TooManyPendingPayments(RateLimited):
     code = "too_many_pending_payments"
     title = "This wallet has too many payments waiting for the chain"
+
+
+class InvalidSettings(InvalidInput):
+    """A payment setting holds a malformed value (a PAYMENT_TOKENS entry that is not ``contract:price``)."""
+
+    code = "invalid_settings"

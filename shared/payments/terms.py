@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from shared.errors import InvalidInput
-from shared.payments.errors import PaymentsNotConfigured
+from shared.payments import devchain
+from shared.payments.errors import InvalidSettings, PaymentsNotConfigured
 from shared.payments.wallet import checksum_of, is_address
 from shared.settings import Settings
 
@@ -23,14 +23,14 @@ class PaymentTerms:
 
 
 def parse_tokens(raw: str) -> dict[str, int]:
-    """``"0xToken:1000000, 0xOther:5"`` -> ``{checksum address: price}``; raises InvalidInput."""
+    """``"0xToken:1000000, 0xOther:5"`` -> ``{checksum address: price}``; raises InvalidSettings."""
     tokens: dict[str, int] = {}
     for item in (part.strip() for part in (raw or "").split(",")):
         if not item:
             continue
         address, _, price = item.partition(":")
         if not is_address(address.strip()) or not price.strip().isdigit() or int(price) <= 0:
-            raise InvalidInput(f"PAYMENT_TOKENS entry {item!r} is not 'contract:price'", code="invalid_settings")
+            raise InvalidSettings(f"PAYMENT_TOKENS entry {item!r} is not 'contract:price'")
         tokens[checksum_of(address.strip())] = int(price)
     return tokens
 
@@ -41,9 +41,7 @@ def terms_from_settings(settings: Settings) -> PaymentTerms:
     if not receiver:
         if settings.is_production:
             raise PaymentsNotConfigured("PAYMENT_RECEIVER is not set")
-        from shared.payments.devchain import RECEIVER
-
-        receiver = RECEIVER
+        receiver = devchain.RECEIVER
     if not is_address(receiver):
         raise PaymentsNotConfigured("PAYMENT_RECEIVER is not an address")
     return PaymentTerms(receiver=checksum_of(receiver), price_wei=settings.PAYMENT_PRICE_WEI,

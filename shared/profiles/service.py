@@ -6,6 +6,7 @@ The profiles issue builds submissions, payments, editing and listing on top of t
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -13,13 +14,13 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from shared.db import Database, utcnow
-from shared.errors import NotFound
+from shared.moderation.check import MAX_TAG_LENGTH, parse_hashtags, upsert_hashtags
 from shared.moderation.errors import InvalidHashtag
-from shared.moderation.lexicon import get_matcher
-from shared.moderation.models import Hashtag
+from shared.moderation.matcher import Matcher
+from shared.moderation.models import Hashtag, HashtagStatus
 from shared.moderation.normalize import normalize_tag
-from shared.moderation.service import MAX_TAG_LENGTH, parse_hashtags, upsert_hashtags
 from shared.payments.wallet import to_checksum_address
+from shared.profiles.errors import ProfileNotFound
 from shared.profiles.models import Profile, ProfileHashtag, User, search_key
 
 # NUL and lone surrogates cannot even be sent to the database as text.
@@ -28,17 +29,14 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 PROFILE_FIELDS = ("name", "url", "activity_hobbies", "is_incognito", "avatar_outputs", "video_outputs")
 
 
-class ProfileNotFound(NotFound):
-    code = "profile_not_found"
-    title = "No published profile for this wallet"
-
-
-def save_profile(session: Session, db: Database, wallet: str, *, hashtags: list[str] | str | None = None,
+def save_profile(session: Session, matcher: Matcher, wallet: str, *, hashtags: list[str] | str | None = None,
                  published_at: datetime | None = None, **fields: Any) -> Profile:
-    """Create or update the wallet's profile (a new paid submission updates the existing one).
+    """Create or update the wallet's profile in the caller's transaction (a new paid submission updates it).
 
-    Hashtags get their moderation rows here; ``needs_review`` and ``rejected`` ones are
-    linked but hidden from the public view until a moderator approves them.
+    Hashtags get their moderation rows here, checked by ``matcher`` (take it with
+    ``get_matcher(db)`` before the transaction: on SQLite a second session would wait for
+    this one's write lock); ``needs_review`` and ``rejected`` ones are linked but hidden
+    from the public view until a moderator approves them.
     """
     wallet = to_checksum_address(wallet)
     unknown = set(fields) - set(PROFILE_FIELDS)
@@ -61,7 +59,7 @@ def save_profile(session: Session, db: Database, wallet: str, *, hashtags: list[
         profile.published_at = published_at
     session.flush()
     if hashtags is not None:
-        rows = upsert_hashtags(session, parse_hashtags(hashtags), get_matcher(db))
+        rows = upsert_hashtags(session, parse_hashtags(hashtags), matcher)
         profile.tag_links.clear()
         session.flush()
         for position, row in enumerate(rows):
@@ -91,7 +89,8 @@ def public_view(profile: Profile, wallet: str) -> dict[str, Any]:
         "url": None if incognito else profile.url,
         "activity_hobbies": profile.activity_hobbies,
         "is_incognito": incognito,
-        "hashtags": [link.hashtag.display for link in profile.tag_links if link.hashtag.status == "approved"],
+        "hashtags": [link.hashtag.display for link in profile.tag_links
+                     if link.hashtag.status == HashtagStatus.APPROVED],
         "avatar": profile.avatar_outputs,
         "video": profile.video_outputs,
         "published_at": profile.published_at,
@@ -118,7 +117,7 @@ def list_profiles(db: Database, *, hashtag: str | None = None, name: str | None 
             raise InvalidHashtag(f"a hashtag is 1 to {MAX_TAG_LENGTH} characters with a letter or digit")
         listed.append(exists().where(ProfileHashtag.profile_id == Profile.id,
                                      ProfileHashtag.hashtag_id == Hashtag.id,
-                                     Hashtag.normalized == key, Hashtag.status == "approved"))
+                                     Hashtag.normalized == key, Hashtag.status == HashtagStatus.APPROVED))
     with db.session() as session:
         total = session.scalar(select(func.count()).select_from(Profile).where(*listed))
         rows = session.execute(
@@ -138,3 +137,19 @@ def sitemap_profiles(db: Database, *, limit: int = 50_000) -> list[tuple[str, da
             .where(Profile.published_at.is_not(None), Profile.is_incognito.is_(False))
             .order_by(Profile.published_at.desc(), Profile.id).limit(limit)).all()
     return [(wallet, updated_at) for wallet, updated_at in rows]
+
+
+def profiles_using_hashtags(session: Session, hashtag_ids: Collection[int]) -> dict[int, list[dict[str, Any]]]:
+    """The profiles carrying each hashtag, oldest first, as moderators see them.
+
+    Unpublished and incognito profiles are listed too, with their names: moderators judge a tag in context.
+    """
+    found: dict[int, list[dict[str, Any]]] = {}
+    links = session.execute(
+        select(ProfileHashtag.hashtag_id, User.wallet, Profile.name, Profile.is_incognito, Profile.published_at)
+        .join(Profile, Profile.id == ProfileHashtag.profile_id).join(User, User.id == Profile.user_id)
+        .where(ProfileHashtag.hashtag_id.in_(hashtag_ids)).order_by(Profile.created_at))
+    for hashtag_id, wallet, name, incognito, published_at in links:
+        found.setdefault(hashtag_id, []).append(
+            {"wallet": wallet, "name": name, "is_incognito": incognito, "published_at": published_at})
+    return found

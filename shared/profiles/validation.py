@@ -16,16 +16,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.db import Database
-from shared.errors import Unprocessable
-from shared.moderation.errors import HashtagRejected
-from shared.moderation.normalize import normalize_tag
-from shared.moderation.service import (
+from shared.moderation.check import (
     MAX_TAG_LENGTH,
     MAX_TAGS_PER_CHECK,
     HashtagVerdict,
     check_hashtags,
     parse_hashtags,
 )
+from shared.moderation.errors import HashtagRejected
+from shared.moderation.models import HashtagStatus
+from shared.moderation.normalize import normalize_tag
+from shared.profiles.errors import InvalidProfileData
 
 NAME_MAX = 100
 URL_MAX = 2048
@@ -44,11 +45,6 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 _JOINERS = frozenset("\u200c\u200d")
 # Scripts one word may mix (UTS #39 "highly restrictive"): Japanese, Korean, Chinese with Bopomofo.
 _SCRIPT_MIXES = ({"CJK", "HIRAGANA", "KATAKANA"}, {"CJK", "HANGUL"}, {"CJK", "BOPOMOFO"})
-
-
-class InvalidProfileData(Unprocessable):
-    code = "validation_error"
-    title = "The profile data is not valid"
 
 
 @dataclass
@@ -73,7 +69,7 @@ class ProfileValidation:
         """Raise ``hashtag_rejected`` if rejected tags are all that is wrong, else ``validation_error``."""
         if self.valid:
             return
-        rejected = [f"#{v.tag}: {v.reason}" for v in self.hashtags if v.verdict == "rejected"]
+        rejected = [f"#{v.tag}: {v.reason}" for v in self.hashtags if v.verdict == HashtagStatus.REJECTED]
         if set(self.errors) == {"hashtags"} and self.errors["hashtags"] == rejected:
             raise HashtagRejected("; ".join(rejected), errors={"hashtags": rejected})
         fields = ", ".join(sorted(self.errors))
@@ -254,7 +250,7 @@ def _hashtags(data: Mapping[str, Any], result: ProfileValidation, db: Database, 
         problems.append(f"at most {MAX_HASHTAGS} hashtags ({len(tags)} given)")
     checkable = [tag for tag in tags if len(tag) <= MAX_TAG_LENGTH][:MAX_TAGS_PER_CHECK]
     result.hashtags = check_hashtags(checkable, db) if checkable else []
-    problems += [f"#{v.tag}: {v.reason}" for v in result.hashtags if v.verdict == "rejected"]
+    problems += [f"#{v.tag}: {v.reason}" for v in result.hashtags if v.verdict == HashtagStatus.REJECTED]
     if problems:
         result.errors["hashtags"] = problems
     else:

@@ -12,7 +12,6 @@ checks again right before publishing.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import shutil
@@ -22,26 +21,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from shared.db import utcnow
-from shared.errors import Conflict, PermanentError
 from shared.events.outbox import record_event
 from shared.jobs.presets import PRESETS
 from shared.jobs.steps import describe_output
 from shared.media import images, video
 from shared.media.info import MediaInfo
+from shared.moderation.lexicon import get_matcher
 from shared.pipeline import runner
 from shared.pipeline.ledger import DONE, fresh_steps, mark_step
 from shared.pipeline.runner import Adapter, upload_outputs
-from shared.profiles.editing import save_in_session
+from shared.profiles.models import Profile, User
+from shared.profiles.service import save_profile
+from shared.submissions.errors import SubmissionNotRetryable, UploadMissing
 from shared.submissions.models import PIPELINE_STEPS, Submission, SubmissionStatus
+from shared.submissions.payment import reverify_payment
 from shared.submissions.service import (
     SubmissionContext,
     get_submission,
+    locked,
     record_status,
     release_uploads,
-    reverify_payment,
     touch,
 )
+from shared.uploads.errors import UploadNotFound
+from shared.uploads.models import Upload
+from shared.uploads.service import fetch_source
 
 log = logging.getLogger(__name__)
 
@@ -134,17 +141,10 @@ def fail_submission(ctx: SubmissionContext, submission_id: uuid.UUID | str, code
 RETRYABLE_ERRORS = frozenset({"retries_exhausted", "attempts_exhausted"})
 
 
-class SubmissionNotRetryable(Conflict):
-    code = "submission_not_retryable"
-    title = "This submission cannot be processed again"
-
-
 def retry_submission(ctx: SubmissionContext, submission_id: uuid.UUID, wallet: str) -> Submission:
     """Process a paid submission that failed on transient errors again, as a new run, without paying
     again; raise ``submission_not_retryable`` otherwise. The dispatcher starts the pipeline on the
     ``submission.retried`` event."""
-    from shared.uploads.models import Upload
-
     get_submission(ctx.db, submission_id, wallet)  # 404 / 403 first
     with ctx.db.session() as session:
         row = session.get(Submission, submission_id, with_for_update=True)
@@ -179,17 +179,13 @@ def _mark_failed(session, row: Submission, code: str, message: str) -> None:
 
 
 def _info(snapshot: Snapshot, kind: str) -> MediaInfo:
-    known = {f.name for f in dataclasses.fields(MediaInfo)}
-    return MediaInfo(**{key: value for key, value in snapshot.source_info[kind].items() if key in known})
+    return MediaInfo.from_dict(snapshot.source_info[kind])
 
 
 def _local_source(ctx: SubmissionContext, snapshot: Snapshot, kind: str) -> Path:
     """The upload inside the work folder, made once per host from storage (a hard link when
-    storage is this disk, else a download): the folder is scratch, any host can make it again."""
-    from shared.uploads.errors import UploadNotFound
-    from shared.uploads.models import Upload
-    from shared.uploads.service import fetch_source  # the uploads feature owns where files live
-
+    storage is this disk, else a download): the folder is scratch, any host can make it again.
+    The uploads feature owns where files live (``fetch_source``)."""
     directory = work_dir(ctx, snapshot.id)
     path = directory / f"{kind}-source{_info(snapshot, kind).extension}"
     if path.exists():
@@ -201,7 +197,7 @@ def _local_source(ctx: SubmissionContext, snapshot: Snapshot, kind: str) -> Path
             raise UploadNotFound("no upload row")
         return fetch_source(ctx.settings, upload, path)
     except UploadNotFound:
-        raise PermanentError(f"the {kind} upload of the submission is gone", code="upload_missing") from None
+        raise UploadMissing(f"the {kind} upload of the submission is gone") from None
 
 
 def _render_video(ctx: SubmissionContext, snapshot: Snapshot) -> dict[str, dict[str, Any]]:
@@ -258,17 +254,17 @@ def persist(ctx: SubmissionContext, snapshot: Snapshot) -> dict[str, dict[str, A
         return None
     data = snapshot.profile_data
     now = utcnow()
+    matcher = get_matcher(ctx.db)
     with ctx.db.session() as session:
-        row = session.get(Submission, snapshot.id, with_for_update=True)
-        if row is None or row.run != snapshot.run or row.status != S.PROCESSING.value:
+        if (row := locked(session, snapshot.id, S.PROCESSING.value, run=snapshot.run)) is None:
             return None
         outputs = row.outputs
         avatar = {name.removeprefix("avatar_"): _public(out) for name, out in sorted(outputs.items())
                   if name.startswith("avatar_")}
         media = {name: _public(outputs[name]) for name in ("webm", "poster", "preview") if name in outputs}
         previous = _previous_media(session, snapshot.wallet)
-        profile = save_in_session(
-            session, ctx.db, snapshot.wallet, hashtags=data.get("hashtags") or [], published_at=now,
+        profile = save_profile(
+            session, matcher, snapshot.wallet, hashtags=data.get("hashtags") or [], published_at=now,
             name=data.get("name"), url=data.get("url"), activity_hobbies=data.get("activity_hobbies"),
             is_incognito=bool(data.get("is_incognito")), avatar_outputs=avatar, video_outputs=media)
         mark_step(row, "persist", DONE)
@@ -286,10 +282,6 @@ def persist(ctx: SubmissionContext, snapshot: Snapshot) -> dict[str, dict[str, A
 
 def _previous_media(session, wallet: str) -> set[str]:
     """Submission folders the wallet's profile used before this one (replaced by it)."""
-    from sqlalchemy import select
-
-    from shared.profiles.models import Profile, User
-
     profile = session.scalars(select(Profile).join(User, User.id == Profile.user_id)
                               .where(User.wallet == wallet)).one_or_none()
     if profile is None:

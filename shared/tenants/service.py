@@ -16,11 +16,21 @@ from sqlalchemy import column, delete, func, select, table
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import Database, utcnow
-from shared.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from shared.security import hash_token
 from shared.settings import Settings
 from shared.tenants import storage as tenant_storage
-from shared.tenants.errors import TenantNotFound
+from shared.tenants.errors import (
+    ApiKeyNotFound,
+    ApiKeyRequired,
+    InvalidApiKey,
+    InvalidLimits,
+    InvalidTenantName,
+    TenantExists,
+    TenantInUse,
+    TenantNotFound,
+    TooManyWebhookSecrets,
+    WebhookSecretNotFound,
+)
 from shared.tenants.info import TenantInfo, forget_tenant, tenant_info
 from shared.tenants.models import DEFAULT_TENANT_ID, DEFAULT_TENANT_NAME, ApiKey, Tenant
 from shared.tenants.secrets import new_secret, parse_secrets, secret_key
@@ -40,13 +50,13 @@ def resolve_tenant(db: Database, settings: Settings, api_key: str | None) -> uui
     """Return the tenant id of ``api_key``; anonymous calls get the default tenant only when embedded."""
     if not api_key:
         if settings.is_production:
-            raise Unauthorized("an API key is required: Authorization: Bearer <key>", code="api_key_required")
+            raise ApiKeyRequired("an API key is required: Authorization: Bearer <key>")
         return DEFAULT_TENANT_ID
     with db.session() as session:
         row = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(api_key),
                                                    ApiKey.revoked_at.is_(None))).one_or_none()
         if row is None:
-            raise Unauthorized("the API key is unknown or revoked", code="invalid_api_key")
+            raise InvalidApiKey("the API key is unknown or revoked")
         return row.tenant_id
 
 
@@ -83,7 +93,7 @@ def revoke_key(db: Database, tenant_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
     with db.session() as session:
         row = session.get(ApiKey, key_id)
         if row is None or row.tenant_id != tenant_id:
-            raise NotFound(f"no API key {key_id} for this tenant", code="api_key_not_found")
+            raise ApiKeyNotFound(f"no API key {key_id} for this tenant")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
         return row
@@ -100,8 +110,7 @@ def create_tenant(db: Database, settings: Settings, name: str, *, storage: dict[
     ``invalid_storage_config`` and ``storage_check_failed``.
     """
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise InvalidInput("a tenant name is 1-63 lowercase letters, digits, '-' or '_'",
-                           code="invalid_tenant_name")
+        raise InvalidTenantName("a tenant name is 1-63 lowercase letters, digits, '-' or '_'")
     tenant_id = uuid.uuid4()
     checked_limits = validate_limits(limits or {})
     checked_storage = None
@@ -113,7 +122,7 @@ def create_tenant(db: Database, settings: Settings, name: str, *, storage: dict[
                             webhook_secrets=[_secret_entry(new_secret())], created_at=utcnow())
             session.add(tenant)
     except IntegrityError:
-        raise Conflict(f"a tenant named {name!r} exists", code="tenant_exists") from None
+        raise TenantExists(f"a tenant named {name!r} exists") from None
     return tenant, create_key(db, tenant_id)[1]
 
 
@@ -166,14 +175,14 @@ def update_tenant(db: Database, settings: Settings, tenant_id: uuid.UUID, *, sto
 
 
 def delete_tenant(db: Database, tenant_id: uuid.UUID) -> None:
-    """Delete a tenant without jobs (its keys go with it); raise Conflict otherwise."""
+    """Delete a tenant without jobs (its keys go with it); raise TenantInUse otherwise."""
     if tenant_id == DEFAULT_TENANT_ID:
-        raise Conflict("the default tenant cannot be deleted", code="tenant_in_use")
+        raise TenantInUse("the default tenant cannot be deleted")
     with db.session() as session:
         tenant = _tenant(session, tenant_id, lock=True)
         jobs = session.scalar(select(func.count()).select_from(_MEDIA_JOBS).where(_MEDIA_JOBS.c.tenant_id == tenant_id))
         if jobs:
-            raise Conflict(f"the tenant has {jobs} media jobs; revoke its keys instead", code="tenant_in_use")
+            raise TenantInUse(f"the tenant has {jobs} media jobs; revoke its keys instead")
         # The database cascades to the tenant's keys, endpoints and idempotency records.
         session.execute(delete(Tenant).where(Tenant.id == tenant.id))
     forget_tenant(tenant_id)
@@ -181,17 +190,16 @@ def delete_tenant(db: Database, tenant_id: uuid.UUID) -> None:
 
 def validate_limits(limits: Any) -> dict[str, int]:
     if not isinstance(limits, dict):
-        raise InvalidInput("limits must be an object", code="invalid_limits")
+        raise InvalidLimits("limits must be an object")
     unknown = sorted(set(limits) - set(LIMIT_NAMES))
     if unknown:
-        raise InvalidInput(f"unknown limits: {', '.join(unknown)}; known: {', '.join(LIMIT_NAMES)}",
-                           code="invalid_limits")
+        raise InvalidLimits(f"unknown limits: {', '.join(unknown)}; known: {', '.join(LIMIT_NAMES)}")
     checked = {}
     for name, value in limits.items():
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1_000_000:
-            raise InvalidInput(f"limit {name} must be a whole number from 1 to 1000000", code="invalid_limits")
+            raise InvalidLimits(f"limit {name} must be a whole number from 1 to 1000000")
         checked[name] = value
     return checked
 
@@ -215,8 +223,7 @@ def add_webhook_secret(db: Database, tenant_id: uuid.UUID, secret: str | None = 
     with db.session() as session:
         tenant = _tenant(session, tenant_id, lock=True)
         if len(tenant.webhook_secrets) >= 5:
-            raise Conflict("a tenant holds at most 5 webhook secrets; remove an old one first",
-                           code="too_many_webhook_secrets")
+            raise TooManyWebhookSecrets("a tenant holds at most 5 webhook secrets; remove an old one first")
         tenant.webhook_secrets = [*tenant.webhook_secrets, entry]
     forget_tenant(tenant_id)
     return entry
@@ -227,7 +234,7 @@ def remove_webhook_secret(db: Database, tenant_id: uuid.UUID, secret_id: str) ->
         tenant = _tenant(session, tenant_id, lock=True)
         kept = [entry for entry in tenant.webhook_secrets if entry.get("id") != secret_id]
         if len(kept) == len(tenant.webhook_secrets):
-            raise NotFound(f"no webhook secret {secret_id!r}", code="webhook_secret_not_found")
+            raise WebhookSecretNotFound(f"no webhook secret {secret_id!r}")
         tenant.webhook_secrets = kept
     forget_tenant(tenant_id)
 

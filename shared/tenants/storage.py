@@ -23,12 +23,16 @@ from sqlalchemy import select
 
 from shared.db import Database, get_database, utcnow
 from shared.db.session import READ_ONLY
-from shared.errors import InvalidInput, NotFound, Unprocessable
 from shared.settings import Settings, SettingsError
 from shared.storage import PROVIDERS, StorageError, build_storage, get_default_storage
 from shared.storage.base import StorageProvider, validate_prefix
 from shared.storage.errors import InvalidKey
-from shared.tenants.errors import TenantNotFound
+from shared.tenants.errors import (
+    InvalidStorageConfig,
+    StorageCheckFailed,
+    StorageConnectionNotFound,
+    TenantNotFound,
+)
 from shared.tenants.info import tenant_info
 from shared.tenants.models import DEFAULT_TENANT_ID, StorageConnection, Tenant
 
@@ -47,11 +51,6 @@ ALLOWED_OPTIONS: dict[str, set[str]] = {
 SECRET_OPTIONS = frozenset({"secret_key", "token"})
 
 
-class StorageCheckFailed(Unprocessable):
-    code = "storage_check_failed"
-    title = "The storage connection did not pass a test write"
-
-
 def storage_name(tenant_id: uuid.UUID) -> str:
     """The name of a tenant's platform storage (under ``tenants/<id>/``) in signed links."""
     return f"{TENANT_STORAGE_PREFIX}{tenant_id}"
@@ -65,14 +64,13 @@ def connection_name(storage_id: uuid.UUID) -> str:
 def normalized_config(settings: Settings, tenant_id: uuid.UUID, config: Any) -> dict[str, Any]:
     """Return a tenant's storage connection with its defaults filled in; raise ``invalid_storage_config``."""
     if not isinstance(config, dict):
-        raise InvalidInput("storage must be an object with a provider", code="invalid_storage_config")
+        raise InvalidStorageConfig("storage must be an object with a provider")
     provider = str(config.get("provider", "")).lower()
     if provider not in PROVIDERS:
-        raise InvalidInput(f"unknown storage provider {provider!r}; use one of {', '.join(PROVIDERS)}",
-                           code="invalid_storage_config")
+        raise InvalidStorageConfig(f"unknown storage provider {provider!r}; use one of {', '.join(PROVIDERS)}")
     unknown = sorted(set(config) - ALLOWED_OPTIONS[provider] - {"provider", "prefix"})
     if unknown:
-        raise InvalidInput(f"{provider} storage does not take {', '.join(unknown)}", code="invalid_storage_config")
+        raise InvalidStorageConfig(f"{provider} storage does not take {', '.join(unknown)}")
     normalized = {**config, "provider": provider}
     if provider == "local" and not normalized.get("root"):
         # No folder of its own: the platform's storage folder, kept apart by the prefix.
@@ -81,7 +79,7 @@ def normalized_config(settings: Settings, tenant_id: uuid.UUID, config: Any) -> 
     try:
         normalized["prefix"] = validate_prefix(str(normalized.get("prefix") or ""))
     except InvalidKey as exc:
-        raise InvalidInput(f"storage prefix: {exc.detail}", code="invalid_storage_config") from None
+        raise InvalidStorageConfig(f"storage prefix: {exc.detail}") from None
     return normalized
 
 
@@ -95,7 +93,7 @@ def check_storage_config(settings: Settings, tenant_id: uuid.UUID, config: Any) 
     try:
         storage = build_storage(settings, name=storage_name(tenant_id), config=normalized)
     except (SettingsError, ValueError) as exc:
-        raise InvalidInput(str(exc), code="invalid_storage_config") from None
+        raise InvalidStorageConfig(str(exc)) from None
     key = CHECK_KEY.format(id=uuid.uuid4().hex)
     probe = b"showreel storage check\n"
     try:
@@ -219,11 +217,6 @@ class TenantStorages:
             yield storage_name(tenant_id), functools.partial(self.platform_storage, tenant_id)
         for storage_id, tenant_id in connections:
             yield connection_name(storage_id), functools.partial(self.for_connection, tenant_id, storage_id)
-
-
-class StorageConnectionNotFound(NotFound):
-    code = "storage_connection_not_found"
-    title = "No such storage connection"
 
 
 def _record_connection(db: Database, tenant_id: uuid.UUID, config: dict[str, Any]) -> uuid.UUID:

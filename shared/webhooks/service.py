@@ -29,9 +29,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import Database, utcnow
-from shared.errors import Conflict, NotFound
 from shared.events.models import OutboxEvent
 from shared.events.outbox import record_event
+from shared.jobs.errors import JobNotFound
 from shared.jobs.models import JobStatus, MediaJob
 from shared.jobs.service import StorageResolver, job_view
 from shared.netsafe import UnsafeTarget
@@ -39,6 +39,7 @@ from shared.settings import Settings
 from shared.tenants.errors import InvalidWebhookSecret
 from shared.tenants.service import signing_secrets
 from shared.webhooks import sender
+from shared.webhooks.errors import DeliveryInProgress, DeliveryNotFound
 from shared.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from shared.webhooks.signing import signature_headers
 
@@ -289,14 +290,25 @@ def due_attempts(ctx: WebhookContext, *, grace: timedelta = timedelta(minutes=2)
             for row in rows]
 
 
+def resend_lost_attempts(ctx: WebhookContext, send: Callable[[str, int, int], None]) -> dict[str, int]:
+    """The webhook sweep: hand each overdue attempt to ``send(delivery_id, round, attempt)`` again.
+
+    ``send`` enqueues one attempt; the worker side passes its delivery actor's ``send``.
+    """
+    due = due_attempts(ctx)
+    for delivery_id, round_, attempt in due:
+        send(str(delivery_id), round_, attempt)
+    return {"resent": len(due)}
+
+
 # ---- the delivery log and re-delivery (API) ---------------------------------------------------
 
 def list_deliveries(db: Database, tenant_id: uuid.UUID, job_id: uuid.UUID) -> list[WebhookDelivery]:
-    """The deliveries of a tenant's job, oldest first; NotFound for other tenants' jobs."""
+    """The deliveries of a tenant's job, oldest first; JobNotFound for other tenants' jobs."""
     with db.session() as session:
         job = session.get(MediaJob, job_id)
         if job is None or job.tenant_id != tenant_id:
-            raise NotFound(f"no media job {job_id}", code="job_not_found")
+            raise JobNotFound(f"no media job {job_id}")
         return list(session.scalars(select(WebhookDelivery).where(WebhookDelivery.job_id == job_id)
                                     .order_by(WebhookDelivery.sequence)))
 
@@ -313,10 +325,9 @@ def redeliver(db: Database, tenant_id: uuid.UUID, job_id: uuid.UUID, delivery_id
     with db.session() as session:
         delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
         if delivery is None or delivery.tenant_id != tenant_id or delivery.job_id != job_id:
-            raise NotFound(f"no webhook delivery {delivery_id} for this job", code="delivery_not_found")
+            raise DeliveryNotFound(f"no webhook delivery {delivery_id} for this job")
         if delivery.status == DeliveryStatus.SENDING.value and (delivery.claimed_until or now) > now:
-            raise Conflict("an attempt of this delivery is being sent; try again in a moment",
-                           code="delivery_in_progress")
+            raise DeliveryInProgress("an attempt of this delivery is being sent; try again in a moment")
         endpoint = session.get(WebhookEndpoint, delivery.endpoint_id, with_for_update=True)
         if endpoint is not None and endpoint.disabled_at is not None:
             endpoint.disabled_at = endpoint.disabled_reason = None

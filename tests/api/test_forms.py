@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from shared.moderation.errors import HashtagRejected
-from shared.profiles.validation import InvalidProfileData, validate_profile_data
+from shared.profiles.errors import InvalidProfileData
+from shared.profiles.validation import validate_profile_data
 
 
 def validate(client, body):

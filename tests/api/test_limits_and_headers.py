@@ -96,7 +96,7 @@ def test_staff_tokens_shorter_than_32_characters_are_ignored_in_embedded_mode(ma
 
 
 def test_staff_tokens_issued_are_at_least_32_characters(db):
-    from shared.moderation.service import issue_moderator
+    from shared.moderation.moderators import issue_moderator
     from shared.ops.tokens import issue
 
     _, ops_token = issue(db, "ci")

@@ -97,6 +97,14 @@ def test_idempotency_key_replays_the_first_response_and_refuses_another_body(cli
     assert other.status_code == 422 and other.get_json()["code"] == "idempotency_key_reused"
 
 
+def test_an_idempotency_key_over_255_characters_is_a_400_problem(client):
+    data = jpeg_with_orientation_and_gps(64, 48)
+    response = client.post("/api/media/", data={"file": (io.BytesIO(data), "a.jpg")},
+                           headers={"Idempotency-Key": "k" * 256})
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "invalid_idempotency_key"
+
+
 def test_polling_with_if_none_match_gets_304(client):
     created = post_file(client, jpeg_with_orientation_and_gps(64, 48), "a.jpg").get_json()
     first = client.get(f"/api/media/{created['job_id']}/")

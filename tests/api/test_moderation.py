@@ -8,9 +8,11 @@ import uuid
 import pytest
 
 from shared.db import utcnow
-from shared.moderation import service
+from shared.moderation import errors, moderators
+from shared.moderation.lexicon import get_matcher
 from shared.payments.devchain import ACCOUNTS
 from shared.profiles.service import save_profile
+from shared.security import hash_token
 from tests.support.wallets import sign_in
 
 (WALLET, KEY), (OTHER, OTHER_KEY) = ACCOUNTS[0], ACCOUNTS[1]
@@ -38,8 +40,8 @@ def bearer(token: str) -> dict[str, str]:
 
 def publish(db, wallet=WALLET, tags="#travel #sexy #nude", **fields):
     with db.session() as session:
-        save_profile(session, db, wallet, hashtags=tags, published_at=utcnow(), name="Ann", url="https://ann.example",
-                     **fields)
+        save_profile(session, get_matcher(db), wallet, hashtags=tags, published_at=utcnow(), name="Ann",
+                     url="https://ann.example", **fields)
 
 
 def queue_entry(client, tag, token=MOD_TOKEN):
@@ -59,9 +61,9 @@ def moderation_routes(app):
 def test_every_moderator_endpoint_answers_401_without_a_valid_moderator_token(mod_app, mod_client, db):
     routes = list(moderation_routes(mod_app))
     assert len(routes) >= 18, routes
-    admin, _ = service.issue_moderator(db, "root", None, admin=True)
-    revoked, token = service.issue_moderator(db, "gone", None)
-    service.revoke_moderator(db, revoked.id, admin)
+    admin, _ = moderators.issue_moderator(db, "root", None, admin=True)
+    revoked, token = moderators.issue_moderator(db, "gone", None)
+    moderators.revoke_moderator(db, revoked.id, admin)
     for method, path in routes:
         for headers, code in (({}, "moderator_token_required"),
                               (bearer("not-a-token"), "invalid_moderator_token"),
@@ -151,7 +153,7 @@ def test_an_appeal_is_decided_by_another_moderator_than_the_one_who_rejected(mod
     assert own.status_code == 403 and own.get_json()["code"] == "appeal_needs_another_moderator"
 
     # Bea was issued from the command line: the bootstrap holder never saw her token.
-    _, bea = service.issue_moderator(db, "Bea", None)
+    _, bea = moderators.issue_moderator(db, "Bea", None)
     listed = mod_client.get("/api/moderation/appeals/", headers=bearer(bea)).get_json()["items"]
     assert [a["id"] for a in listed] == [appeal_id]
     decided = mod_client.post(f"/api/moderation/appeals/{appeal_id}/decision/", headers=bearer(bea),
@@ -237,7 +239,7 @@ def test_moderator_tokens_are_stored_hashed_and_can_be_revoked(mod_client, db):
     with db.session() as session:
         hashes = list(session.scalars(select(Moderator.token_hash)))
     assert issued["token"] not in hashes and MOD_TOKEN not in hashes
-    assert service.hash_token(issued["token"]) in hashes
+    assert hash_token(issued["token"]) in hashes
     assert mod_client.get("/api/moderation/queue/", headers=bearer(issued["token"])).status_code == 200
     assert mod_client.post("/api/moderation/moderators/", headers=bearer(MOD_TOKEN),
                            json={"name": "Cy"}).status_code == 409
@@ -248,12 +250,12 @@ def test_moderator_tokens_are_stored_hashed_and_can_be_revoked(mod_client, db):
 
 def test_an_old_bootstrap_token_stops_working_when_moderator_token_changes(db, settings):
     FIRST, SECOND = "first-moderator-token-0123456789ab", "second-moderator-token-0123456789a"
-    assert service.authenticate(db, settings.replace(MODERATOR_TOKEN=FIRST), FIRST).is_bootstrap
-    with pytest.raises(service.errors.InvalidModeratorToken):
-        service.authenticate(db, settings.replace(MODERATOR_TOKEN=SECOND), FIRST)
-    with pytest.raises(service.errors.InvalidModeratorToken):
-        service.authenticate(db, settings.replace(MODERATOR_TOKEN=""), FIRST)
-    same = service.authenticate(db, settings.replace(MODERATOR_TOKEN=SECOND), SECOND)
+    assert moderators.authenticate(db, settings.replace(MODERATOR_TOKEN=FIRST), FIRST).is_bootstrap
+    with pytest.raises(errors.InvalidModeratorToken):
+        moderators.authenticate(db, settings.replace(MODERATOR_TOKEN=SECOND), FIRST)
+    with pytest.raises(errors.InvalidModeratorToken):
+        moderators.authenticate(db, settings.replace(MODERATOR_TOKEN=""), FIRST)
+    same = moderators.authenticate(db, settings.replace(MODERATOR_TOKEN=SECOND), SECOND)
     assert same.is_bootstrap and same.name == "bootstrap"
 
 
@@ -326,7 +328,7 @@ def test_moderator_separation_the_original_decider_cannot_redecide_an_appealed_t
 def test_every_decision_records_who_minted_the_decider(mod_client, db):
     publish(db)
     pat = issue(mod_client, "Pat")
-    bootstrap = service.authenticate(db, mod_client.application.config["SETTINGS"], MOD_TOKEN)
+    bootstrap = moderators.authenticate(db, mod_client.application.config["SETTINGS"], MOD_TOKEN)
     _, appeal_id = reject_and_appeal(mod_client, "nude", pat["token"])
     mod_client.post(f"/api/moderation/appeals/{appeal_id}/decision/", headers=bearer(MOD_TOKEN),
                     json={"decision": "uphold"})

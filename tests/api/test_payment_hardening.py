@@ -15,7 +15,7 @@ import pytest
 from shared.payments.devchain import ACCOUNTS, RECEIVER
 from shared.submissions import pipeline
 from shared.submissions.models import Submission
-from shared.submissions.service import check_payment
+from shared.submissions.payment import check_payment
 from tests.support.chain import pay
 from tests.support.profile_flow import chain_app, submit
 from tests.support.wallets import bearer, sign_in
@@ -231,20 +231,20 @@ def test_review_stale_row_in_accept_two_concurrent_posts_of_different_hashes_can
     not its own earlier read (PostgreSQL)."""
     import sys
 
-    from shared.submissions import service
+    from shared.submissions import payment
 
     client = app.test_client()
     token = sign_in(client, WALLET, KEY)
     submission_id = _created(client, token, media)
     both_read, answers = threading.Barrier(2, timeout=30), {}
-    select = service.select
+    select = payment.select
 
     def select_after_both_read(*args, **kwargs):
         if sys._getframe(1).f_code.co_name == "_accept":  # between the plain read and the locked select
             both_read.wait()
         return select(*args, **kwargs)
 
-    monkeypatch.setattr(service, "select", select_after_both_read)
+    monkeypatch.setattr(payment, "select", select_after_both_read)
 
     def post(tx_hash):
         response = _post(app.test_client(), token, submission_id, tx_hash)

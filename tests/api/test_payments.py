@@ -179,7 +179,7 @@ def test_a_reorged_out_payment_is_not_accepted(client, media, anvil, db, setting
         "payment_pending"
     anvil.rpc("anvil_reorg", [1, []])
     anvil.mine(3)
-    from shared.submissions.service import check_payment
+    from shared.submissions.payment import check_payment
 
     check_payment(context, body["id"])
     state = client.get(f"/api/submissions/{body['id']}/", headers=bearer(token)).get_json()
@@ -240,8 +240,8 @@ def test_an_unpaid_submission_past_its_quote_expires_and_frees_its_uploads(clien
 
 def test_a_pending_payment_whose_check_message_was_lost_is_found_by_the_sweep(
         client, media, anvil, db, settings, monkeypatch):
-    from shared.submissions.service import claim_payment_checker
-    from workers.submission_actors import check_submission_payment, recheck_lost_payments
+    from shared.submissions.payment import claim_payment_checker, recheck_lost_payments
+    from workers.submission_actors import check_submission_payment
 
     patient = settings.replace(ETH_RPC_URL=anvil.url, PAYMENT_CONFIRMATIONS=3, PAYMENT_RECHECK_SECONDS=0.2,
                                PAYMENT_SWEEP_AFTER_SECONDS=3600)
@@ -255,7 +255,7 @@ def test_a_pending_payment_whose_check_message_was_lost_is_found_by_the_sweep(
         return client.get(f"/api/submissions/{body['id']}/", headers=bearer(token)).get_json()
 
     # Checked a moment ago: not lost yet.
-    assert recheck_lost_payments(None, {}) == {"checks_sent": 0}
+    assert recheck_lost_payments(context.db, patient, check_submission_payment.send) == {"checks_sent": 0}
     # A replaced checker's message stops without asking the node.
     stale, current = claim_payment_checker(db, body["id"]), claim_payment_checker(db, body["id"])
     assert stale and current and stale != current
@@ -268,5 +268,6 @@ def test_a_pending_payment_whose_check_message_was_lost_is_found_by_the_sweep(
     monkeypatch.setattr("workers.submission_actors.submission_context", lambda: overdue)
     with pipeline_runtime(patient, queues=("light",), relay=False):
         anvil.mine(2)
-        assert recheck_lost_payments(None, {}) == {"checks_sent": 1}
+        assert recheck_lost_payments(overdue.db, overdue.settings, check_submission_payment.send) == \
+            {"checks_sent": 1}
         wait_for(lambda: state()["status"] == "paid", timeout=20, message="the sweep's check confirms the payment")

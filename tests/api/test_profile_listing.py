@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from shared.db import utcnow
+from shared.moderation.lexicon import get_matcher
 from shared.profiles.service import save_profile
 
 ANN = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
@@ -18,16 +19,16 @@ EVE = "0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE"
 
 @pytest.fixture()
 def profiles(db):
-    now = utcnow()
+    now, matcher = utcnow(), get_matcher(db)
     with db.session() as session:
-        save_profile(session, db, ANN, name="Ann", url="https://ann.example", hashtags="#Travel #climbing",
+        save_profile(session, matcher, ANN, name="Ann", url="https://ann.example", hashtags="#Travel #climbing",
                      published_at=now - timedelta(minutes=3))
-        save_profile(session, db, BOB, name="Bob", hashtags="#travel", is_incognito=True,
+        save_profile(session, matcher, BOB, name="Bob", hashtags="#travel", is_incognito=True,
                      published_at=now - timedelta(minutes=2))
-        save_profile(session, db, CAT, name="Cat", hashtags="#travel")  # not published yet
-        save_profile(session, db, DAN, name="Dan", hashtags="#sexy #music",
+        save_profile(session, matcher, CAT, name="Cat", hashtags="#travel")  # not published yet
+        save_profile(session, matcher, DAN, name="Dan", hashtags="#sexy #music",
                      published_at=now - timedelta(minutes=1))
-        save_profile(session, db, EVE, name="Eve", hashtags="#travel", published_at=now)
+        save_profile(session, matcher, EVE, name="Eve", hashtags="#travel", published_at=now)
 
 
 def wallets(body):

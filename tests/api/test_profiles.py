@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.db import utcnow
+from shared.moderation.lexicon import get_matcher
 from shared.profiles.service import save_profile
 
 WALLET = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
@@ -10,8 +11,8 @@ WALLET = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 
 def test_a_published_profile_is_found_by_its_wallet_in_any_letter_case(client, db):
     with db.session() as session:
-        save_profile(session, db, WALLET.lower(), name="Ann", url="https://ann.example", activity_hobbies="climbing",
-                     hashtags=["#Climbing", "bullshit", "#sexy"], published_at=utcnow(),
+        save_profile(session, get_matcher(db), WALLET.lower(), name="Ann", url="https://ann.example",
+                     activity_hobbies="climbing", hashtags=["#Climbing", "bullshit", "#sexy"], published_at=utcnow(),
                      video_outputs={"webm": "profiles/x/video.webm"})
     for wallet in (WALLET, WALLET.lower(), "0x" + WALLET[2:].upper()):
         response = client.get(f"/api/profiles/{wallet}/")
@@ -25,7 +26,7 @@ def test_a_published_profile_is_found_by_its_wallet_in_any_letter_case(client, d
 
 def test_an_incognito_profile_shows_no_name_or_link(client, db):
     with db.session() as session:
-        save_profile(session, db, WALLET, name="Ann", url="https://ann.example", is_incognito=True,
+        save_profile(session, get_matcher(db), WALLET, name="Ann", url="https://ann.example", is_incognito=True,
                      published_at=utcnow())
     body = client.get(f"/api/profiles/{WALLET}/").get_json()
     assert body["is_incognito"] is True and body["name"] is None and body["url"] is None
@@ -33,7 +34,7 @@ def test_an_incognito_profile_shows_no_name_or_link(client, db):
 
 def test_unknown_unpublished_and_malformed_wallets_are_problems(client, db):
     with db.session() as session:
-        save_profile(session, db, WALLET, name="Draft")
+        save_profile(session, get_matcher(db), WALLET, name="Draft")
     assert client.get(f"/api/profiles/{WALLET}/").get_json()["code"] == "profile_not_found"
     other = "0x" + "1" * 40
     assert client.get(f"/api/profiles/{other}/").status_code == 404

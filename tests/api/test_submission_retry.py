@@ -11,7 +11,7 @@ import pytest
 from shared.db import utcnow
 from shared.payments.devchain import ACCOUNTS, RECEIVER
 from shared.submissions import pipeline
-from shared.submissions.service import expire_stale_submissions
+from shared.submissions.expiry import expire_stale_submissions
 from tests.support.chain import pay
 from tests.support.profile_flow import chain_app, submit
 from tests.support.runtime import pipeline_runtime, wait_for

@@ -10,6 +10,7 @@ from xml.etree import ElementTree
 import pytest
 
 from shared.db import utcnow
+from shared.moderation.lexicon import get_matcher
 from shared.profiles.service import list_profiles, save_profile
 
 ANN = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
@@ -26,15 +27,15 @@ AVATAR = {name: {"key": f"profiles/s1/avatar_{name}", "content_type": "image/jpe
 
 @pytest.fixture()
 def profiles(db):
-    now = utcnow()
+    now, matcher = utcnow(), get_matcher(db)
     with db.session() as session:
-        save_profile(session, db, ANN, name="Анна Ёлкина", url="https://ann.example", hashtags="#Travel #climbing",
+        save_profile(session, matcher, ANN, name="Анна Ёлкина", url="https://ann.example", hashtags="#Travel #climbing",
                      published_at=now - timedelta(minutes=3), video_outputs=VIDEO, avatar_outputs=AVATAR)
-        save_profile(session, db, BOB, name="Bob Secret", hashtags="#travel", is_incognito=True,
+        save_profile(session, matcher, BOB, name="Bob Secret", hashtags="#travel", is_incognito=True,
                      published_at=now - timedelta(minutes=2), video_outputs=VIDEO)
-        save_profile(session, db, DAN, name="Dan 100%_sure", hashtags="#music", published_at=now - timedelta(minutes=1),
+        save_profile(session, matcher, DAN, name="Dan 100%_sure", hashtags="#music", published_at=now - timedelta(minutes=1),
                      avatar_outputs=AVATAR)
-        save_profile(session, db, EVE, name="Eve", hashtags="#travel", published_at=now)
+        save_profile(session, matcher, EVE, name="Eve", hashtags="#travel", published_at=now)
 
 
 def meta(html: str) -> dict[str, str]:

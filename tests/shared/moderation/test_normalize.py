@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shared.db import utcnow
-from shared.moderation import service
+from shared.moderation import check, moderators, queue
 from shared.moderation.lexicon import get_matcher
 from shared.moderation.models import Hashtag
 from shared.moderation.normalize import canonicalize, normalize_tag
@@ -53,10 +53,10 @@ def test_confusables_mixed_script_tags_go_to_review(seed_matcher):
 def test_confusables_one_stored_row_for_a_tag_and_its_look_alike_spelling(db):
     matcher = get_matcher(db)
     with db.session() as session:
-        first, second = service.upsert_hashtags(session, ["travel", "trаvel"], matcher)
+        first, second = check.upsert_hashtags(session, ["travel", "trаvel"], matcher)
         assert first.id == second.id
         assert session.scalar(select(func.count()).select_from(Hashtag)) == 1
-    assert service.hashtag_status(db, "#trаvel")["normalized"] == "travel"
+    assert check.hashtag_status(db, "#trаvel")["normalized"] == "travel"
 
 
 def test_canonical_stored_tag_a_look_alike_spelling_first_does_not_hide_the_plain_tag(db):
@@ -65,9 +65,9 @@ def test_canonical_stored_tag_a_look_alike_spelling_first_does_not_hide_the_plai
 
     spoofer, plain = "0x" + "1" * 40, "0x" + "2" * 40
     with db.session() as session:
-        save_profile(session, db, spoofer, hashtags="#trаvel", published_at=utcnow())
+        save_profile(session, get_matcher(db), spoofer, hashtags="#trаvel", published_at=utcnow())
     with db.session() as session:
-        save_profile(session, db, plain, hashtags="#travel", published_at=utcnow())
+        save_profile(session, get_matcher(db), plain, hashtags="#travel", published_at=utcnow())
     with db.session() as session:
         row = session.scalars(select(Hashtag)).one()
         assert (row.normalized, row.display, row.status) == ("travel", "travel", "approved")
@@ -77,20 +77,20 @@ def test_canonical_stored_tag_a_look_alike_spelling_first_does_not_hide_the_plai
 
 
 def test_canonical_stored_tag_the_form_check_sends_a_look_alike_spelling_to_review(db):
-    verdict = service.check_hashtags(["#trаvel"], db)[0]
+    verdict = check.check_hashtags(["#trаvel"], db)[0]
     assert (verdict.verdict, verdict.normalized) == ("needs_review", "travel")
     assert "shown as “#travel”" in verdict.reason
     # Even once a moderator approved the plain tag, the look-alike spelling is flagged in the form.
     with db.session() as session:
-        save_profile_row = service.upsert_hashtags(session, ["travel"], get_matcher(db))[0]
+        save_profile_row = check.upsert_hashtags(session, ["travel"], get_matcher(db))[0]
         hashtag_id = save_profile_row.id
-    moderator, _ = service.issue_moderator(db, "m", None)
-    service.decide(db, hashtag_id, moderator, "approve", None)
-    assert [v.verdict for v in service.check_hashtags(["travel", "trаvel"], db)] == ["approved", "needs_review"]
+    moderator, _ = moderators.issue_moderator(db, "m", None)
+    queue.decide(db, hashtag_id, moderator, "approve", None)
+    assert [v.verdict for v in check.check_hashtags(["travel", "trаvel"], db)] == ["approved", "needs_review"]
 
 
 def test_canonical_stored_tag_a_key_that_still_mixes_scripts_needs_a_moderator(db):
     """No look-alike to fold to (Greek λ has none in Latin): the stored row itself waits for review."""
     with db.session() as session:
-        row = service.upsert_hashtags(session, ["traλvel"], get_matcher(db))[0]
+        row = check.upsert_hashtags(session, ["traλvel"], get_matcher(db))[0]
         assert row.status == "needs_review" and row.display == "traλvel"

@@ -18,6 +18,7 @@ from shared.webhooks.service import (
     deliveries_for_event,
     due_attempts,
     redeliver,
+    resend_lost_attempts,
 )
 from tests.support.webhooks import CountingListener, Reply, WebhookReceiver
 
@@ -192,6 +193,18 @@ def test_attempts_whose_message_was_lost_are_found_by_the_sweep(ctx, db, clock):
     assert due_attempts(ctx) == []
     clock.advance(600)
     assert due_attempts(ctx) == [(delivery.id, 1, 1)]
+
+
+def test_the_sweep_hands_each_lost_attempt_to_the_sender_it_is_given(ctx, db, clock):
+    job = make_job(db, "http://127.0.0.1:9/hook")
+    delivery = deliveries_for_event(ctx, uuid.uuid4(), "job.done", job.id)
+    sent = []
+    clock.advance(600)
+
+    report = resend_lost_attempts(ctx, lambda *message: sent.append(message))
+
+    assert report == {"resent": 1}
+    assert sent == [(str(delivery.id), 1, 1)]
 
 
 def test_the_body_is_compact_json_with_fresh_result_links(ctx, db):
