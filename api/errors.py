@@ -145,7 +145,8 @@ def handle_database_unavailable(error: Exception) -> Response:
 
 
 # Redis refused or dropped a connection (a restart, an outage): a 503 the client retries, never a 500.
-REDIS_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError)
+# ReadOnlyError: a replica promoted mid-failover refuses writes for a moment, the same "try again".
+REDIS_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError)
 
 
 def handle_redis_unavailable(error: Exception) -> Response:

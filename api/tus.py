@@ -101,7 +101,14 @@ def tus_blueprint(name: str, url_prefix: str, flow: TusFlow) -> Blueprint:
         headers = {"Location": f"{url_prefix}/{row.id}", "Upload-Expires": _http_date(row.expires_at)}
         offset = 0
         if request.content_length and request.mimetype == _OCTETS:
-            offset = _append(row.id, 0).offset
+            try:
+                offset = _append(row.id, 0).offset
+            except BaseException:
+                # The client gets no Location with this error, so it could neither resume nor end the
+                # upload: end it here, hold and all, rather than leave it held until it expires.
+                deps = _deps()
+                tus.terminate(deps.db, deps.settings, row.id, tenant_id=flow.tenant_id())
+                raise
         headers["Upload-Offset"] = str(offset)
         return Response(status=201, headers=headers)
 
@@ -149,7 +156,8 @@ def tus_blueprint(name: str, url_prefix: str, flow: TusFlow) -> Blueprint:
 
 def _int_header(name: str) -> int:
     value = request.headers.get(name, "")
-    if not value.isdigit():
+    # ASCII digits only ("²".isdigit() is true, and int() refuses it), and no more than an int64 holds.
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
         raise errors.InvalidTusRequest(f"{name} must be a non-negative integer")
     return int(value)
 

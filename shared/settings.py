@@ -190,6 +190,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("WEBHOOK_TIMEOUT", float, 15.0, "Seconds one webhook attempt may take, connect to last byte"),
     # Wallet profiles: temporary uploads, quotas, listing (docs/PROFILES.md)
     Option("UPLOAD_TTL_HOURS", float, 48.0, "Hours a temporary upload waits for a submission to take it"),
+    Option("TUS_IDLE_HOLD_MINUTES", float, 30.0,
+           "Minutes a resumable upload keeps the bytes it has yet to send held against the quotas and the "
+           "temp area without a PATCH; its next PATCH holds them again (the quotas are checked again)"),
     Option("UPLOAD_DAILY_COUNT", int, 20,
            "Uploads one wallet (not signed in: one IP address) may make in 24 hours"),
     Option("UPLOAD_DAILY_BYTES", int, 5 * 1024**3,

@@ -10,6 +10,8 @@ import logging
 import time
 
 import dramatiq
+import dramatiq.errors
+import redis
 from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
@@ -64,6 +66,12 @@ def build_broker(settings: Settings) -> WakeupRedisBroker:
                              idle_poll_ms=settings.BROKER_IDLE_POLL_MS)
 
 
+# What a failed enqueue raises when Redis is unreachable (a timeout may have enqueued it after all:
+# the redelivery then hands off twice, which the step ledger makes harmless). Any other error is a
+# bug that a redelivery would only repeat, so it is left to Dramatiq's own handling (logged).
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, dramatiq.errors.ConnectionError)
+
+
 class PermanentAwareRetries(Retries):
     """Dramatiq's retries, except that a PermanentError fails the message at once.
 
@@ -80,7 +88,7 @@ class PermanentAwareRetries(Retries):
         failed_before = message.failed
         try:
             super().after_process_message(broker, message, result=result, exception=exception)
-        except Exception:
+        except REDIS_DOWN:
             # The retry (or the ``on_retry_exhausted`` message) could not be enqueued, Redis being
             # down: acked or dead-lettered now, the row would stay in a non-final state for good.
             # The message goes back to its queue instead, once Redis takes commands again.
@@ -104,7 +112,7 @@ class ReliablePipelines(Pipelines):
     def after_process_message(self, broker, message, *, result=None, exception=None):
         try:
             super().after_process_message(broker, message, result=result, exception=exception)
-        except Exception:
+        except REDIS_DOWN:
             log.warning("Could not hand message %r on to the next step: redelivering it.", message.message_id,
                         exc_info=True)
             _redeliver_later(message)

@@ -139,8 +139,10 @@ class WakeupConsumer(_RedisConsumer):
         try:
             self.broker.do_requeue(self.queue_name, message.options["redis_message_id"])
             self.broker.client.lpush(self.wakeup_key, 1)
-        except redis.ConnectionError as e:
-            raise ConnectionClosed(e) from None  # retried by the consumer thread, as an ack is
+        except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError) as e:
+            # Retried by the consumer thread, as an ack is: a timeout or an error reply (out of memory,
+            # a read-only replica during failover) must not leave the message in this worker's ack set.
+            raise ConnectionClosed(e) from None
         self.queued_message_ids.discard(message.message_id)
 
     def requeue(self, messages):

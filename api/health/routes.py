@@ -39,4 +39,5 @@ def readyz():
         checks["storage"] = f"error: {type(exc).__name__}"
     failed = sorted(name for name, state in checks.items() if state != "ok")
     body = {"status": "ok" if not failed else "unavailable", "checks": checks, "failed": failed}
-    return body, (200 if not failed else 503)
+    status, headers = (200, {}) if not failed else (503, {"Retry-After": "5"})
+    return body, status, headers

@@ -9,7 +9,6 @@ from shared.errors import (
     NotFound,
     PayloadTooLarge,
     RateLimited,
-    ServiceUnavailable,
     Unprocessable,
     UnsupportedMediaType,
 )
@@ -112,7 +111,8 @@ class UploadBusy(Conflict):
     title = "Another request is writing this upload"
 
 
-class UploadProcessingFailed(ServiceUnavailable):
+class UploadProcessingFailed(Gone):
+    # Final, not a 503: a client told to retry after Retry-After would read the same answer for 48 h.
     """The worker could not finish a resumable upload (storage or probe kept failing): send it again."""
 
     code = "upload_processing_failed"

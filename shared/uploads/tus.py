@@ -38,10 +38,10 @@ from shared import errors as categories
 from shared.db import Database, utcnow
 from shared.errors import ShowreelError
 from shared.events.outbox import record_event
-from shared.files import ReceivedFile, incoming_dir, safe_file_name
+from shared.files import ReceivedFile, TempStorageFull, incoming_dir, safe_file_name
 from shared.media.errors import EmptyFile, FileTooLarge
 from shared.media.probe import inspect
-from shared.settings import Settings
+from shared.settings import Settings, upload_ip_bytes_ceiling
 from shared.storage.base import MIN_PART_BYTES
 from shared.storage.errors import ObjectNotFound, StorageError
 from shared.uploads import errors, service
@@ -143,18 +143,19 @@ def create(db: Database, settings: Settings, owner: service.Owner, *, length: in
             service._enforce_quotas(session, settings, owner, length, now)
         else:
             # A tenant has no visitor quotas, but its bytes wait in the same temporary area.
-            service._check_high_water(session, settings, length, now,
-                                      held=service._held(session, true(), now, None)[1])
-        # The declared length counts against the quotas and the temp area until the upload ends.
+            _check_tenant_holds(session, settings, tenant_id, length, now)
+        # The declared length counts against the quotas and the temp area while the client sends it
+        # (see _hold): a creation that never sends a byte frees its hold after TUS_IDLE_HOLD_MINUTES.
         session.add(UploadReservation(id=upload_id, owner_wallet=holder.wallet, owner_ip=_holder_ip(holder, tenant_id),
-                                      size=length, created_at=now, expires_at=expires_at))
+                                      size=length, created_at=now, expires_at=_idle_expiry(settings, now, expires_at)))
         row = TusUpload(id=upload_id, flow=PROFILE if tenant_id is None else MEDIA, status=RECEIVING,
                         tenant_id=tenant_id, kind=kind, owner_wallet=holder.wallet, owner_ip=holder.ip,
                         length=length, offset=0, meta=metadata, key=_key(upload_id), handle="",
                         parts={"parts": []}, created_at=now, expires_at=expires_at)
         session.add(row)
     try:
-        handle = service.upload_storage(settings).begin_parts(row.key, _declared_type(metadata, kind))
+        # Never the client's filetype: the object is served under a type the server chose (SPEC 5).
+        handle = service.upload_storage(settings).begin_parts(row.key)
     except BaseException:
         _forget(db, upload_id)
         raise
@@ -164,6 +165,58 @@ def create(db: Database, settings: Settings, owner: service.Owner, *, length: in
         session.flush()
         session.expunge(stored)
     return stored
+
+
+def _check_tenant_holds(session: Session, settings: Settings, tenant_id: uuid.UUID, incoming: int, now: datetime,
+                        own: uuid.UUID | None = None) -> None:
+    """A tenant's resumable uploads may hold a quarter of the temp area at most, like one address."""
+    ceiling = upload_ip_bytes_ceiling(settings.UPLOAD_TEMP_HIGH_WATER_BYTES)
+    held = service._held(session, UploadReservation.owner_ip == f"tenant:{tenant_id}", now, own)[1]
+    if held + incoming > ceiling:
+        raise TempStorageFull(f"this API key's resumable uploads already hold {held} bytes of the temporary "
+                              f"area; at most {ceiling} may wait at once", retry_after=60, limit=ceiling)
+    service._check_high_water(session, settings, incoming, now, held=service._held(session, true(), now, own)[1])
+
+
+def _idle_expiry(settings: Settings, now: datetime, upload_expires: datetime) -> datetime:
+    return min(upload_expires, now + timedelta(minutes=settings.TUS_IDLE_HOLD_MINUTES))
+
+
+def _received_id(upload_id: uuid.UUID) -> uuid.UUID:
+    """The hold of the bytes already stored (the declared rest is held under the upload's own id)."""
+    return uuid.uuid5(upload_id, "received")
+
+
+def _holds(upload_id: uuid.UUID) -> Any:
+    return UploadReservation.id.in_((upload_id, _received_id(upload_id)))
+
+
+def _hold(session: Session, settings: Settings, row: TusUpload, now: datetime) -> None:
+    """Re-hold an upload's bytes on a PATCH, under its row lock.
+
+    The bytes stored so far are held until the upload expires (they are on disk); the rest of
+    the declared length is held for TUS_IDLE_HOLD_MINUTES from now. An upload idle past that
+    lost the hold of its rest, so it must pass the quotas again to send more (429 / 507).
+    """
+    rest = session.get(UploadReservation, row.id, populate_existing=True)
+    if rest is None or rest.expires_at <= now:
+        if row.tenant_id is None:
+            service._enforce_quotas(session, settings, service.Owner(wallet=row.owner_wallet, ip=row.owner_ip),
+                                    row.length - row.offset, now, own=row.id)
+        else:
+            _check_tenant_holds(session, settings, row.tenant_id, row.length - row.offset, now, own=row.id)
+    if rest is None:
+        rest = UploadReservation(id=row.id, owner_wallet=row.owner_wallet, owner_ip=_holder_ip(
+            service.Owner(wallet=row.owner_wallet, ip=row.owner_ip), row.tenant_id), size=0, created_at=now,
+            expires_at=now)
+        session.add(rest)
+    rest.size, rest.expires_at = row.length - row.offset, _idle_expiry(settings, now, row.expires_at)
+    received = session.get(UploadReservation, _received_id(row.id))
+    if received is None:
+        received = UploadReservation(id=_received_id(row.id), owner_wallet=rest.owner_wallet,
+                                     owner_ip=rest.owner_ip, size=0, created_at=now, expires_at=row.expires_at)
+        session.add(received)
+    received.size = row.offset
 
 
 def _holder_ip(owner: service.Owner, tenant_id: uuid.UUID | None) -> str:
@@ -185,10 +238,6 @@ def _key(upload_id: uuid.UUID) -> str:
     # The extension is known only after the probe; the upload's content type is in its row.
     return f"{service.storage_folder(upload_id)}{service.SOURCE_STEM}"
 
-
-def _declared_type(metadata: dict[str, str], kind: str) -> str:
-    filetype = metadata.get("filetype", "")
-    return filetype if filetype.partition("/")[0] == kind and len(filetype) < 100 else "application/octet-stream"
 
 
 # -- state --------------------------------------------------------------------------------------
@@ -350,10 +399,12 @@ def append(db: Database, settings: Settings, upload_id: uuid.UUID, offset: int, 
             if row.status != RECEIVING:
                 raise errors.UploadOffsetMismatch("the upload is complete")
             _check_chunk(row, offset, chunk.size)
+            _hold(session, settings, row, now)  # before a byte of this chunk is stored
             storage = service.upload_storage(settings)
             if chunk.size:
                 parts = storage.put_part(row.key, row.handle, row.parts.get("parts", []), chunk.path, offset)
                 row.parts, row.offset = {"parts": parts}, offset + chunk.size
+                _hold(session, settings, row, now)
             if row.offset == row.length:
                 # The last byte: one object now (the row lock keeps a second completion out); a worker
                 # hashes and probes it, the request does not wait for that.
@@ -384,10 +435,15 @@ def _file_digest(path: Path, digest: Any) -> bytes:
     return digest.digest()
 
 
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's answer to FOR UPDATE NOWAIT on a locked row
+
+
 def _locked(session: Session, upload_id: uuid.UUID, tenant_id: uuid.UUID | None = None) -> TusUpload:
     try:
         row = _scoped(session, upload_id, tenant_id, with_for_update={"nowait": True}, populate_existing=True)
-    except OperationalError:
+    except OperationalError as error:
+        if getattr(error.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+            raise  # the database itself is unreachable: a 503 database_unavailable
         raise errors.UploadBusy("another request is writing this upload; ask HEAD and try again") from None
     if row is None:
         raise errors.UploadOffsetMismatch("the upload is complete or gone; ask HEAD")
@@ -414,9 +470,10 @@ def finish(db: Database, settings: Settings, upload_id: uuid.UUID, *, storages: 
         if row is None or row.status != COMPLETING:
             return None if row is None else row.status
         session.expunge(row)
-    scratch = incoming_dir(settings) / f"{row.id}.tus"
+    # One file per delivery: two deliveries of one upload on one host never read each other's bytes
+    # (what a killed worker leaves is removed by the host's scratch sweep).
+    scratch = incoming_dir(settings) / f"{row.id}.{uuid.uuid4().hex}.tus"
     try:
-        scratch.unlink(missing_ok=True)  # left by a worker killed mid-way
         _fetch(settings, row.key, scratch)
         sha256 = _file_digest(scratch, hashlib.sha256()).hex()
         if row.flow == MEDIA:
@@ -464,8 +521,9 @@ def _finish_profile(db: Database, settings: Settings, row: TusUpload, path: Path
         if locked is None or locked.status != COMPLETING:
             return  # another delivery finished it meanwhile
         service._serialize_intake(session)
-        service._enforce_quotas(session, settings, owner, row.length, now, own=row.id)
-        session.execute(delete(UploadReservation).where(UploadReservation.id == row.id))
+        # Its holds go first: the upload replaces them, so they must not count against it.
+        session.execute(delete(UploadReservation).where(_holds(row.id)))
+        service._enforce_quotas(session, settings, owner, row.length, now)
         upload = Upload(id=row.id, kind=info.kind, content_type=info.content_type, size=row.length, sha256=sha256,
                         info=info.as_dict(), temp_path=row.key,
                         file_name=safe_file_name(row.meta.get("filename", ""), info.extension),
@@ -492,7 +550,7 @@ def _finish_media(db: Database, settings: Settings, storages: Any, row: TusUploa
             return
         # The row stays (until it expires) so the client can learn its job; the hold and bytes go.
         locked.status, locked.job_id = DONE, result.job_id
-        session.execute(delete(UploadReservation).where(UploadReservation.id == row.id))
+        session.execute(delete(UploadReservation).where(_holds(row.id)))
     service._remove_files(settings, row.id)
 
 
@@ -506,7 +564,7 @@ def _fail(db: Database, settings: Settings, upload_id: uuid.UUID, error: Showree
         row.error = {"category": _category(error), "code": error.code, "title": error.title,
                      "detail": error.detail, "extra": {key: value for key, value in error.extra.items()
                                                        if isinstance(value, str | int | float | bool)}}
-        session.execute(delete(UploadReservation).where(UploadReservation.id == upload_id))
+        session.execute(delete(UploadReservation).where(_holds(upload_id)))
         if row.flow == PROFILE:
             record_event(session, "upload.failed", upload_id, {"code": error.code, "message": error.detail})
     service._remove_files(settings, upload_id)
@@ -549,7 +607,7 @@ def _abort(settings: Settings, key: str, handle: str, upload_id: uuid.UUID) -> N
 def _forget(db: Database, upload_id: uuid.UUID) -> None:
     with db.session() as session:
         session.execute(delete(TusUpload).where(TusUpload.id == upload_id))
-        session.execute(delete(UploadReservation).where(UploadReservation.id == upload_id))
+        session.execute(delete(UploadReservation).where(_holds(upload_id)))
 
 
 def expire(db: Database, settings: Settings, *, now: datetime | None = None, dry_run: bool = False) -> dict[str, Any]:

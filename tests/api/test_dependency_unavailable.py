@@ -42,6 +42,24 @@ def test_live_status_stream_losing_redis_after_taking_its_slot_is_a_503_with_ret
     assert answer.headers["Retry-After"] == "5"
 
 
+def test_a_redis_replica_refusing_writes_during_a_failover_is_a_503_not_a_500(make_client, db, monkeypatch):
+    from shared.submissions import live
+
+    client = make_client()
+    token = sign_in(client, WALLET, KEY)
+    submission = _submission(db, WALLET)
+
+    def read_only(*args, **kwargs):
+        raise redis.ReadOnlyError("You can't write against a read only replica.")
+
+    monkeypatch.setattr(live, "newest_entry_id", read_only)
+
+    answer = client.get(f"/api/submissions/{submission}/events/", headers=bearer(token))
+
+    assert (answer.status_code, answer.get_json()["code"]) == (503, "service_unavailable")
+    assert answer.headers["Retry-After"] == "5"
+
+
 def test_a_service_unavailable_error_without_its_own_retry_after_still_gets_one(app):
     from api.errors import handle_showreel_error
     from shared.errors import ServiceUnavailable

@@ -21,7 +21,7 @@ def test_readyz_answers_503_naming_redis_while_it_is_stopped_and_200_when_it_is_
 
         proxy.stop()  # Redis "stopped" for this app only; the shared Redis keeps serving the others
         down = client.get("/readyz")
-        assert down.status_code == 503
+        assert down.status_code == 503 and down.headers["Retry-After"] == "5"
         assert down.get_json()["failed"] == ["redis"] and down.get_json()["checks"]["redis"].startswith("error")
         assert client.get("/healthz").status_code == 200
 

@@ -174,3 +174,15 @@ def test_media_tus_finished_and_failed_uploads_go_when_they_expire(production_cl
     assert tus.expire(db, settings, now=later)["tus_uploads_expired"] == 1
     assert counts(db) == (0, 0, 0) and stored_files(settings) == []
     assert production_client.get(location, headers=auth).status_code == 404
+
+
+def test_one_api_key_cannot_hold_more_than_a_quarter_of_the_temporary_area(db, redis_client, settings, tenant):
+    _, auth = tenant
+    client = create_app(settings.replace(UPLOAD_TEMP_HIGH_WATER_BYTES=40 * MIB)).test_client()
+
+    first = create(client, auth, 8 * MIB, filetype="video/mp4", filename="a.mp4")
+    second = create(client, auth, 8 * MIB, filetype="video/mp4", filename="b.mp4")
+
+    assert first.status_code == 201
+    assert second.status_code == 507 and second.json["code"] == "temp_storage_full"
+    assert counts(db)[:2] == (1, 1)

@@ -140,7 +140,8 @@ def test_tus_last_patch_answers_before_the_file_is_hashed_and_a_worker_makes_it_
     shown = client.get(f"/api/uploads/{upload_id_of(location)}/")
     assert shown.status_code == 202 and shown.json["status"] == "processing", shown.data
     assert "sha256" not in shown.json
-    assert counts(db) == (1, 1) and events(db, "upload.assembled") == 1 and events(db, "upload.ready") == 0
+    # Its holds: the bytes stored, and the rest of the declared length (none left).
+    assert counts(db) == (1, 2) and events(db, "upload.assembled") == 1 and events(db, "upload.ready") == 0
     assert offset_of(client, location) == len(image)
     late = client.patch(location, data=b"x", headers={**OCTETS, "Upload-Offset": str(len(image))})
     assert late.status_code == 409 and late.json["code"] == "upload_offset_mismatch"
@@ -155,8 +156,9 @@ def test_tus_finishing_twice_or_after_a_worker_died_mid_hash_keeps_one_upload(cl
     image = png_bytes(40, 30)
     location = create(client, len(image), kind="image").headers["Location"]
     client.patch(location, data=image, headers={**OCTETS, "Upload-Offset": "0"})
-    # A worker killed mid-hash left half a scratch copy; the redelivered message starts over.
-    scratch = Path(settings.TEMP_DIR) / "incoming" / f"{upload_id_of(location)}.tus"
+    # A worker killed mid-hash left half a scratch copy; the redelivered message starts over in a file
+    # of its own (the host's sweep of TEMP_DIR/incoming removes the dead one's).
+    scratch = Path(settings.TEMP_DIR) / "incoming" / f"{upload_id_of(location)}.dead.tus"
     scratch.parent.mkdir(parents=True, exist_ok=True)
     scratch.write_bytes(image[:10])
     assert finish(db, settings, location) == tus.DONE
@@ -164,7 +166,7 @@ def test_tus_finishing_twice_or_after_a_worker_died_mid_hash_keeps_one_upload(cl
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Upload)) == 1
     assert events(db, "upload.ready") == 1
-    assert not scratch.exists()
+    assert list(scratch.parent.iterdir()) == [scratch]  # only the dead delivery's
     assert [path.stat().st_size for path in stored_files(settings)] == [len(image)]
 
 
@@ -195,15 +197,16 @@ def test_tus_worker_killed_mid_hash_leaves_it_processing_and_the_redelivery_fini
     finally:
         worker.kill()  # SIGKILL: no finally of its own runs
         worker.wait(30)
-    assert (Path(settings.TEMP_DIR) / "incoming" / f"{upload_id_of(location)}.tus").exists()
+    assert list((Path(settings.TEMP_DIR) / "incoming").glob(f"{upload_id_of(location)}.*.tus"))
     assert client.get(f"/api/uploads/{upload_id_of(location)}/").status_code == 202
-    assert counts(db) == (1, 1)
+    assert counts(db) == (1, 2)  # the upload, the hold of its bytes and that of the rest (none)
 
     assert finish(db, settings, location) == tus.DONE  # what the redelivered message runs
     shown = client.get(f"/api/uploads/{upload_id_of(location)}/")
     assert shown.status_code == 200 and shown.json["sha256"] == hashlib.sha256(image).hexdigest()
     assert counts(db) == (0, 0) and events(db, "upload.ready") == 1
-    assert list((Path(settings.TEMP_DIR) / "incoming").iterdir()) == []
+    # Only the killed delivery's file is left, for the host's sweep of TEMP_DIR/incoming.
+    assert len(list((Path(settings.TEMP_DIR) / "incoming").iterdir())) == 1
 
 
 def test_tus_upload_whose_finishing_keeps_failing_is_failed_not_left_processing(client, db, settings):
@@ -215,7 +218,8 @@ def test_tus_upload_whose_finishing_keeps_failing_is_failed_not_left_processing(
     # What the retries-exhausted actor does after the storage failed on every attempt.
     tus.give_up(db, settings, uuid.UUID(upload_id_of(location)), "finishing failed 10 times")
     shown = client.get(f"/api/uploads/{upload_id_of(location)}/")
-    assert shown.status_code == 503 and shown.json["code"] == "upload_processing_failed"
+    assert shown.status_code == 410 and shown.json["code"] == "upload_processing_failed"
+    assert "Retry-After" not in shown.headers  # final: retrying the GET changes nothing
     assert counts(db) == (1, 0) and stored_files(settings) == []
     assert finish(db, settings, location) == tus.FAILED
 
@@ -389,3 +393,72 @@ def test_tus_unfinished_upload_expires_with_its_hold_and_bytes(client, db, setti
     assert report["tus_uploads_expired"] == 1
     assert counts(db) == (0, 0) and stored_files(settings) == []
     assert client.head(location, headers=TUS).status_code == 404
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "1" * 20])
+def test_an_upload_length_that_is_not_ascii_digits_or_too_long_is_a_400_problem(client, db, value):
+    response = client.post("/api/uploads/tus/", headers={
+        **TUS, "Upload-Length": value.encode("latin-1").decode("latin-1"),
+        "Upload-Metadata": metadata(kind="image")})
+
+    assert response.status_code == 400
+    assert response.json["code"] == "invalid_tus_request"
+    assert counts(db) == (0, 0)
+
+
+@pytest.mark.parametrize(("extra", "checksum", "status"), [
+    (0, "wrong", 460),       # the whole file, with a wrong checksum
+    (1, None, 400),          # less than the minimum chunk, and not the end of the upload
+])
+def test_a_refused_creation_with_upload_leaves_no_upload_and_no_hold(client, db, settings, extra, checksum, status):
+    body = png_bytes(64, 48)
+    headers = {**OCTETS, "Upload-Length": str(len(body) + extra), "Upload-Metadata": metadata(kind="image")}
+    if checksum:
+        headers["Upload-Checksum"] = "sha256 " + base64.b64encode(hashlib.sha256(b"other bytes").digest()).decode()
+    response = client.post("/api/uploads/tus/", data=body, headers=headers)
+
+    assert response.status_code == status
+    # The answer carries no Location, so nobody could resume or end this upload: nothing of it stays.
+    assert counts(db) == (0, 0)
+    assert stored_files(settings) == []
+
+
+def _held_bytes(db, at) -> int:
+    from shared.uploads import service
+
+    with db.session() as session:
+        return service._held(session, UploadReservation.id.is_not(None), at, None)[1]
+
+
+def test_an_idle_upload_holds_only_what_it_stored_and_its_next_patch_must_pass_the_quotas_again(db, settings,
+                                                                                                 tmp_path):
+    """A creation that sends nothing cannot keep the temporary area full for 48 hours."""
+    from datetime import timedelta
+
+    from shared.db import utcnow
+    from shared.uploads import errors, service
+
+    settings = settings.replace(UPLOAD_TEMP_HIGH_WATER_BYTES=32 * MIB, TUS_IDLE_HOLD_MINUTES=30)
+    owner = service.Owner(wallet=None, ip="203.0.113.7")
+    t0 = utcnow()
+    row = tus.create(db, settings, owner, length=8 * MIB, metadata={"kind": "video"}, now=t0)
+    assert _held_bytes(db, t0) == 8 * MIB
+    assert _held_bytes(db, t0 + timedelta(minutes=31)) == 0  # idle: the declared length is free again
+
+    body = tmp_path / "chunk"
+    body.write_bytes(b"\0" * 6 * MIB)
+    chunk = tus.Chunk(path=body, size=6 * MIB, sha256=hashlib.sha256(body.read_bytes()).hexdigest())
+    t1 = t0 + timedelta(minutes=31)
+    assert tus.append(db, settings, row.id, 0, chunk, None, now=t1).offset == 6 * MIB
+    assert _held_bytes(db, t1) == 8 * MIB                              # 6 stored + 2 still to come
+    assert _held_bytes(db, t1 + timedelta(minutes=31)) == 6 * MIB      # the stored bytes, until it expires
+
+    # Idle again, and meanwhile the area filled up: the next PATCH is refused before it stores a byte.
+    t2 = t1 + timedelta(minutes=31)
+    for address, size in (("198.51.100.9", 8), ("192.0.2.44", 8), ("192.0.2.45", 8), ("192.0.2.46", 1)):
+        tus.create(db, settings, service.Owner(wallet=None, ip=address), length=size * MIB,
+                   metadata={"kind": "video"}, now=t2)
+    body.write_bytes(b"\1" * 2 * MIB)
+    last = tus.Chunk(path=body, size=2 * MIB, sha256=hashlib.sha256(body.read_bytes()).hexdigest())
+    with pytest.raises(errors.TempStorageFull):
+        tus.append(db, settings, row.id, 6 * MIB, last, None, now=t2)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import threading
 
+import pytest
 import redis
 from sqlalchemy import func, select
 
@@ -103,7 +104,11 @@ def test_a_retry_refused_by_redis_is_redelivered_and_the_job_ends_done_once(clie
     assert row.steps["persist"]["deliveries"] == 1
 
 
-def test_a_redelivery_whose_requeue_meets_redis_down_is_retried_like_an_ack(redis_client, settings, monkeypatch):
+@pytest.mark.parametrize("error", [redis.ConnectionError("Connection refused"), redis.TimeoutError("Timeout reading"),
+                                   redis.exceptions.OutOfMemoryError("OOM command not allowed")],
+                         ids=["refused", "timeout", "out-of-memory"])
+def test_a_redelivery_whose_requeue_meets_redis_down_is_retried_like_an_ack(redis_client, settings, monkeypatch,
+                                                                            error):
     """The consumer's requeue raises ConnectionClosed (Dramatiq's consumer thread retries it, as an ack)
     and keeps the message counted as its own until it succeeds; then the message is back on its queue."""
     import dramatiq
@@ -121,7 +126,7 @@ def test_a_redelivery_whose_requeue_meets_redis_down_is_retried_like_an_ack(redi
         requeue = broker.do_requeue
 
         def down(*args):
-            raise redis.ConnectionError("Connection refused")
+            raise error
 
         monkeypatch.setattr(broker, "do_requeue", down)
         try:
@@ -142,3 +147,29 @@ def test_a_redelivery_whose_requeue_meets_redis_down_is_retried_like_an_ack(redi
         consumer.close()
         for key in redis_client.keys(f"dramatiq:{queue}*"):
             redis_client.delete(key)
+
+
+class BrokenEnqueue(FailingEnqueues):
+    def __call__(self, message, *, delay=None):
+        if message.actor_name == self.actor_name and self.left > 0:
+            self.left -= 1
+            self.failed += 1
+            raise ValueError("a bug in a middleware, not Redis")
+        return self.enqueue(message, delay=delay)
+
+
+def test_a_hand_off_that_fails_for_another_reason_than_redis_is_not_redelivered_forever(client, settings, db,
+                                                                                      monkeypatch):
+    """A redelivery would only repeat a bug: the message is left to Dramatiq's own handling (logged)."""
+    broken = BrokenEnqueue(monkeypatch, "upload_outputs", times=100)
+    with pipeline_runtime(settings):
+        created = client.post("/api/media/", data={"file": (io.BytesIO(jpeg_with_orientation_and_gps(64, 48)),
+                                                            "a.jpg")})
+        job_id = created.get_json()["job_id"]
+        wait_for(lambda: broken.failed >= 1 or None, timeout=30, message="the broken hand-off")
+        import time
+
+        time.sleep(2.5)  # a redelivery loop would have tried again by now (one round a second)
+    assert broken.failed == 1
+    with db.session() as session:
+        assert session.get(MediaJob, job_id).steps["convert"]["deliveries"] == 1
