@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import shutil
+import stat
 import time
 import uuid
 from collections.abc import Callable
@@ -38,7 +40,7 @@ from shared.media.errors import ProcessingCanceled
 from shared.media.info import MediaInfo, OutputFile
 from shared.pipeline import runner
 from shared.pipeline.ledger import DONE, mark_step
-from shared.pipeline.runner import Adapter, upload_outputs
+from shared.pipeline.runner import RECORDED, Adapter, upload_outputs
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -215,12 +217,25 @@ def _job_dir(ctx: StepContext, job: JobSnapshot) -> Path:
 
 
 def _local_source(ctx: StepContext, job: JobSnapshot) -> Path:
-    """Fetch the source into the job folder once (steps on another machine fetch their own)."""
+    """Make the source a file of the job folder once (steps on another machine make their own).
+
+    A hard link when the storage keeps the object on this disk (objects are replaced by a
+    rename, never rewritten in place, and the steps only read the source), else a download.
+    The folder is scratch, so neither is synced: a crash loses it and the next run makes it again.
+    """
     directory = _job_dir(ctx, job)
     path = directory / f"source{job.info.extension}"
     if not path.exists():
         partial = directory / f".source{job.info.extension}.part"
-        ctx.storages(job).get_to_file(job.source_key, partial)
+        partial.unlink(missing_ok=True)
+        storage = ctx.storages(job)
+        stored = storage.local_path(job.source_key)
+        try:
+            if stored is None or not stat.S_ISREG(os.lstat(stored).st_mode):
+                raise OSError("not a file of this disk")  # the storage's own read decides what it is
+            partial.hardlink_to(stored)
+        except OSError:  # not local, another file system, or gone: the storage's own read
+            storage.get_to_file(job.source_key, partial)
         partial.replace(path)
     return path
 
@@ -306,7 +321,7 @@ def persist(ctx: StepContext, job: JobSnapshot) -> dict[str, dict[str, Any]]:
         touch(row)
         record_event(session, "job.done", row.id, event_payload(row))
     shutil.rmtree(work_dir(ctx.settings, job.id), ignore_errors=True)  # done: no later run can exist
-    return {}
+    return RECORDED
 
 
 STEP_FUNCTIONS: dict[str, Callable[[StepContext, JobSnapshot], dict[str, dict[str, Any]]]] = {

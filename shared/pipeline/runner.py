@@ -8,7 +8,9 @@ cleanup are. Every step message carries ``(row_id, run)``:
   earlier run, a row not active any more, or a step already done does nothing; a step
   delivered more than STEP_MAX_DELIVERIES times fails the row (``attempts_exhausted``);
 - the step function works outside any transaction on a snapshot of the row;
-- ``finish_step`` records its outputs only if the row is still running that run;
+- ``finish_step`` records its outputs only if the row is still running that run; a step that
+  made its row's final transition in its own transaction (``persist``) returns
+  :data:`RECORDED` instead, and the kernel takes no second lock for nothing;
 - permanent errors fail the row at once; transient errors propagate to the broker's retries.
 
 Storage calls never run under a row lock: cleanup happens after the commit.
@@ -37,6 +39,18 @@ Ctx = TypeVar("Ctx")  # the pipeline's context: has ``db`` and ``settings``
 Snap = TypeVar("Snap")  # what a step knows of its row, read when it began; has ``run``
 Outputs = dict[str, dict[str, Any]]
 GENERATION_STEPS = frozenset({"convert", "preview"})
+
+
+class _Recorded(dict):
+    """The type of :data:`RECORDED` (an empty, read-only mapping of outputs)."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        raise TypeError("RECORDED is read-only")
+
+
+# What a step returns when it marked itself done in its own transaction (its row left the
+# running state there, so finish_step would only lock the row to find nothing to record).
+RECORDED: Outputs = _Recorded()
 
 
 class Adapter(ABC, Generic[Ctx, Snap]):
@@ -94,6 +108,8 @@ def run_step(adapter: Adapter[Ctx, Snap], ctx: Ctx, row_id: uuid.UUID | str, ste
         return False
     if outputs is None:  # the step stopped its run itself (say, the payment is not canonical any more)
         return False
+    if outputs is RECORDED:
+        return True
     finish_step(adapter, ctx, row_id, step, run, outputs)
     return True
 

@@ -17,6 +17,7 @@ import logging
 import shutil
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from shared.media.info import MediaInfo
 from shared.moderation.lexicon import get_matcher
 from shared.pipeline import runner
 from shared.pipeline.ledger import DONE, fresh_steps, mark_step
-from shared.pipeline.runner import Adapter, upload_outputs
+from shared.pipeline.runner import RECORDED, Adapter, upload_outputs
 from shared.profiles.models import Profile, User
 from shared.profiles.service import save_profile
 from shared.submissions.errors import SubmissionNotRetryable, UploadMissing
@@ -208,12 +209,19 @@ def _render_video(ctx: SubmissionContext, snapshot: Snapshot) -> dict[str, dict[
 
 def _render_previews(ctx: SubmissionContext, snapshot: Snapshot) -> dict[str, dict[str, Any]]:
     source = _local_source(ctx, snapshot, "video")
-    info = _info(snapshot, "video")
-    poster = video.extract_poster(source, source.parent, info, ctx.settings)
-    clip = video.make_preview(source, source.parent, info, ctx.settings)
-    outputs = {"poster": {"state": "rendered", **describe_output(poster)},
-               "preview": {"state": "rendered", **describe_output(clip)}}
     image = _local_source(ctx, snapshot, "image")
+    info = _info(snapshot, "video")
+    # The poster and the avatar sizes are made while ffmpeg encodes the clip: the clip is the
+    # longest of the three and leaves part of a core idle, and nothing here depends on another.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="preview") as pool:
+        beside = pool.submit(_poster_and_avatar, ctx, source, image, info)
+        clip = video.make_preview(source, source.parent, info, ctx.settings)
+    return {"preview": {"state": "rendered", **describe_output(clip)}, **beside.result()}
+
+
+def _poster_and_avatar(ctx: SubmissionContext, source: Path, image: Path, info: MediaInfo) -> dict[str, dict[str, Any]]:
+    poster = video.extract_poster(source, source.parent, info, ctx.settings)
+    outputs = {"poster": {"state": "rendered", **describe_output(poster)}}
     avatar_dir = image.parent / "avatar"
     for name, out in images.render_image_presets(image, avatar_dir, AVATAR_SIZES, ctx.settings).items():
         described = describe_output(out)
@@ -277,7 +285,7 @@ def persist(ctx: SubmissionContext, snapshot: Snapshot) -> dict[str, dict[str, A
     shutil.rmtree(work_dir(ctx, snapshot.id), ignore_errors=True)
     release_uploads(ctx.db, ctx.settings, row)
     _remove_previous_media(ctx, snapshot.id, previous)
-    return {}
+    return RECORDED
 
 
 def _previous_media(session, wallet: str) -> set[str]:
