@@ -333,11 +333,7 @@ def pending_upload(db: Database, upload_id: uuid.UUID, owner: service.Owner,
             return None
         if not owner.owns(row):
             raise errors.UploadNotFound("no such upload")
-        _check_live(row, now or utcnow())
-        if row.status == FAILED:
-            raise refusal(row)
-        session.expunge(row)
-        return row
+        return _unless_refused(session, row, now)
 
 
 def pending_view(row: TusUpload) -> dict[str, Any]:
@@ -352,11 +348,16 @@ def media_upload(db: Database, upload_id: uuid.UUID, tenant_id: uuid.UUID, now: 
         row = _scoped(session, upload_id, tenant_id)
         if row is None:
             raise errors.UploadNotFound("no such upload")
-        _check_live(row, now or utcnow())
-        if row.status == FAILED:
-            raise refusal(row)
-        session.expunge(row)
-        return row
+        return _unless_refused(session, row, now)
+
+
+def _unless_refused(session: Session, row: TusUpload, now: datetime | None) -> TusUpload:
+    """``row``, detached, if it is alive and was not refused; else raise UploadExpired or its refusal."""
+    _check_live(row, now or utcnow())
+    if row.status == FAILED:
+        raise refusal(row)
+    session.expunge(row)
+    return row
 
 
 def refusal(row: TusUpload) -> ShowreelError:

@@ -101,14 +101,19 @@ def test_russian_split_3_stays_at_or_above_its_untuned_measurement(seed_matcher)
 SPLIT4_UNTUNED = {"precision": 0.935, "recall": 0.964, "clean_fp": 13}
 
 
+def assert_at_or_above_untuned(matcher: Matcher, name: str, size: int, clean: int, floor: dict) -> None:
+    """A split's one untuned measurement is its floor: precision, recall and clean tags flagged."""
+    cases = load_cases(name)
+    assert len(cases) == size and sum(not c["forbidden"] for c in cases) == clean
+    precision, recall, misses = precision_recall(matcher, cases)
+    print(f"\n{name} ({len(cases)} tags): precision {precision:.3f}, recall {recall:.3f}; {misses}")
+    assert round(precision, 3) >= floor["precision"] and round(recall, 3) >= floor["recall"], misses
+    flagged_clean = [c["tag"] for c in cases if not c["forbidden"] and matcher.check(c["tag"]).verdict != "approved"]
+    assert len(flagged_clean) <= floor["clean_fp"], flagged_clean
+
+
 def test_split_4_stays_at_or_above_its_untuned_measurement(seed_matcher):
-    cases = load_cases("heldout4_cases.jsonl")
-    assert len(cases) == 359 and sum(not c["forbidden"] for c in cases) == 164
-    precision, recall, misses = precision_recall(seed_matcher, cases)
-    print(f"\nsplit 4 ({len(cases)} tags): precision {precision:.3f}, recall {recall:.3f}; {misses}")
-    assert round(precision, 3) >= SPLIT4_UNTUNED["precision"] and round(recall, 3) >= SPLIT4_UNTUNED["recall"], misses
-    flagged_clean = [c["tag"] for c in cases if not c["forbidden"] and seed_matcher.check(c["tag"]).verdict != "approved"]
-    assert len(flagged_clean) <= SPLIT4_UNTUNED["clean_fp"], flagged_clean
+    assert_at_or_above_untuned(seed_matcher, "heldout4_cases.jsonl", 359, 164, SPLIT4_UNTUNED)
 
 
 def test_split_4_meets_the_goals_after_tuning_on_it_in_round_4(seed_matcher):
@@ -126,13 +131,7 @@ SPLIT5_UNTUNED = {"precision": 0.899, "recall": 0.943, "clean_fp": 24}
 
 
 def test_split_5_stays_at_or_above_its_untuned_measurement(seed_matcher):
-    cases = load_cases("heldout5_cases.jsonl")
-    assert len(cases) == 446 and sum(not c["forbidden"] for c in cases) == 219
-    precision, recall, misses = precision_recall(seed_matcher, cases)
-    print(f"\nsplit 5 ({len(cases)} tags): precision {precision:.3f}, recall {recall:.3f}; {misses}")
-    assert round(precision, 3) >= SPLIT5_UNTUNED["precision"] and round(recall, 3) >= SPLIT5_UNTUNED["recall"], misses
-    flagged_clean = [c["tag"] for c in cases if not c["forbidden"] and seed_matcher.check(c["tag"]).verdict != "approved"]
-    assert len(flagged_clean) <= SPLIT5_UNTUNED["clean_fp"], flagged_clean
+    assert_at_or_above_untuned(seed_matcher, "heldout5_cases.jsonl", 446, 219, SPLIT5_UNTUNED)
 
 
 # Measured once on the held-out corpus after tuning: precision 0.978 (45/46), recall 0.957 (45/47).
