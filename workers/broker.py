@@ -69,7 +69,7 @@ def build_broker(settings: Settings) -> WakeupRedisBroker:
 # What a failed enqueue raises when Redis is unreachable (a timeout may have enqueued it after all:
 # the redelivery then hands off twice, which the step ledger makes harmless). Any other error is a
 # bug that a redelivery would only repeat, so it is left to Dramatiq's own handling (logged).
-REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, dramatiq.errors.ConnectionError)
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, dramatiq.errors.BrokerConnectionError)
 
 
 class PermanentAwareRetries(Retries):
