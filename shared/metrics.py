@@ -25,7 +25,6 @@ are kept so dashboards and alerts keep working.
 from __future__ import annotations
 
 import argparse
-import hmac
 import json
 import logging
 import os
@@ -43,7 +42,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_a
 from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from shared.security import bootstrap_token
+from shared.security import bootstrap_token, same_token
 from shared.settings import Settings, export_to_libraries, get_settings
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -172,7 +171,7 @@ def _token_refusal(header: str, expected: str) -> tuple[str, str, str] | None:
     token = token.strip() if scheme.lower() == "bearer" else ""
     if not token:
         return "401 Unauthorized", "ops_token_required", "the ops token is required: Authorization: Bearer <token>"
-    if not hmac.compare_digest(token.encode(), expected.encode()):
+    if not same_token(token, expected):
         return "403 Forbidden", "invalid_ops_token", "the ops token is not valid"
     return None
 

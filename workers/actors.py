@@ -12,6 +12,7 @@ import dramatiq
 from dramatiq import Actor
 
 from shared.jobs import steps
+from shared.uploads import tus
 from shared.webhooks import service as webhooks
 from workers.broker import broker
 from workers.concurrency import TenantOf, media_job_tenant
@@ -105,8 +106,6 @@ def sweep_webhooks() -> None:
 @dramatiq.actor(broker=broker, queue_name="media", max_retries=10, on_retry_exhausted="tus_upload_exhausted")
 def finish_tus_upload(upload_id: str) -> None:
     """Hash, probe and keep a resumable upload whose bytes are all in (idempotent; shared.uploads.tus.finish)."""
-    from shared.uploads import tus
-
     context = step_context()
     tus.finish(context.db, context.settings, uuid.UUID(upload_id), storages=context.storages)
 
@@ -114,8 +113,6 @@ def finish_tus_upload(upload_id: str) -> None:
 @dramatiq.actor(broker=broker, queue_name="light", max_retries=10)
 def tus_upload_exhausted(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
     """Fail the resumable upload whose finishing kept failing with transient errors (the client sends it again)."""
-    from shared.uploads import tus
-
     context = step_context()
     tus.give_up(context.db, context.settings, uuid.UUID(message["args"][0]),
                 f"finishing failed {retry_info.get('retries')} times")

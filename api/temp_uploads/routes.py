@@ -35,7 +35,8 @@ def _deps():
     return current_app.extensions["showreel.db"], current_app.config["SETTINGS"]
 
 
-def _owner() -> service.Owner:
+def current_owner() -> service.Owner:
+    """Who uploads in this request: the signed-in wallet if any, and the client's address."""
     return service.Owner(wallet=auth.current_wallet_or_none(), ip=request.remote_addr or "unknown")
 
 
@@ -45,7 +46,7 @@ def _quotas_before_the_body_is_read():
     # is admitted holds its bytes while it streams, so parallel uploads cannot pass on them.
     if request.method == "POST" and request.endpoint == "uploads.Uploads":
         db, settings = _deps()
-        reservation = service.reserve_intake(db, settings, _owner(), request.content_length)
+        reservation = service.reserve_intake(db, settings, current_owner(), request.content_length)
         g.upload_reservation = reservation.id
         allow_upload_body(reservation.most)
 
@@ -83,7 +84,7 @@ class Uploads(MethodView):
         else:
             writer, kind, file_name = request.receive_body(), query["kind"], query["filename"]
         received = ReceivedFile(path=writer.path, size=writer.size, sha256=writer.sha256, file_name=file_name)
-        upload = service.receive_upload(db, settings, received, _owner(), kind=kind,
+        upload = service.receive_upload(db, settings, received, current_owner(), kind=kind,
                                         reservation=g.get("upload_reservation"))
         location = url_for("uploads.UploadById", upload_id=upload.id)
         return service.upload_view(upload, settings), 201, {"Location": location}
@@ -98,17 +99,17 @@ class UploadById(MethodView):
     def get(self, upload_id: uuid.UUID):
         """Read your upload, with fresh preview links (202 while a resumable one is still arriving or processed)."""
         db, settings = _deps()
-        arriving = tus.pending_upload(db, upload_id, _owner())
+        arriving = tus.pending_upload(db, upload_id, current_owner())
         if arriving is not None:
             return tus.pending_view(arriving), 202
-        return service.upload_view(service.get_upload(db, upload_id, _owner()), settings)
+        return service.upload_view(service.get_upload(db, upload_id, current_owner()), settings)
 
     @blp.response(204)
     @blp.alt_response(409, description="upload_in_use: a submission took it")
     def delete(self, upload_id: uuid.UUID):
         """Delete your upload; its space is freed at once."""
         db, settings = _deps()
-        service.delete_upload(db, settings, upload_id, _owner())
+        service.delete_upload(db, settings, upload_id, current_owner())
 
 
 def _serve(upload_id: uuid.UUID, token: str, what: str):

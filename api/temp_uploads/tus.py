@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app, request
+from flask import current_app
 
-from api import auth
+from api.temp_uploads.routes import current_owner
 from api.tus import tus_blueprint
-from shared.uploads import service, tus
+from shared.uploads import tus
 from shared.uploads.models import TusUpload
 
 
@@ -27,8 +27,7 @@ class ProfileFlow:
         return None
 
     def create(self, length: int, metadata: dict[str, str]) -> TusUpload:
-        owner = service.Owner(wallet=auth.current_wallet_or_none(), ip=request.remote_addr or "unknown")
-        return tus.create(current_app.extensions["showreel.db"], current_app.config["SETTINGS"], owner,
+        return tus.create(current_app.extensions["showreel.db"], current_app.config["SETTINGS"], current_owner(),
                           length=length, metadata=metadata)
 
 

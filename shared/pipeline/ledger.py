@@ -53,9 +53,14 @@ def merge_outputs(row: Any, outputs: dict[str, dict[str, Any]]) -> None:
     """Merge what a step made into ``row.outputs``."""
     if outputs:
         merged = _copy(row.outputs)
-        for name, value in outputs.items():
-            merged.setdefault(name, {}).update(value)
+        merge_into(merged, outputs)
         row.outputs = merged
+
+
+def merge_into(outputs: dict[str, dict[str, Any]], more: dict[str, dict[str, Any]]) -> None:
+    """Add ``more``'s outputs to ``outputs`` in place, field by field."""
+    for name, value in more.items():
+        outputs.setdefault(name, {}).update(value)
 
 
 def _copy(column: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

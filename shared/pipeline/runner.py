@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar
 
 from shared.errors import PermanentError
 from shared.media.errors import ProcessingCanceled
-from shared.pipeline.ledger import DONE, count_delivery, mark_step, merge_outputs
+from shared.pipeline.ledger import DONE, count_delivery, mark_step, merge_into, merge_outputs
 from shared.pipeline.observe import observer
 from shared.security import redact_server_paths
 from shared.storage.base import StorageProvider
@@ -199,7 +199,3 @@ def upload_outputs(storage: StorageProvider, directory: Path, prefix: str, outpu
         written[name] = {**out, "state": DONE, "key": key}
     return written
 
-
-def merge_into(outputs: Outputs, more: Outputs) -> None:
-    for name, value in more.items():
-        outputs.setdefault(name, {}).update(value)

@@ -109,18 +109,25 @@ def _is_legacy(upload: Upload) -> bool:
 
 
 def fetch_source(settings: Settings, upload: Upload, target: Path) -> Path:
-    """Make the upload's source file ``target`` on this host: a hard link when storage is this
-    disk, else a streamed download. Raises UploadNotFound when the file is gone."""
+    """Make the upload's source file ``target`` on this host (see :func:`fetch_stored`)."""
+    legacy = Path(settings.TEMP_DIR) / upload.temp_path if _is_legacy(upload) else None
+    return fetch_stored(settings, upload.temp_path, target, local=legacy)
+
+
+def fetch_stored(settings: Settings, key: str, target: Path, *, local: Path | None = None) -> Path:
+    """Make the uploads' stored object ``key`` the file ``target`` on this host: a hard link when
+    storage is this disk (or ``local`` names the file), else a streamed download. Raises
+    UploadNotFound when the object is gone."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.part")
     partial.unlink(missing_ok=True)
-    local = (Path(settings.TEMP_DIR) / upload.temp_path if _is_legacy(upload)
-             else upload_storage(settings).local_path(upload.temp_path))
+    storage = upload_storage(settings)
+    local = local or storage.local_path(key)
     try:
         if local is not None:
             _link_or_copy(local, partial)
         else:
-            upload_storage(settings).get_to_file(upload.temp_path, partial)
+            storage.get_to_file(key, partial)
     except (FileNotFoundError, ObjectNotFound):
         raise errors.UploadNotFound("the upload's file is gone") from None
     partial.replace(target)

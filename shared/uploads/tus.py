@@ -43,7 +43,7 @@ from shared.media.errors import EmptyFile, FileTooLarge
 from shared.media.probe import inspect
 from shared.settings import Settings, upload_ip_bytes_ceiling
 from shared.storage.base import MIN_PART_BYTES
-from shared.storage.errors import ObjectNotFound, StorageError
+from shared.storage.errors import StorageError
 from shared.uploads import errors, service
 from shared.uploads.models import TusUpload, Upload, UploadReservation
 
@@ -60,7 +60,6 @@ MEDIA = "media"
 RECEIVING, COMPLETING, FAILED, DONE = "receiving", "completing", "failed", "done"
 # Recorded with the last byte: the dispatcher has a worker finish the upload.
 ASSEMBLED_EVENT = "upload.assembled"
-_HASH_READ = 1024 * 1024
 _MAX_METADATA_BYTES = 4096
 
 
@@ -146,7 +145,7 @@ def create(db: Database, settings: Settings, owner: service.Owner, *, length: in
             _check_tenant_holds(session, settings, tenant_id, length, now)
         # The declared length counts against the quotas and the temp area while the client sends it
         # (see _hold): a creation that never sends a byte frees its hold after TUS_IDLE_HOLD_MINUTES.
-        session.add(UploadReservation(id=upload_id, owner_wallet=holder.wallet, owner_ip=_holder_ip(holder, tenant_id),
+        session.add(UploadReservation(id=upload_id, owner_wallet=holder.wallet, owner_ip=_holder_ip(holder.ip, tenant_id),
                                       size=length, created_at=now, expires_at=_idle_expiry(settings, now, expires_at)))
         row = TusUpload(id=upload_id, flow=PROFILE if tenant_id is None else MEDIA, status=RECEIVING,
                         tenant_id=tenant_id, kind=kind, owner_wallet=holder.wallet, owner_ip=holder.ip,
@@ -191,12 +190,14 @@ def _holds(upload_id: uuid.UUID) -> Any:
     return UploadReservation.id.in_((upload_id, _received_id(upload_id)))
 
 
-def _hold(session: Session, settings: Settings, row: TusUpload, now: datetime) -> None:
+def _hold(session: Session, settings: Settings, row: TusUpload,
+          now: datetime) -> tuple[UploadReservation, UploadReservation]:
     """Re-hold an upload's bytes on a PATCH, under its row lock.
 
     The bytes stored so far are held until the upload expires (they are on disk); the rest of
     the declared length is held for TUS_IDLE_HOLD_MINUTES from now. An upload idle past that
     lost the hold of its rest, so it must pass the quotas again to send more (429 / 507).
+    Returns the two holds (the rest, the received), sized for the row's offset now.
     """
     rest = session.get(UploadReservation, row.id, populate_existing=True)
     if rest is None or rest.expires_at <= now:
@@ -206,22 +207,27 @@ def _hold(session: Session, settings: Settings, row: TusUpload, now: datetime) -
         else:
             _check_tenant_holds(session, settings, row.tenant_id, row.length - row.offset, now, own=row.id)
     if rest is None:
-        rest = UploadReservation(id=row.id, owner_wallet=row.owner_wallet, owner_ip=_holder_ip(
-            service.Owner(wallet=row.owner_wallet, ip=row.owner_ip), row.tenant_id), size=0, created_at=now,
-            expires_at=now)
+        rest = UploadReservation(id=row.id, owner_wallet=row.owner_wallet,
+                                 owner_ip=_holder_ip(row.owner_ip, row.tenant_id), created_at=now)
         session.add(rest)
-    rest.size, rest.expires_at = row.length - row.offset, _idle_expiry(settings, now, row.expires_at)
+    rest.expires_at = _idle_expiry(settings, now, row.expires_at)
     received = session.get(UploadReservation, _received_id(row.id))
     if received is None:
         received = UploadReservation(id=_received_id(row.id), owner_wallet=rest.owner_wallet,
-                                     owner_ip=rest.owner_ip, size=0, created_at=now, expires_at=row.expires_at)
+                                     owner_ip=rest.owner_ip, created_at=now, expires_at=row.expires_at)
         session.add(received)
-    received.size = row.offset
+    _resize((rest, received), row)
+    return rest, received
 
 
-def _holder_ip(owner: service.Owner, tenant_id: uuid.UUID | None) -> str:
+def _resize(holds: tuple[UploadReservation, UploadReservation], row: TusUpload) -> None:
+    rest, received = holds
+    rest.size, received.size = row.length - row.offset, row.offset
+
+
+def _holder_ip(ip: str, tenant_id: uuid.UUID | None) -> str:
     # A tenant's hold is kept apart from the visitor quotas of the address it calls from.
-    return owner.ip if tenant_id is None else f"tenant:{tenant_id}"
+    return ip if tenant_id is None else f"tenant:{tenant_id}"
 
 
 def _check_media_options(settings: Settings, metadata: dict[str, str], kind: str) -> None:
@@ -400,12 +406,12 @@ def append(db: Database, settings: Settings, upload_id: uuid.UUID, offset: int, 
             if row.status != RECEIVING:
                 raise errors.UploadOffsetMismatch("the upload is complete")
             _check_chunk(row, offset, chunk.size)
-            _hold(session, settings, row, now)  # before a byte of this chunk is stored
+            holds = _hold(session, settings, row, now)  # before a byte of this chunk is stored
             storage = service.upload_storage(settings)
             if chunk.size:
                 parts = storage.put_part(row.key, row.handle, row.parts.get("parts", []), chunk.path, offset)
                 row.parts, row.offset = {"parts": parts}, offset + chunk.size
-                _hold(session, settings, row, now)
+                _resize(holds, row)
             if row.offset == row.length:
                 # The last byte: one object now (the row lock keeps a second completion out); a worker
                 # hashes and probes it, the request does not wait for that.
@@ -431,9 +437,7 @@ def _verify(chunk: Chunk, checksum: tuple[str, bytes] | None) -> None:
 
 def _file_digest(path: Path, digest: Any) -> bytes:
     with path.open("rb") as source:
-        while piece := source.read(_HASH_READ):
-            digest.update(piece)
-    return digest.digest()
+        return hashlib.file_digest(source, lambda: digest).digest()
 
 
 _LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's answer to FOR UPDATE NOWAIT on a locked row
@@ -475,7 +479,7 @@ def finish(db: Database, settings: Settings, upload_id: uuid.UUID, *, storages: 
     # (what a killed worker leaves is removed by the host's scratch sweep).
     scratch = incoming_dir(settings) / f"{row.id}.{uuid.uuid4().hex}.tus"
     try:
-        _fetch(settings, row.key, scratch)
+        service.fetch_stored(settings, row.key, scratch)
         sha256 = _file_digest(scratch, hashlib.sha256()).hex()
         if row.flow == MEDIA:
             _finish_media(db, settings, storages, row, scratch, sha256, now)
@@ -494,19 +498,6 @@ def finish(db: Database, settings: Settings, upload_id: uuid.UUID, *, storages: 
 def give_up(db: Database, settings: Settings, upload_id: uuid.UUID, reason: str) -> None:
     """Fail an upload whose finishing kept failing on transient errors, rather than leave it processing."""
     _fail(db, settings, upload_id, errors.UploadProcessingFailed(f"{reason}; please send the file again"))
-
-
-def _fetch(settings: Settings, key: str, target: Path) -> None:
-    storage = service.upload_storage(settings)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    local = storage.local_path(key)
-    try:
-        if local is not None:
-            service._link_or_copy(local, target)
-        else:
-            storage.get_to_file(key, target)
-    except (FileNotFoundError, ObjectNotFound):
-        raise errors.UploadNotFound("the upload's bytes are gone from storage") from None
 
 
 def _finish_profile(db: Database, settings: Settings, row: TusUpload, path: Path, sha256: str,
