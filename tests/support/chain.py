@@ -94,7 +94,13 @@ def send(web3: Web3, key: str, to: str | None, value: int = 0, *, data: str = "0
     if to is None:
         del tx["to"]
     raw = account.sign_transaction(tx).raw_transaction
-    return web3.eth.send_raw_transaction(raw).to_0x_hex().lower()
+    tx_hash = web3.eth.send_raw_transaction(raw).to_0x_hex().lower()
+    # anvil's automine mines in a task of its own: the hash comes back before the block exists, and a
+    # loaded machine widens that gap. A node that automines has the transaction in a block on return
+    # here, as the tests mean; with automine off (a test's no_automine) it stays in the mempool.
+    if web3.provider.make_request("anvil_getAutomine", []).get("result"):
+        web3.eth.wait_for_transaction_receipt(tx_hash, timeout=20)
+    return tx_hash
 
 
 def pay(web3: Web3, key: str, to: str, value: int, **kwargs) -> str:
