@@ -103,6 +103,7 @@ def _plain(path):
     ("profile not found", _plain("/p/0x0000000000000000000000000000000000000001")),
     ("moderation sign-in", _plain("/moderation")),
     ("moderation console", _console("/moderation", MODERATOR_TOKEN)),
+    ("moderation moderators tab", _console("/moderation#moderators", MODERATOR_TOKEN)),
     ("ops console", _console("/ops", OPS_TOKEN)),
 ])
 def test_text_meets_aa_contrast_and_every_field_has_a_label(system, context_factory, name, open_page):

@@ -20,9 +20,14 @@ const MESSAGES = {
   allowlist_entry_exists: _("That word is on the allowlist already."),
   term_not_found: _("That term was removed meanwhile. The list was refreshed."),
   allowlist_entry_not_found: _("That allowlist entry was removed meanwhile. The list was refreshed."),
+  moderator_admin_required: _("Only an admin moderator issues and revokes moderator tokens, and yours is not an admin token."),
+  moderator_exists: _("A moderator with this name exists already. Names are unique: pick another one."),
+  moderator_not_found: _("That moderator is gone. The list was refreshed."),
+  moderator_is_bootstrap: _("The first moderator's token comes from the MODERATOR_TOKEN setting: change or unset the setting to replace it."),
 };
 const GONE = new Set(["hashtag_not_found", "appeal_already_decided", "appeal_not_found", "term_not_found",
-  "allowlist_entry_not_found"]);
+  "allowlist_entry_not_found", "moderator_not_found"]);
+const ROLE_WORDS = { admin: _("admin"), moderator: _("moderator") };
 const STATUS_WORDS = { needs_review: _("needs review"), approved: _("approved"), rejected: _("rejected") };
 const STATUS_CHIP = { needs_review: ["flagged", STATUS_WORDS.needs_review], approved: ["approved", STATUS_WORDS.approved],
   rejected: ["rejected", STATUS_WORDS.rejected] };
@@ -49,12 +54,12 @@ const PER_PAGE = 20;
 
 const $ = (id) => document.getElementById(id);
 const statusRegion = $("status");
-const state = { queue: 1, appeals: 1, audit: 1, terms: 1, stems: 1, highlightAudit: null };
+const state = { queue: 1, appeals: 1, audit: 1, terms: 1, stems: 1, highlightAudit: null, readOnly: false };
 let session = null;
 
 const view = tabs($("tabs"), (name) => LOADERS[name]());
 const LOADERS = { queue: () => loadQueue(), appeals: () => loadAppeals(), audit: () => loadAudit(),
-  terms: () => loadTerms(), allowlist: () => loadStems() };
+  terms: () => loadTerms(), allowlist: () => loadStems(), moderators: () => loadModerators() };
 
 function fail(error, where = statusRegion) {
   unlessSignedOut(error, (problem) => {
@@ -665,6 +670,224 @@ async function deleteStem(stem, button) {
   }
 }
 
+// -- moderators -------------------------------------------------------------------------------------
+// GET /api/moderation/moderators/ answers every moderator; issuing and revoking answer 403
+// moderator_admin_required to a plain one. The page finds its own row by the token's first characters
+// (token_prefix, what the API keeps of an issued token; none match: the bootstrap token) to show the
+// form to admins only; whatever it guessed, a 403 turns the panel read-only.
+
+const TOKEN_KEY = "showreel.moderator-token";
+
+function whoAmI(items) {
+  const token = sessionStorage.getItem(TOKEN_KEY) || "";
+  const issued = items.filter((m) => !m.is_bootstrap && !m.revoked_at && m.token_prefix && m.token_prefix.length > 4
+    && token.startsWith(m.token_prefix));
+  if (issued.length === 1) return issued[0];
+  if (issued.length === 0) return items.find((m) => m.is_bootstrap && !m.revoked_at) || null;
+  return null;
+}
+
+// Every live token minted under `id`, transitively: what revoking it revokes too.
+function mintedUnder(id, items) {
+  const children = new Map();
+  for (const m of items) if (m.created_by) children.set(m.created_by, [...(children.get(m.created_by) || []), m]);
+  const found = [];
+  const pending = [id];
+  const seen = new Set([id]);
+  while (pending.length) {
+    for (const child of children.get(pending.pop()) || []) {
+      if (seen.has(child.id)) continue;
+      seen.add(child.id);
+      pending.push(child.id);
+      if (!child.revoked_at) found.push(child);
+    }
+  }
+  return found;
+}
+
+function setReadOnly(readOnly) {
+  state.readOnly = readOnly;
+  $("moderator-form").hidden = readOnly;
+  $("moderators-readonly").hidden = !readOnly;
+}
+
+async function loadModerators() {
+  const body = $("moderators-table").tBodies[0];
+  try {
+    const items = await busy(body, () => session.call("/api/moderation/moderators/"));
+    const me = whoAmI(items);
+    // Not sure who this is (two tokens begin alike): show the form and let the API answer.
+    if (!state.readOnly) setReadOnly(Boolean(me) && me.role !== "admin");
+    const byId = new Map(items.map((m) => [m.id, m]));
+    body.replaceChildren(...items.map((m) => moderatorRow(m, byId, me, items)));
+    const active = items.filter((m) => !m.revoked_at).length;
+    $("moderators-summary").textContent = ngettext("{n} moderator token, {active} of them active, oldest first.",
+      "{n} moderator tokens, {active} of them active, oldest first.", items.length, { active: formatNumber(active) }) +
+      (me ? " " + _("You are signed in as {name} ({role}).", { name: me.name, role: ROLE_WORDS[me.role] || me.role }) : "");
+    return items;
+  } catch (error) {
+    fail(error);
+    return null;
+  }
+}
+
+function moderatorRow(m, byId, me, items) {
+  const minter = m.created_by ? byId.get(m.created_by) : null;
+  const mintedBy = m.is_bootstrap ? _("the MODERATOR_TOKEN setting")
+    : minter ? minter.name : m.created_by ? _("(unknown)") : _("the command line");
+  const canRevoke = !state.readOnly && !m.is_bootstrap && !m.revoked_at;
+  return el("tr", { id: `moderator-${m.id}`, class: m.revoked_at ? "revoked" : null },
+    el("th", { scope: "row", tabindex: -1 }, m.name,
+      me && me.id === m.id ? el("span", { class: "you", text: " " + _("(you)") }) : null),
+    el("td", {}, el("span", { class: `chip ${m.role === "admin" ? "admin" : ""}`, text: ROLE_WORDS[m.role] || m.role })),
+    el("td", { class: "mono", text: m.is_bootstrap ? "—" : `${m.token_prefix}…` }),
+    el("td", { text: mintedBy }),
+    el("td", {}, timeEl(m.created_at)),
+    el("td", {}, m.revoked_at ? el("span", { class: "chip revoked" }, _("revoked"), " ", timeEl(m.revoked_at))
+      : el("span", { class: "muted", text: _("active") })),
+    el("td", {}, canRevoke
+      ? el("button", { type: "button", class: "danger", "aria-label": _("Revoke the token of {name}", { name: m.name }),
+        onclick: (event) => revokeModerator(m, items, me, event.currentTarget) }, _("Revoke…"))
+      : null));
+}
+
+async function revokeModerator(m, items, me, button) {
+  const cascade = mintedUnder(m.id, items);
+  const names = cascade.map((c) => c.name).join(", ");
+  const mine = me && (me.id === m.id || cascade.some((c) => c.id === me.id));
+  const answer = await confirmAction({
+    title: _("Revoke the token of {name}?", { name: m.name }),
+    message: [
+      _("{name} can no longer sign in or call the API with it. This cannot be undone: a new token has to be issued.", { name: m.name }),
+      cascade.length ? ngettext("It also revokes {n} token minted under it: {names}.",
+        "It also revokes {n} tokens minted under it: {names}.", cascade.length, { names }) : "",
+      mine ? _("Your own token is among them: you will be signed out.") : "",
+    ].filter(Boolean).join(" "),
+    confirmLabel: _("Revoke the token of {name}", { name: m.name }),
+  });
+  if (!answer) {
+    button.focus();
+    return;
+  }
+  button.disabled = true;
+  try {
+    await session.call(`/api/moderation/moderators/${m.id}/`, { method: "DELETE" });
+    announce(statusRegion, cascade.length
+      ? ngettext("Revoked the token of {name} and {n} token minted under it.",
+        "Revoked the token of {name} and {n} tokens minted under it.", cascade.length, { name: m.name })
+      : _("Revoked the token of {name}.", { name: m.name }));
+    if (await loadModerators()) {
+      const row = $(`moderator-${m.id}`);
+      if (row) row.querySelector("th").focus();
+    }
+  } catch (error) {
+    button.disabled = false;
+    unlessSignedOut(error, (problem) => {
+      if (problem.code === "moderator_admin_required") setReadOnly(true);
+      announce(statusRegion, problemText(problem, MESSAGES), "error");
+      if (GONE.has(problem.code) || problem.code === "moderator_admin_required") loadModerators();
+    });
+  }
+}
+
+const moderatorForm = $("moderator-form");
+
+function clearModeratorErrors() {
+  $("moderator-name").removeAttribute("aria-invalid");
+  $("moderator-name-error").textContent = "";
+  $("moderator-form-error").textContent = "";
+}
+
+function nameError(text) {
+  const input = $("moderator-name");
+  input.setAttribute("aria-invalid", "true");
+  $("moderator-name-error").textContent = text;
+  input.focus();
+}
+
+moderatorForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearModeratorErrors();
+  const name = $("moderator-name").value.trim();
+  if (!name) {
+    nameError(_("Enter the name of the token's holder."));
+    return;
+  }
+  const admin = $("moderator-admin").checked;
+  const submit = $("moderator-submit");
+  submit.disabled = true;
+  try {
+    const issued = await session.call("/api/moderation/moderators/", { method: "POST", body: { name, admin } });
+    moderatorForm.reset();
+    showIssuedToken(issued);
+    announce(statusRegion, admin
+      ? _("Issued an admin token for {name}. Copy it now: it is shown only once.", { name: issued.name })
+      : _("Issued a moderator token for {name}. Copy it now: it is shown only once.", { name: issued.name }));
+    await loadModerators();
+  } catch (error) {
+    unlessSignedOut(error, (problem) => {
+      const fieldErrors = problem.problem && problem.problem.errors && problem.problem.errors.name;
+      if (problem.code === "moderator_exists" || fieldErrors) {
+        nameError(MESSAGES[problem.code] || problemText(problem, MESSAGES));
+      } else if (problem.code === "moderator_admin_required") {
+        setReadOnly(true);
+        announce(statusRegion, MESSAGES.moderator_admin_required, "error");
+        loadModerators();
+        $("moderators-readonly").focus();
+      } else {
+        $("moderator-form-error").textContent = problemText(problem, MESSAGES);
+      }
+    });
+  } finally {
+    submit.disabled = false;
+  }
+});
+
+// The new token is in this box only (not in storage, not in the list): closing it forgets it.
+function showIssuedToken(issued) {
+  $("issued-token-title").textContent = _("The new token of {name}", { name: issued.name });
+  $("issued-token-value").value = issued.token;
+  $("issued-token-copied").textContent = "";
+  $("issued-token").hidden = false;
+  $("issued-token-value").focus();
+  $("issued-token-value").select();
+}
+
+function closeIssuedToken() {
+  $("issued-token-value").value = "";
+  $("issued-token-copied").textContent = "";
+  $("issued-token-title").textContent = "";
+  $("issued-token").hidden = true;
+}
+
+$("issued-token-copy").addEventListener("click", async () => {
+  const input = $("issued-token-value");
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(input.value);
+    copied = true;
+  } catch {
+    input.focus();
+    input.select();
+    try {
+      copied = document.execCommand("copy");
+    } catch {
+      copied = false;
+    }
+  }
+  $("issued-token-copied").textContent = copied ? _("Copied to the clipboard.")
+    : _("The browser did not allow copying: the token is selected, press Ctrl+C (⌘C on a Mac) to copy it.");
+  if (!copied) {
+    input.focus();
+    input.select();
+  }
+});
+
+$("issued-token-done").addEventListener("click", () => {
+  closeIssuedToken();
+  $("moderator-name").focus();
+});
+
 // -- filters and start ------------------------------------------------------------------------------
 
 $("queue-filters").addEventListener("submit", (event) => { event.preventDefault(); loadQueue(1); });
@@ -678,12 +901,17 @@ function emptyConsole() {
   clear(statusRegion);
   for (const id of ["queue-list", "appeals-list", "queue-pager", "appeals-pager", "audit-pager", "terms-pager",
     "stems-pager", "queue-summary", "appeals-summary", "audit-summary", "terms-summary", "stems-summary",
-    "lexicon-info", "queue-count", "appeals-count"]) $(id).replaceChildren();
+    "lexicon-info", "queue-count", "appeals-count", "moderators-summary"]) $(id).replaceChildren();
   for (const id of ["queue-count", "appeals-count"]) $(id).removeAttribute("aria-label");
-  for (const id of ["audit-table", "terms-table", "stems-table"]) $(id).tBodies[0].replaceChildren();
+  for (const id of ["audit-table", "terms-table", "stems-table", "moderators-table"]) $(id).tBodies[0].replaceChildren();
   resetTermForm();
   resetStemForm();
-  Object.assign(state, { queue: 1, appeals: 1, audit: 1, terms: 1, stems: 1, highlightAudit: null });
+  moderatorForm.reset();
+  clearModeratorErrors();
+  closeIssuedToken();
+  $("moderator-form").hidden = true;
+  $("moderators-readonly").hidden = true;
+  Object.assign(state, { queue: 1, appeals: 1, audit: 1, terms: 1, stems: 1, highlightAudit: null, readOnly: false });
 }
 
 startConsole({

@@ -17,6 +17,7 @@ const MESSAGES = {
   run_not_found: _("That run is gone."),
   invalid_timezone: _("Not a time zone name. Use an IANA name such as UTC or Europe/Berlin."),
   service_unavailable: _("Redis cannot be reached, so queues and dead letters cannot be read. Try again in a moment."),
+  invalid_params: _("The server did not accept a parameter; see the field."),
 };
 const FINAL = new Set(["succeeded", "failed"]);
 const STATUS_WORDS = { queued: _("queued"), running: _("running"), succeeded: _("succeeded"), failed: _("failed") };
@@ -222,16 +223,29 @@ function editForm(schedule, id) {
   const cronError = el("p", { class: "field-error", id: `cron-error-${id}` });
   const tzError = el("p", { class: "field-error", id: `tz-error-${id}` });
   const formError = el("p", { class: "field-error", role: "alert", id: `edit-error-${id}` });
-  const params = schedule.accepts.filter((p) => ["bool", "int", "str"].includes(p.type)).map((param) => {
+  const params = schedule.accepts.filter((p) => ["bool", "int", "str", "list"].includes(p.type)).map((param) => {
     const inputId = `param-${id}-${param.name}`;
     if (param.type === "bool") {
       return el("label", { class: "checkbox", for: inputId },
         el("input", { type: "checkbox", id: inputId, "data-param": param.name, "data-type": "bool" }),
         `${param.name}: ${param.description}`);
     }
-    return el("div", {}, el("label", { for: inputId, text: `${param.name}: ${param.description}` }),
+    const errorId = `param-error-${id}-${param.name}`;
+    const label = el("label", { for: inputId, text: `${param.name}: ${param.description}` });
+    const error = el("p", { class: "field-error", id: errorId, "data-param-error": param.name });
+    if (param.type === "list") {
+      // A list of strings, one item a line: ids pasted from the dead letters table or a log keep their form.
+      const hintId = `param-hint-${id}-${param.name}`;
+      return el("div", {}, label,
+        el("textarea", { id: inputId, "data-param": param.name, "data-type": "list", class: "mono", rows: 4,
+          autocomplete: "off", spellcheck: "false", "aria-describedby": `${hintId} ${errorId}` }),
+        el("p", { class: "hint", id: hintId, text: _("One item a line; spaces around an item and blank lines are dropped. Empty means an empty list.") }),
+        error);
+    }
+    return el("div", {}, label,
       el("input", { type: "text", id: inputId, "data-param": param.name, "data-type": param.type,
-        inputmode: param.type === "int" ? "numeric" : null, autocomplete: "off" }));
+        inputmode: param.type === "int" ? "numeric" : null, autocomplete: "off", "aria-describedby": errorId }),
+      error);
   });
   const form = el("form", { id: `edit-${id}`, hidden: true, novalidate: true, "aria-label": _("Edit {name}", { name: schedule.name }) },
     el("div", {},
@@ -360,6 +374,7 @@ function toggleEdit(name, open = null) {
     for (const input of form.querySelectorAll("[data-param]")) {
       const value = schedule.params[input.dataset.param];
       if (input.dataset.type === "bool") input.checked = Boolean(value);
+      else if (input.dataset.type === "list") input.value = (Array.isArray(value) ? value : []).join("\n");
       else input.value = value ?? "";
     }
     clearEditErrors(id);
@@ -375,6 +390,13 @@ function clearEditErrors(id) {
     $(`${name}-error-${id}`).textContent = "";
   }
   $(`edit-error-${id}`).textContent = "";
+  for (const input of $(`edit-${id}`).querySelectorAll("[data-param]")) input.removeAttribute("aria-invalid");
+  for (const error of $(`edit-${id}`).querySelectorAll("[data-param-error]")) error.textContent = "";
+}
+
+// The lines of a list parameter's field: trimmed, blank ones left out.
+function listItems(text) {
+  return text.split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
 }
 
 async function saveSchedule(name) {
@@ -386,6 +408,7 @@ async function saveSchedule(name) {
     const key = input.dataset.param;
     if (input.dataset.type === "bool") params[key] = input.checked;
     else if (input.dataset.type === "int") params[key] = input.value.trim() === "" ? null : Number(input.value);
+    else if (input.dataset.type === "list") params[key] = listItems(input.value);
     else params[key] = input.value;
   }
   const body = { cron: $(`cron-${id}`).value.trim(), timezone: $(`tz-${id}`).value.trim(),
@@ -416,13 +439,31 @@ async function saveSchedule(name) {
         input.setAttribute("aria-invalid", "true");
         $(`tz-error-${id}`).textContent = MESSAGES.invalid_timezone;
         input.focus();
-      } else {
+      } else if (!paramErrors(id, errors)) {
         $(`edit-error-${id}`).textContent = problemText(problem, MESSAGES);
+      } else {
+        $(`edit-error-${id}`).textContent = MESSAGES.invalid_params;
       }
     });
   } finally {
     submit.disabled = false;
   }
+}
+
+// The API's reasons under the parameters it refused (422 invalid_params); false when none is a field here.
+function paramErrors(id, errors) {
+  const form = $(`edit-${id}`);
+  let first = null;
+  for (const [name, reasons] of Object.entries(errors)) {
+    const input = [...form.querySelectorAll("[data-param]")].find((node) => node.dataset.param === name);
+    const error = [...form.querySelectorAll("[data-param-error]")].find((node) => node.dataset.paramError === name);
+    if (!input || !error) continue;
+    input.setAttribute("aria-invalid", "true");
+    error.textContent = _("Not accepted: {problem}", { problem: [].concat(reasons).join(" ") });
+    first = first || input;
+  }
+  if (first) first.focus();
+  return Boolean(first);
 }
 
 // -- run history ------------------------------------------------------------------------------------
