@@ -72,10 +72,15 @@ def streams_refused(run: LoadRun) -> int:
     return sum(1 for r in run.requests if r["status"] == 503 and r.get("code") == "too_many_streams")
 
 
+def cpu_by_process(run: LoadRun) -> dict[str, float]:
+    """CPU seconds of each system process over the run (first to last sample)."""
+    first, last = run.samples[0]["cpu"], run.samples[-1]["cpu"]
+    return {name: last[name] - first.get(name, 0.0) for name in last}
+
+
 def cpu_table(run: LoadRun) -> tuple[list[list[str]], float, float]:
     """Rows of CPU seconds per process over the run, the system's total and the generator's."""
-    first, last = run.samples[0]["cpu"], run.samples[-1]["cpu"]
-    used = {name: last[name] - first.get(name, 0.0) for name in last}
+    used = cpu_by_process(run)
     system = sum(used.values())
     generator = run.run["cpu"]
     elapsed = run.samples[-1]["t"] - run.samples[0]["t"]
@@ -137,3 +142,24 @@ def lost_rows(run: LoadRun, origin: float) -> list[list[str]]:
 
 
 LOST_HEADERS = ["job", "kind", "status", "created s", "last update s", "steps (status/deliveries)"]
+
+
+def photo_budget(run: LoadRun, render_cpu: float) -> tuple[list[str], float]:
+    """Where one photo job's CPU goes: a row of milliseconds per job done, and the bound this cost allows.
+
+    Columns: the render alone (the bound's measure), worker-media, web, the other system processes,
+    the load generator, all of it; GET polls per job; the share of the cores the run kept busy.
+    The bound this cost allows is what the run would reach with every core busy.
+    """
+    done = max(len(finished_jobs(run)), 1)
+    used = cpu_by_process(run)
+    media, web = used.get("worker-media", 0.0), used.get("web", 0.0)
+    others = sum(used.values()) - media - web
+    generator = run.run["cpu"]
+    total = media + web + others + generator
+    elapsed = run.samples[-1]["t"] - run.samples[0]["t"]
+    polls = sum(1 for r in run.requests if r["route"].startswith("GET /api/media/"))
+    per_job = total / done
+    row = [f"{render_cpu * 1000:.0f}", *(f"{seconds / done * 1000:.0f}" for seconds in (media, web, others, generator)),
+           f"{per_job * 1000:.0f}", f"{polls / done:.1f}", f"{total / (cores() * elapsed):.0%}" if elapsed else "-"]
+    return row, cores() / per_job
