@@ -409,10 +409,16 @@ def killed_convert(cluster: Cluster, api: str, key: str, tmp_path: Path) -> None
                             headers={"Authorization": f"Bearer {key}"}, timeout=60)
     assert created.status_code == 201, created.text
     job_id = created.json()["job_id"]
-    wait_for(lambda: converting_in(b.scratch / "jobs" / job_id), timeout=60, message="ffmpeg converting on host B")
-    time.sleep(0.5)
+    ffmpegs = wait_for(lambda: converting_in(b.scratch / "jobs" / job_id), timeout=60,
+                       message="ffmpeg converting on host B")
+    for ffmpeg in ffmpegs:
+        # Frozen mid-convert: however fast this machine transcodes, the kill lands inside the step.
+        with contextlib.suppress(psutil.NoSuchProcess):
+            ffmpeg.suspend()
     b.processes["worker-video"].send_signal(signal.SIGKILL)
     b.processes["worker-video"].wait(timeout=10)
+    # PR_SET_PDEATHSIG kills the orphaned ffmpeg (a stopped process still takes SIGKILL).
+    wait_for(lambda: not converting_in(b.scratch / "jobs" / job_id), timeout=10, message="host B's ffmpeg to die")
     cluster.start(c, "worker-video")
     job = wait_for(lambda: _job(api, key, job_id), timeout=90, interval=0.5, message="host C to finish the job")
     assert job["status"] == "done", job
