@@ -47,4 +47,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 # The Procfile's web line, word for word (a test keeps them in step).
-CMD ["sh", "-c", "exec gunicorn --bind ${HOST:-127.0.0.1}:${PORT:-8000} --workers ${WEB_CONCURRENCY:-2} --threads 4 --timeout 300 'api.app:wsgi()'"]
+CMD ["sh", "-c", "exec gunicorn --bind ${HOST:-127.0.0.1}:${PORT:-8000} --workers ${WEB_CONCURRENCY:-2} --threads 4 --timeout 300 --keep-alive ${WEB_KEEPALIVE_SECONDS:-75} 'api.app:wsgi()'"]

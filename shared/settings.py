@@ -52,6 +52,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("REDIS_URL", str, "", "Redis for streams and the Dramatiq broker; empty: `make run` starts an embedded one"),
     Option("HOST", str, "127.0.0.1", "Address the web process binds"),
     Option("PORT", int, 8000, "Port the web process listens on"),
+    Option("WEB_KEEPALIVE_SECONDS", int, 75,
+           "Seconds the web process keeps an idle keep-alive connection open (gunicorn --keep-alive, read by the "
+           "Procfile); longer than the idle timeout of the clients or load balancer in front, so it never closes "
+           "a connection the other side is reusing at that moment (gunicorn's 2 s dropped requests under load)"),
     Option("PUBLIC_BASE_URL", str, "http://127.0.0.1:{PORT}", "Base URL clients reach the API at (used in links)"),
     Option("SECRET_KEY", str, "", "Key signing local download URLs; empty in embedded mode: generated under DATA_DIR"),
     Option("TEMP_DIR", str, "{DATA_DIR}/tmp",
