@@ -17,10 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-import requests
 from honcho.environ import parse_procfile
 
 from tests.support.chain import free_port
+from tests.support.runtime import wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,20 +35,6 @@ def start_procfile_web(port: int) -> subprocess.Popen:
     env.pop("WEB_KEEPALIVE_SECONDS", None)  # the shipped default
     return subprocess.Popen(["/bin/sh", "-c", f"exec {command}"], cwd=ROOT, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def wait_until_serving(base: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(process.stderr.read().decode()[-2000:])
-        try:
-            if requests.get(f"{base}/healthz", timeout=5).ok:
-                return
-        except requests.RequestException:  # not listening yet
-            pass
-        time.sleep(0.2)
-    raise AssertionError("gunicorn did not start")
 
 
 def test_an_idle_keepalive_connection_is_still_served_after_a_pause_and_does_not_hold_up_a_stop(db):

@@ -24,6 +24,7 @@ import pytest
 import requests
 
 from tests.support.media import h264_mp4, png_bytes
+from tests.support.runtime import wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 GIB = 1024**3
@@ -113,20 +114,6 @@ def start_web(port: int, hidden: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
                              "--workers", "1", "--threads", "4", "--timeout", "300", "api.app:wsgi()"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def wait_until_serving(base: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(process.stderr.read().decode()[-2000:])
-        try:
-            if requests.get(f"{base}/healthz", timeout=5).ok:
-                return
-        except requests.RequestException:  # not listening yet, or the worker still booting
-            pass
-        time.sleep(0.2)
-    raise AssertionError("gunicorn did not start")
 
 
 @pytest.mark.parametrize("way", ["multipart", "raw"])

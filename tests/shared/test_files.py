@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -64,7 +65,8 @@ def socket_sending(data: bytes):
     ours, theirs = socket.socketpair()
 
     def send():
-        with theirs:
+        # The reader may be done (and closed) before this thread runs: then there is nobody to send to.
+        with theirs, contextlib.suppress(BrokenPipeError, ConnectionResetError):
             theirs.sendall(data)
 
     threading.Thread(target=send, daemon=True).start()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import dramatiq
+import requests
 
 
 @contextmanager
@@ -58,3 +60,18 @@ def wait_for(predicate: Callable[[], object], *, timeout: float, interval: float
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message or predicate}: last={last!r}")
+
+
+def wait_until_serving(base: str, process: subprocess.Popen) -> None:
+    """Wait until a started web process answers /healthz; fail with its stderr if it exited."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(process.stderr.read().decode()[-2000:])
+        try:
+            if requests.get(f"{base}/healthz", timeout=5).ok:
+                return
+        except requests.RequestException:  # not listening yet, or the worker still booting
+            pass
+        time.sleep(0.2)
+    raise AssertionError("gunicorn did not start")
