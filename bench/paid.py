@@ -224,7 +224,7 @@ def report(results: dict[str, Any], found: list[Verdict]) -> str:
          "pays on the dev chain and posts the hash. The flow runs from the submission's `paid_at` (committed "
          "with `payment.confirmed`) to its `published_at`; the raw operations are the same media calls on the "
          "same files, made in the benchmark process just before or just after each flow, in turns. The flow also re-verifies the "
-         "payment on chain twice, copies the uploads into its work folder and stores every output."),
+         "payment on chain twice, links (or, from another disk, copies) the uploads into its work folder and stores every output."),
         "",
         markdown_table(["system", "what", "measured"], rows), "",
         markdown_table(["target (issue 14)", "goal", "measured", "result", "spread"],

@@ -137,8 +137,7 @@ class WakeupConsumer(_RedisConsumer):
         if not getattr(message, REDELIVER_ATTRIBUTE, False):
             return super().ack(message)
         try:
-            self.broker.do_requeue(self.queue_name, message.options["redis_message_id"])
-            self.broker.client.lpush(self.wakeup_key, 1)
+            self.requeue([message])
         except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError) as e:
             # Retried by the consumer thread, as an ack is: a timeout or an error reply (out of memory,
             # a read-only replica during failover) must not leave the message in this worker's ack set.

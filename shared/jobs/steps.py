@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import shutil
-import stat
 import time
 import uuid
 from collections.abc import Callable
@@ -42,6 +40,7 @@ from shared.pipeline import runner
 from shared.pipeline.ledger import DONE, mark_step
 from shared.pipeline.runner import RECORDED, Adapter, upload_outputs
 from shared.settings import Settings
+from shared.storage.base import fetch_to_file
 
 log = logging.getLogger(__name__)
 
@@ -217,26 +216,11 @@ def _job_dir(ctx: StepContext, job: JobSnapshot) -> Path:
 
 
 def _local_source(ctx: StepContext, job: JobSnapshot) -> Path:
-    """Make the source a file of the job folder once (steps on another machine make their own).
-
-    A hard link when the storage keeps the object on this disk (objects are replaced by a
-    rename, never rewritten in place, and the steps only read the source), else a download.
-    The folder is scratch, so neither is synced: a crash loses it and the next run makes it again.
-    """
-    directory = _job_dir(ctx, job)
-    path = directory / f"source{job.info.extension}"
+    """Make the source a file of the job folder once (steps on another machine make their own):
+    a hard link when the storage keeps the object on this disk, else a download (``fetch_to_file``)."""
+    path = _job_dir(ctx, job) / f"source{job.info.extension}"
     if not path.exists():
-        partial = directory / f".source{job.info.extension}.part"
-        partial.unlink(missing_ok=True)
-        storage = ctx.storages(job)
-        stored = storage.local_path(job.source_key)
-        try:
-            if stored is None or not stat.S_ISREG(os.lstat(stored).st_mode):
-                raise OSError("not a file of this disk")  # the storage's own read decides what it is
-            partial.hardlink_to(stored)
-        except OSError:  # not local, another file system, or gone: the storage's own read
-            storage.get_to_file(job.source_key, partial)
-        partial.replace(path)
+        fetch_to_file(ctx.storages(job), job.source_key, path)
     return path
 
 

@@ -39,6 +39,8 @@ def authenticate(db: Database, settings: Settings, token: str | None) -> Moderat
     # The bootstrap moderator's token is whatever MODERATOR_TOKEN says now: an old one
     # stops working as soon as the setting is changed or removed.
     if MODERATOR_TOKENS.is_bootstrap(settings, token):
+        if row is not None and row.revoked_at is None:
+            return row  # stored with this token already: nothing to write on every request
         return _bootstrap_moderator(db, digest)
     raise errors.InvalidModeratorToken("the moderator token is unknown")
 

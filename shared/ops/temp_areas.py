@@ -7,7 +7,7 @@ under TEMP_DIR and a function that takes the names of the entries found there
 (``jobs/<job_id>`` -> ``"<job_id>"``) and returns those still in use.
 
 A feature that keeps files in TEMP_DIR adds its area to ``TEMP_AREAS``, e.g.
-``TempArea("uploads", uploads_in_use, "...")`` for ``TEMP_DIR/uploads/<upload_id>``.
+``TempArea("uploads", uploads.uploads_in_use, "...")`` for ``TEMP_DIR/uploads/<upload_id>``.
 Area folders themselves are never removed. An area may also name the entries whose owner is
 finished (a job or submission in a final state): their work folders are scratch nothing will use
 again, left on a host whose worker died or that ran only some of the steps, and go whatever
@@ -75,11 +75,6 @@ def jobs_finished(db: Database, names: list[str]) -> set[str]:
     return _named_rows(db, names, MediaJob.id, MediaJob.status.in_(_FINAL_JOB_STATUSES))
 
 
-def uploads_in_use(db: Database, names: list[str]) -> set[str]:
-    """Temporary uploads not deleted that are unexpired or taken by a submission."""
-    return uploads.uploads_in_use(db, names)
-
-
 def submissions_in_use(db: Database, names: list[str]) -> set[str]:
     """Work folders of paid submissions still being processed."""
     return _named_rows(db, names, Submission.id, Submission.status.in_(_SUBMISSION_RUNNING))
@@ -99,7 +94,7 @@ TEMP_AREAS: tuple[TempArea, ...] = (
     TempArea("jobs", jobs_in_use, "per-job work folders TEMP_DIR/jobs/<job_id>: kept while the job is not final, "
              "removed at once when it is", jobs_finished),
     TempArea("incoming", nothing_in_use, "uploads streaming in (TEMP_DIR/incoming/*.part): kept while written to"),
-    TempArea("uploads", uploads_in_use, "temporary uploads of before they went to storage, TEMP_DIR/uploads/<id>: "
+    TempArea("uploads", uploads.uploads_in_use, "temporary uploads of before they went to storage, TEMP_DIR/uploads/<id>: "
              "kept until deleted "
              "or expired unclaimed; kept while a submission uses them"),
     TempArea("submissions", submissions_in_use, "work folders of paid submissions TEMP_DIR/submissions/<id>: "

@@ -15,6 +15,8 @@ import dataclasses
 import os
 import re
 import secrets
+import shutil
+import stat
 import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
@@ -140,6 +142,34 @@ def write_file_atomically(path: str | os.PathLike[str], chunks: Iterable[bytes])
         temporary.unlink(missing_ok=True)
         raise
     return size
+
+
+def fetch_to_file(storage: StorageProvider, key: str, target: Path, *, local: Path | None = None) -> Path:
+    """Make the stored object ``key`` the file ``target`` on this host, written aside and renamed into place.
+
+    A hard link when the storage keeps the object on this disk as a plain file, or ``local`` names
+    one (a copy across file systems); else the storage's own read, which raises ObjectNotFound when
+    the object is gone. Objects are replaced by a rename, never rewritten in place, so a link is
+    safe for readers. ``target`` is scratch: nothing is synced, a crash loses it and it is made again.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.part")
+    partial.unlink(missing_ok=True)
+    local = local or storage.local_path(key)
+    try:
+        if local is None or not stat.S_ISREG(os.lstat(local).st_mode):
+            raise FileNotFoundError("not a file of this disk")  # the storage's own read decides what it is
+        try:
+            partial.hardlink_to(local)
+        except FileNotFoundError:
+            raise
+        except OSError:  # another file system
+            shutil.copyfile(local, partial)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        storage.get_to_file(key, partial)
+    partial.replace(target)
+    return target
 
 
 def read_chunks(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:

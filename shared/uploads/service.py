@@ -40,7 +40,7 @@ from shared.media.probe import inspect
 from shared.security import IPV6_GROUP_PREFIX_CHARS, canonical_address
 from shared.settings import Settings, upload_ip_bytes_ceiling
 from shared.storage import get_default_storage, signing_secret
-from shared.storage.base import StorageProvider
+from shared.storage.base import StorageProvider, fetch_to_file
 from shared.storage.errors import InvalidSignature, ObjectNotFound, StorageError
 from shared.storage.signing import sign, verify
 from shared.uploads import errors
@@ -118,29 +118,10 @@ def fetch_stored(settings: Settings, key: str, target: Path, *, local: Path | No
     """Make the uploads' stored object ``key`` the file ``target`` on this host: a hard link when
     storage is this disk (or ``local`` names the file), else a streamed download. Raises
     UploadNotFound when the object is gone."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.part")
-    partial.unlink(missing_ok=True)
-    storage = upload_storage(settings)
-    local = local or storage.local_path(key)
     try:
-        if local is not None:
-            _link_or_copy(local, partial)
-        else:
-            storage.get_to_file(key, partial)
-    except (FileNotFoundError, ObjectNotFound):
+        return fetch_to_file(upload_storage(settings), key, target, local=local)
+    except ObjectNotFound:
         raise errors.UploadNotFound("the upload's file is gone") from None
-    partial.replace(target)
-    return target
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        target.hardlink_to(source)
-    except FileNotFoundError:
-        raise
-    except OSError:  # another file system
-        shutil.copyfile(source, target)
 
 
 def media_info(upload: Upload) -> MediaInfo:

@@ -303,11 +303,13 @@ def preflight(db: Database, upload_id: uuid.UUID, offset: int, body_length: int 
     now = now or utcnow()
     with db.session() as session:
         row = _scoped(session, upload_id, tenant_id)
-        if row is None or row.status != RECEIVING:
-            # A finished upload: its offset is the length, so this PATCH is late.
+        if row is None:
+            # Unknown or expired (raised here), or finished into an upload: then this PATCH is late.
             state(db, upload_id, now, tenant_id=tenant_id)
             raise errors.UploadOffsetMismatch("the upload is complete")
         _check_live(row, now)
+        if row.status != RECEIVING:
+            raise errors.UploadOffsetMismatch("the upload is complete")  # being finished: its bytes are all in
         session.expunge(row)
     _check_chunk(row, offset, body_length)
     return row

@@ -915,7 +915,7 @@ function emptyConsole() {
 }
 
 startConsole({
-  storageKey: "showreel.moderator-token",
+  storageKey: TOKEN_KEY,
   messages: MESSAGES,
   onSignOut: emptyConsole,
   probe: async (call) => showLexicon(await call("/api/moderation/lexicon/")),
