@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import ClassVar
 
-from flask import Flask, Response, current_app, json, request
+from flask import Flask, Response, current_app, has_request_context, json, request
 from flask_limiter import Limiter
 from limits import parse
+from limits.storage import RedisStorage
 
 from api.auth import bearer_token, current_tenant_id
 from shared.errors import RateLimited, ShowreelError
@@ -78,6 +80,67 @@ def _tenant_limit() -> str:
     return f"{per_minute}/minute"
 
 
+class CountingRedisStorage(RedisStorage):
+    """limits' Redis storage whose increment also answers the window's reads in the same request.
+
+    flask-limiter counts a request with one script call per limit, then reads the window of the
+    limit closest to running out again (GET, then TTL) for the RateLimit-* headers: four round
+    trips on every request, most of the cost of a poll answered 304. Here the increment returns
+    the count and the seconds its window has left, and a read of that key later in the same
+    request is answered from them: two round trips. Outside a request it is limits' storage.
+    """
+
+    STORAGE_SCHEME: ClassVar[list[str]] = ["showreel+redis", "showreel+rediss"]
+    SCRIPT_INCR_READ = """
+        local current = redis.call("incrby", KEYS[1], ARGV[2])
+        if tonumber(current) == tonumber(ARGV[2]) then
+            redis.call("expire", KEYS[1], ARGV[1])
+        end
+        return {current, redis.call("ttl", KEYS[1])}
+    """
+
+    def __init__(self, uri: str, **options) -> None:
+        super().__init__(uri.removeprefix("showreel+"), **options)
+
+    def initialize_storage(self, uri: str) -> None:
+        super().initialize_storage(uri)
+        self.lua_incr_read = self.get_connection().register_script(self.SCRIPT_INCR_READ)
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        current, ttl = self.lua_incr_read([self.prefixed_key(key)], [expiry, amount])
+        windows = _request_windows()
+        if windows is not None:
+            windows[key] = (int(current), time.time() + max(int(ttl), 0))
+        return int(current)
+
+    def get(self, key: str) -> int:
+        seen = (_request_windows() or {}).get(key)
+        return seen[0] if seen else super().get(key)
+
+    def get_expiry(self, key: str) -> float:
+        seen = (_request_windows() or {}).get(key)
+        return seen[1] if seen else super().get_expiry(key)
+
+    def clear(self, key: str) -> None:
+        (_request_windows() or {}).pop(key, None)
+        super().clear(key)
+
+
+def _request_windows() -> dict[str, tuple[int, float]] | None:
+    """Counts and reset times this request's increments left, by key (None outside a request)."""
+    if not has_request_context():
+        return None
+    # The request's own environ, not g: an app context can outlive one request (tests, CLI).
+    return request.environ.setdefault("showreel.rate_limit_windows", {})
+
+
+def storage_uri(redis_url: str) -> str:
+    """flask-limiter's storage for ``redis_url``: the counting storage above on redis(s)://."""
+    if not redis_url:
+        return "memory://"
+    return f"showreel+{redis_url}" if redis_url.startswith(("redis://", "rediss://")) else redis_url
+
+
 def init_rate_limits(app: Flask, settings: Settings, blueprints) -> Limiter:
     """Limit ``blueprints`` per tenant, every blueprint per IP, and add the RateLimit-* headers.
 
@@ -87,7 +150,7 @@ def init_rate_limits(app: Flask, settings: Settings, blueprints) -> Limiter:
     limiter = Limiter(
         key_func=client_address,
         app=app,
-        storage_uri=settings.REDIS_URL or "memory://",
+        storage_uri=storage_uri(settings.REDIS_URL),
         storage_options={"socket_connect_timeout": 1, "socket_timeout": 1} if settings.REDIS_URL else {},
         key_prefix=KEY_PREFIX,
         headers_enabled=False,

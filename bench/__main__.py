@@ -27,7 +27,7 @@ DEFAULT_OUT = ROOT / "docs" / "BENCHMARKS.md"
 
 # Benchmarks of other features: each module's run() measures and returns its markdown section.
 # A run() may also return its verdicts, as (section, verdicts): they join the targets table.
-MARKDOWN_PARTS = ("moderation", "uploads", "queue", "paid", "load", "chaos")
+MARKDOWN_PARTS = ("moderation", "uploads", "queue", "polls", "paid", "load", "chaos")
 PART_MODULES = {"chaos": "bench.load.chaos"}  # load and faults under load: bench/load/
 
 

@@ -113,6 +113,42 @@ def test_polling_with_if_none_match_gets_304(client):
     assert again.status_code == 304 and again.data == b""
 
 
+def test_a_poll_answers_304_from_the_version_and_200_once_the_job_changed(client, db, monkeypatch):
+    from shared.jobs import service
+    from shared.jobs.models import MediaJob
+
+    created = post_file(client, jpeg_with_orientation_and_gps(64, 48), "a.jpg").get_json()
+    url = f"/api/media/{created['job_id']}/"
+    etag = client.get(url).headers["ETag"]
+
+    def whole_row(*_args):
+        raise AssertionError("a 304 must not load the whole job")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(service, "get_job", whole_row)
+        assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    with db.session() as session:
+        session.get(MediaJob, service.uuid.UUID(created["job_id"])).version += 1
+    changed = client.get(url, headers={"If-None-Match": etag})
+
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert changed.get_json()["id"] == created["job_id"]
+    assert client.get(url, headers={"If-None-Match": changed.headers["ETag"]}).status_code == 304
+
+
+def test_a_poll_of_another_tenants_job_is_a_404_even_with_its_etag(client, db, settings):
+    from shared.tenants.service import create_tenant
+
+    created = post_file(client, jpeg_with_orientation_and_gps(64, 48), "a.jpg").get_json()
+    url = f"/api/media/{created['job_id']}/"
+    etag = client.get(url).headers["ETag"]
+    _, key = create_tenant(db, settings, "globex")
+
+    answer = client.get(url, headers={"If-None-Match": etag, "Authorization": f"Bearer {key}"})
+
+    assert answer.status_code == 404 and answer.get_json()["code"] == "job_not_found"
+
+
 def test_unknown_job_is_a_404_problem(client):
     response = client.get("/api/media/00000000-0000-4000-8000-00000000abcd/")
     assert response.status_code == 404

@@ -52,6 +52,23 @@ def test_one_ip_address_is_limited_whatever_key_it_uses(db, redis_client, settin
     assert elsewhere.status_code == 200
 
 
+def test_a_request_costs_one_redis_call_per_limit_and_its_headers_none(db, redis_client, settings, monkeypatch):
+    app = create_app(settings)
+    client = app.test_client()
+    _, key = create_tenant(db, settings, "acme", limits={"requests_per_minute": 5})
+    connection = app.extensions["showreel.limiter"].storage.storage
+    calls = []
+    original = connection.execute_command
+    monkeypatch.setattr(connection, "execute_command", lambda *args, **kw: calls.append(args[0]) or original(*args, **kw))
+
+    answers = [client.get("/api/presets/", headers=_auth(key)) for _ in range(3)]
+
+    # Two limits count each request (its tenant's, its address's); the headers come from those counts.
+    assert calls == ["EVALSHA"] * 6
+    assert [a.headers["RateLimit-Remaining"] for a in answers] == ["4", "3", "2"]
+    assert all(0 < int(a.headers["RateLimit-Reset"]) <= 60 for a in answers)
+
+
 def test_an_unknown_key_is_refused_and_still_counted_by_address(db, redis_client, settings):
     client = create_app(settings.replace(APP_ENV="production", RATE_LIMIT_PER_IP=2)).test_client()
 
