@@ -6,13 +6,13 @@ import logging
 import sys
 from typing import Any
 
-import redis
 from flask import Flask, Response, current_app, json, request
 from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from shared import errors as e
+from shared.redis_client import REDIS_UNAVAILABLE
 from shared.security import redact_server_paths
 
 log = logging.getLogger(__name__)
@@ -144,14 +144,10 @@ def handle_database_unavailable(error: Exception) -> Response:
     return response
 
 
-# Redis refused or dropped a connection (a restart, an outage): a 503 the client retries, never a 500.
-# ReadOnlyError: a replica promoted mid-failover refuses writes for a moment, the same "try again".
-REDIS_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError)
-
-
 def handle_redis_unavailable(error: Exception) -> Response:
     log.warning("Redis unavailable on %s %s: %s", request.method, request.path, error)
-    return handle_showreel_error(e.ServiceUnavailable(f"Redis is unreachable ({type(error).__name__}); try again"))
+    return handle_showreel_error(e.ServiceUnavailable(f"Redis cannot take this now ({type(error).__name__}); "
+                                                      "try again"))
 
 
 def _flatten_messages(messages: Any) -> dict[str, list[str]]:

@@ -9,6 +9,12 @@ from shared.settings import Settings
 
 _clients: dict[str, redis.Redis] = {}
 
+# Redis cannot take the command now and will again: unreachable or slow (a restart, an outage), a
+# replica promoted mid-failover still refusing writes, or out of memory under ``noeviction``. The
+# API answers these 503 with Retry-After; the workers put the message back instead of acking it
+# (workers/broker.py, workers/wakeup.py). Any other error reply is a bug a retry would repeat.
+REDIS_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError, redis.exceptions.OutOfMemoryError)
+
 
 class RedisNotConfigured(ServiceUnavailable):
     code = "redis_not_configured"

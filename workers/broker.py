@@ -11,7 +11,6 @@ import time
 
 import dramatiq
 import dramatiq.errors
-import redis
 from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
@@ -23,7 +22,7 @@ from dramatiq.middleware import (
 )
 
 from shared.errors import PermanentError
-from shared.redis_client import redis_url
+from shared.redis_client import REDIS_UNAVAILABLE, redis_url
 from shared.settings import Settings, get_settings
 from workers.concurrency import TenantConcurrency
 from workers.observability import ObservabilityMiddleware
@@ -69,7 +68,7 @@ def build_broker(settings: Settings) -> WakeupRedisBroker:
 # What a failed enqueue raises when Redis is unreachable (a timeout may have enqueued it after all:
 # the redelivery then hands off twice, which the step ledger makes harmless). Any other error is a
 # bug that a redelivery would only repeat, so it is left to Dramatiq's own handling (logged).
-REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, dramatiq.errors.BrokerConnectionError)
+REDIS_DOWN = (*REDIS_UNAVAILABLE, dramatiq.errors.BrokerConnectionError)
 
 
 class PermanentAwareRetries(Retries):

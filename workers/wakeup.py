@@ -29,6 +29,8 @@ from dramatiq.common import compute_backoff, current_millis
 from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
 
+from shared.redis_client import REDIS_UNAVAILABLE
+
 WAKEUP_SUFFIX = ".wakeup"
 # Set on a MessageProxy whose processing must not be acked: it goes back to its queue instead.
 REDELIVER_ATTRIBUTE = "_showreel_redeliver"
@@ -138,9 +140,9 @@ class WakeupConsumer(_RedisConsumer):
             return super().ack(message)
         try:
             self.requeue([message])
-        except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError) as e:
-            # Retried by the consumer thread, as an ack is: a timeout or an error reply (out of memory,
-            # a read-only replica during failover) must not leave the message in this worker's ack set.
+        except REDIS_UNAVAILABLE as e:
+            # Retried by the consumer thread, as an ack is: a timeout or a refusal (out of memory, a
+            # read-only replica during failover) must not leave the message in this worker's ack set.
             raise ConnectionClosed(e) from None
         self.queued_message_ids.discard(message.message_id)
 

@@ -22,10 +22,11 @@ from workers.broker import broker
 
 
 class FailingEnqueues:
-    """Make the broker's enqueue of ``actor_name`` raise a Redis ConnectionError ``times`` times."""
+    """Make the broker's enqueue of ``actor_name`` raise ``error`` (Redis refusing the connection) ``times`` times."""
 
-    def __init__(self, monkeypatch, actor_name: str, *, times: int):
+    def __init__(self, monkeypatch, actor_name: str, *, times: int, error: Exception | None = None):
         self.actor_name, self.left, self.failed = actor_name, times, 0
+        self.error = error or redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
         self.lock = threading.Lock()
         self.enqueue = broker.enqueue
         monkeypatch.setattr(broker, "enqueue", self)
@@ -37,7 +38,7 @@ class FailingEnqueues:
                 self.left -= 1
                 self.failed += 1
         if fail:
-            raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+            raise self.error
         return self.enqueue(message, delay=delay)
 
 
@@ -77,6 +78,25 @@ def test_a_hand_off_refused_by_redis_is_redelivered_and_the_job_ends_done_once(c
     assert job["status"] == "done", job
     assert job_done_events(db, str(row.id)) == 1
     # The redeliveries found convert done in the ledger: it ran once, and every later step once.
+    assert {name: step["deliveries"] for name, step in row.steps.items()} == \
+        {"convert": 1, "upload": 1, "persist": 1}
+
+
+@pytest.mark.parametrize("error", [redis.exceptions.OutOfMemoryError("OOM command not allowed when used memory > "
+                                                                   "'maxmemory'."),
+                                   redis.ReadOnlyError("You can't write against a read only replica.")],
+                         ids=["out-of-memory", "read-only-replica"])
+def test_a_hand_off_refused_by_a_full_or_read_only_redis_is_redelivered_too(client, settings, db, monkeypatch,
+                                                                            error):
+    # Redis answers but refuses the write: full under noeviction, or a replica mid-failover. Acked,
+    # the job would stop after convert for good; redelivered, it ends done once.
+    failing = FailingEnqueues(monkeypatch, "upload_outputs", times=2, error=error)
+
+    job, row = run_image_job(client, settings, db)
+
+    assert failing.failed == 2
+    assert job["status"] == "done", job
+    assert job_done_events(db, str(row.id)) == 1
     assert {name: step["deliveries"] for name, step in row.steps.items()} == \
         {"convert": 1, "upload": 1, "persist": 1}
 
