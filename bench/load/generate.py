@@ -35,9 +35,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=600.0, help="how long the mix runs (photo: a time limit)")
     parser.add_argument("--fixtures", type=Path, required=True)
     parser.add_argument("--photos-per-user", type=int, default=8)
+    parser.add_argument("--first-photo", type=int, default=0, help="photo fixture the photo users start at")
+    parser.add_argument("--poll", type=float, default=0.5, help="seconds between a media client's polls")
     parser.add_argument("--out", type=Path, required=True)
     options = parser.parse_args()
-    locustfile.CONFIG.update(fixtures=str(options.fixtures), photos_per_user=options.photos_per_user)
+    locustfile.CONFIG.update(fixtures=str(options.fixtures), photos_per_user=options.photos_per_user,
+                             first_photo=options.first_photo, poll=options.poll)
 
     requests: list[dict] = []
 

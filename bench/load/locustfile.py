@@ -21,7 +21,7 @@ from locust.exception import StopUser
 
 from bench.load.fixtures import unique_jpeg, unique_mp4
 
-CONFIG: dict[str, Any] = {"fixtures": None, "photos_per_user": 8, "poll": 0.5, "video_share": 0.2}
+CONFIG: dict[str, Any] = {"fixtures": None, "photos_per_user": 8, "first_photo": 0, "poll": 0.5, "video_share": 0.2}
 RECORDS: list[dict[str, Any]] = []
 PUBLISHED: list[str] = []  # wallets whose profile is out, for the visitors
 JOB_FINAL = {"done", "failed", "canceled"}
@@ -100,7 +100,7 @@ class PhotoUser(MediaClient):
     def photos(self) -> None:
         records = []
         for _ in range(CONFIG["photos_per_user"]):
-            index = next(_counter)
+            index = CONFIG["first_photo"] + next(_counter)
             record = self.post_media(_fixture(f"photo-{index:03d}.jpg"), f"photo-{index}.jpg", "photo")
             if record is not None:
                 records.append(record)

@@ -43,12 +43,16 @@ class LoadRun:
 
 
 def start_generator(system: RunningSystem, folder: Path, *, scenario: str, users: int, seconds: float,
-                    fixtures: Path, spawn_rate: float = 10.0) -> tuple[subprocess.Popen, Path]:
-    out = folder / f"generator-{scenario}.jsonl"
+                    fixtures: Path, spawn_rate: float = 10.0, options: tuple[str, ...] = (),
+                    name: str | None = None) -> tuple[subprocess.Popen, Path]:
+    """Start ``bench.load.generate``; ``options`` go to it as they are, ``name`` (default the scenario)
+    names its output and log files."""
+    name = name or scenario
+    out = folder / f"generator-{name}.jsonl"
     command = [sys.executable, "-m", "bench.load.generate", "--host", system.base, "--scenario", scenario,
                "--users", str(users), "--seconds", str(seconds), "--fixtures", str(fixtures), "--out", str(out),
-               "--spawn-rate", str(spawn_rate)]
-    log = (folder / f"generator-{scenario}.log").open("wb")
+               "--spawn-rate", str(spawn_rate), *options]
+    log = (folder / f"generator-{name}.log").open("wb")
     return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT), out
 
 
@@ -70,16 +74,23 @@ def read_generator(path: Path) -> tuple[dict, list[dict], list[dict], list[dict]
 
 def run_load(system: RunningSystem, folder: Path, *, scenario: str, users: int, seconds: float, fixtures: Path,
              during: Callable[[Monitor, subprocess.Popen], list[dict]] | None = None,
-             extra_jobs: Callable[[], list[dict]] | None = None, drain_timeout: float = 300) -> LoadRun:
-    """Run the generator against ``system``; ``during`` injects faults while it runs and returns what it did."""
+             extra_jobs: Callable[[], list[dict]] | None = None, drain_timeout: float = 300,
+             options: tuple[str, ...] = (), name: str | None = None) -> LoadRun:
+    """Run the generator against ``system``; ``during`` injects faults while it runs and returns what it did.
+
+    ``options`` are more generator options (``--poll``, ``--first-photo``); ``name`` tells two runs
+    of one scenario on the same system apart.
+    """
     earlier = _job_ids(system)  # an earlier run's jobs on the same system are not this run's
+    name = name or scenario
     with Monitor(system) as monitor:
         generator, out = start_generator(system, folder, scenario=scenario, users=users, seconds=seconds,
-                                         fixtures=fixtures, spawn_rate=max(1.0, users / 5))
+                                         fixtures=fixtures, spawn_rate=max(1.0, users / 5), options=options,
+                                         name=name)
         events = during(monitor, generator) if during else []
         generator.wait(timeout=seconds + 1800)
         if generator.returncode != 0:
-            raise SystemExit(f"the load generator failed:\n{(folder / f'generator-{scenario}.log').read_text()[-3000:]}")
+            raise SystemExit(f"the load generator failed:\n{(folder / f'generator-{name}.log').read_text()[-3000:]}")
         run, requests, jobs, submissions = read_generator(out)
         jobs += extra_jobs() if extra_jobs else []
         integrity = check_integrity(system, jobs, submissions, drain_timeout, earlier)
