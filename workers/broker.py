@@ -65,8 +65,9 @@ def build_broker(settings: Settings) -> WakeupRedisBroker:
                              idle_poll_ms=settings.BROKER_IDLE_POLL_MS)
 
 
-# What a failed enqueue raises when Redis is unreachable (a timeout may have enqueued it after all:
-# the redelivery then hands off twice, which the step ledger makes harmless). Any other error is a
+# What a failed enqueue raises when Redis cannot take it now: unreachable, timed out (which may have
+# enqueued it after all: the redelivery then hands off twice, which the step ledger makes harmless),
+# out of memory or a read-only replica (shared.redis_client.REDIS_UNAVAILABLE). Any other error is a
 # bug that a redelivery would only repeat, so it is left to Dramatiq's own handling (logged).
 REDIS_DOWN = (*REDIS_UNAVAILABLE, dramatiq.errors.BrokerConnectionError)
 
