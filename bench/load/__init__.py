@@ -3,8 +3,9 @@
 Starts every Procfile process (bench/load/system.py) on the embedded default (SQLite +
 embedded Redis) and on PostgreSQL + Redis (a private cluster and redis-server), runs the
 photo workload (16 clients x 8 distinct 1024x768 photos, polling every 0.5 s) against the
-CPU bound, the same with other photos polled every 2 s (for comparison), then the mix of 50 locust users for BENCH_LOAD_MINUTES (default 10), and returns
-the markdown section with its verdicts; the plots go to docs/load-*.png.
+CPU bound, the same with other photos polled every 2 s (for comparison), then the mix of 50
+locust users for BENCH_LOAD_MINUTES (default 10), and returns the markdown section with its
+verdicts; the plots go to docs/load-*.png.
 """
 
 from __future__ import annotations

@@ -66,30 +66,16 @@ def run_image_job(client, settings, db) -> tuple[dict, MediaJob]:
     return job, row
 
 
-def test_a_hand_off_refused_by_redis_is_redelivered_and_the_job_ends_done_once(client, settings, db,
-                                                                               monkeypatch):
+@pytest.mark.parametrize("error", [
+    redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."),
+    # Redis answers but refuses the write: full under noeviction, or a replica mid-failover.
+    redis.exceptions.OutOfMemoryError("OOM command not allowed when used memory > 'maxmemory'."),
+    redis.ReadOnlyError("You can't write against a read only replica."),
+], ids=["refused", "out-of-memory", "read-only-replica"])
+def test_a_hand_off_refused_by_redis_is_redelivered_and_the_job_ends_done_once(client, settings, db, monkeypatch,
+                                                                               error):
     # convert_image finishes, then Redis refuses the enqueue of upload_outputs (twice: the first
-    # redelivery's hand-off fails too).
-    failing = FailingEnqueues(monkeypatch, "upload_outputs", times=2)
-
-    job, row = run_image_job(client, settings, db)
-
-    assert failing.failed == 2
-    assert job["status"] == "done", job
-    assert job_done_events(db, str(row.id)) == 1
-    # The redeliveries found convert done in the ledger: it ran once, and every later step once.
-    assert {name: step["deliveries"] for name, step in row.steps.items()} == \
-        {"convert": 1, "upload": 1, "persist": 1}
-
-
-@pytest.mark.parametrize("error", [redis.exceptions.OutOfMemoryError("OOM command not allowed when used memory > "
-                                                                   "'maxmemory'."),
-                                   redis.ReadOnlyError("You can't write against a read only replica.")],
-                         ids=["out-of-memory", "read-only-replica"])
-def test_a_hand_off_refused_by_a_full_or_read_only_redis_is_redelivered_too(client, settings, db, monkeypatch,
-                                                                            error):
-    # Redis answers but refuses the write: full under noeviction, or a replica mid-failover. Acked,
-    # the job would stop after convert for good; redelivered, it ends done once.
+    # redelivery's hand-off fails too). Acked instead, the job would stop after convert for good.
     failing = FailingEnqueues(monkeypatch, "upload_outputs", times=2, error=error)
 
     job, row = run_image_job(client, settings, db)
@@ -97,6 +83,7 @@ def test_a_hand_off_refused_by_a_full_or_read_only_redis_is_redelivered_too(clie
     assert failing.failed == 2
     assert job["status"] == "done", job
     assert job_done_events(db, str(row.id)) == 1
+    # The redeliveries found convert done in the ledger: it ran once, and every later step once.
     assert {name: step["deliveries"] for name, step in row.steps.items()} == \
         {"convert": 1, "upload": 1, "persist": 1}
 
