@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 
 import pytest
 from PIL import Image
@@ -128,7 +129,7 @@ def test_a_poll_answers_304_from_the_version_and_200_once_the_job_changed(client
         patch.setattr(service, "get_job", whole_row)
         assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
     with db.session() as session:
-        session.get(MediaJob, service.uuid.UUID(created["job_id"])).version += 1
+        session.get(MediaJob, uuid.UUID(created["job_id"])).version += 1
     changed = client.get(url, headers={"If-None-Match": etag})
 
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
