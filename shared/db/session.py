@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.settings import Settings, get_settings
@@ -80,6 +80,16 @@ class Database:
                 yield session
         finally:
             session.close()
+
+    @contextmanager
+    def read_only(self) -> Iterator[Connection]:
+        """Yield a read-only connection (rolled back after): safe inside another transaction, as on
+        SQLite it begins deferred and never waits for the writer (see build_engine)."""
+        with self.engine.connect() as connection:
+            try:
+                yield connection.execution_options(**{READ_ONLY: True})
+            finally:
+                connection.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()

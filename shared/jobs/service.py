@@ -22,7 +22,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.db import Database, utcnow
-from shared.db.session import READ_ONLY
 from shared.events.outbox import record_event
 from shared.files import ReceivedFile, safe_file_name
 from shared.jobs.errors import (
@@ -257,10 +256,8 @@ def current_job_etag(db: Database, settings: Settings, tenant_id: uuid.UUID, job
     read-only connection instead of loading the whole row into a session. Raises
     JobNotFound like :func:`get_job`.
     """
-    with db.engine.connect() as connection:
-        row = connection.execution_options(**{READ_ONLY: True}).execute(
-            _VERSION_OF, {"job_id": job_id}).one_or_none()
-        connection.rollback()
+    with db.read_only() as connection:
+        row = connection.execute(_VERSION_OF, {"job_id": job_id}).one_or_none()
     if row is None or row.tenant_id != tenant_id:
         raise JobNotFound(f"no media job {job_id}")
     return _etag(job_id, row.version, settings)

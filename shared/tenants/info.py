@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import select
 
 from shared.db import Database
-from shared.db.session import READ_ONLY
 from shared.settings import Settings
 from shared.tenants.errors import TenantNotFound
 from shared.tenants.models import Tenant
@@ -39,11 +38,10 @@ def tenant_info(db: Database, settings: Settings, tenant_id: uuid.UUID) -> Tenan
         return cached[1]
     # A read-only connection: this is called from inside other transactions (a step resolving
     # its storage), and on SQLite a second writer connection would wait for the first.
-    with db.engine.connect() as connection:
-        row = connection.execution_options(**{READ_ONLY: True}).execute(
+    with db.read_only() as connection:
+        row = connection.execute(
             select(Tenant.id, Tenant.name, Tenant.storage_config, Tenant.limits, Tenant.webhook_secrets)
             .where(Tenant.id == tenant_id)).one_or_none()
-        connection.rollback()
     if row is None:
         raise TenantNotFound(f"no tenant {tenant_id}")
     info = TenantInfo(row.id, row.name, row.storage_config, dict(row.limits or {}), list(row.webhook_secrets or []))

@@ -22,7 +22,6 @@ from typing import Any
 from sqlalchemy import select
 
 from shared.db import Database, get_database, utcnow
-from shared.db.session import READ_ONLY
 from shared.settings import Settings, SettingsError
 from shared.storage import PROVIDERS, StorageError, build_storage, get_default_storage
 from shared.storage.base import StorageProvider, validate_prefix
@@ -234,18 +233,14 @@ def _record_connection(db: Database, tenant_id: uuid.UUID, config: dict[str, Any
 
 def _connection_config(db: Database, storage_id: uuid.UUID) -> dict[str, Any] | None:
     # Read-only, like tenant_info: a step resolves its storage inside its own transaction.
-    with db.engine.connect() as connection:
-        config = connection.execution_options(**{READ_ONLY: True}).scalar(
-            select(StorageConnection.config).where(StorageConnection.id == storage_id))
-        connection.rollback()
+    with db.read_only() as connection:
+        config = connection.scalar(select(StorageConnection.config).where(StorageConnection.id == storage_id))
     return dict(config) if config is not None else None
 
 
 def _connection_tenant(db: Database, storage_id: uuid.UUID) -> uuid.UUID | None:
-    with db.engine.connect() as connection:
-        tenant_id = connection.execution_options(**{READ_ONLY: True}).scalar(
-            select(StorageConnection.tenant_id).where(StorageConnection.id == storage_id))
-        connection.rollback()
+    with db.read_only() as connection:
+        tenant_id = connection.scalar(select(StorageConnection.tenant_id).where(StorageConnection.id == storage_id))
     return tenant_id
 
 
