@@ -365,7 +365,10 @@ def reverify_payment(ctx: SubmissionContext, submission_id: uuid.UUID, run: int)
     if isinstance(verdict, Confirmed):
         if verdict.block_hash != (row.payment or {}).get("block_hash"):
             with ctx.db.session() as session:
-                current = session.get(Submission, submission_id, with_for_update=True)
+                current = locked(session, submission_id, S.PAID.value, S.PROCESSING.value, run=run,
+                                 tx_hash=row.tx_hash)
+                if current is None:
+                    return False  # refused, paid again or deleted meanwhile: this run stops
                 current.payment = {**(current.payment or {}), **verdict.as_dict()}
                 touch(current)
         return True
