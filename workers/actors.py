@@ -97,12 +97,6 @@ def deliver_webhook(delivery_id: str, round_: int, attempt: int) -> None:
                                           delay=max(0, int(outcome.delay_seconds * 1000)))
 
 
-@dramatiq.actor(broker=broker, queue_name="light", max_retries=0)
-def sweep_webhooks() -> None:
-    """Send again the attempts whose delayed message was lost (the ``sweep-webhooks`` ops task does it too)."""
-    webhooks.resend_lost_attempts(webhook_context(), deliver_webhook.send)
-
-
 @dramatiq.actor(broker=broker, queue_name="media", max_retries=10, on_retry_exhausted="tus_upload_exhausted")
 def finish_tus_upload(upload_id: str) -> None:
     """Hash, probe and keep a resumable upload whose bytes are all in (idempotent; shared.uploads.tus.finish)."""
