@@ -132,16 +132,12 @@ def handle_unexpected(error: Exception) -> Response:
 # that answers slowly or not at all holds them): unavailable for now as well, never a 500.
 DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
                         sa_exc.TimeoutError)
-DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 def handle_database_unavailable(error: Exception) -> Response:
     log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
-    response = problem(503, "database_unavailable", "Database unavailable",
-                       "the database cannot be reached right now; try again shortly",
-                       retry_after=DATABASE_RETRY_AFTER_SECONDS)
-    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
-    return response
+    return handle_showreel_error(e.ServiceUnavailable("the database cannot be reached right now; try again shortly",
+                                                      code="database_unavailable", title="Database unavailable"))
 
 
 def handle_redis_unavailable(error: Exception) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 from sqlalchemy import text
 
+from api.errors import DEPENDENCY_RETRY_AFTER_SECONDS
 from shared.redis_client import get_redis
 
 blp = Blueprint("health", __name__)
@@ -39,5 +40,5 @@ def readyz():
         checks["storage"] = f"error: {type(exc).__name__}"
     failed = sorted(name for name, state in checks.items() if state != "ok")
     body = {"status": "ok" if not failed else "unavailable", "checks": checks, "failed": failed}
-    status, headers = (200, {}) if not failed else (503, {"Retry-After": "5"})
+    status, headers = (200, {}) if not failed else (503, {"Retry-After": str(DEPENDENCY_RETRY_AFTER_SECONDS)})
     return body, status, headers
