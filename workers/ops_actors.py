@@ -10,15 +10,16 @@ from shared.events.streams import Event
 from shared.ops.runs import execute_run
 from shared.ops.tasks import OpsContext, QueueSenders, build_context
 from shared.settings import get_settings
-from workers.actors import deliver_webhook
+from workers.actors import deliver_webhook, start_pipeline
 from workers.broker import broker
-from workers.submission_actors import check_submission_payment
+from workers.submission_actors import check_submission_payment, start_submission_pipeline
 
 
 @lru_cache(maxsize=1)
 def ops_context() -> OpsContext:
     # The sweeps enqueue through these actors: shared names no worker module.
-    senders = QueueSenders(deliver_webhook=deliver_webhook.send, check_payment=check_submission_payment.send)
+    senders = QueueSenders(deliver_webhook=deliver_webhook.send, check_payment=check_submission_payment.send,
+                           start_job=start_pipeline, start_submission=start_submission_pipeline)
     return build_context(get_settings(), senders=senders)
 
 

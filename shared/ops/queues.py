@@ -69,6 +69,23 @@ def queue_depths(client: redis.Redis, queues: Iterable[str] = QUEUES) -> list[di
     return result
 
 
+def ids_in_broker(client: redis.Redis, queues: Iterable[str]) -> set[str]:
+    """The first argument (the id of the row the work is for) of every message the broker holds on ``queues``.
+
+    That is every message not yet acknowledged, ready or in progress (``<queue>.msgs``), and
+    every delayed one (``<queue>.DQ.msgs``, a retry's backoff). Dead letters are not counted.
+    """
+    ids: set[str] = set()
+    for queue in queues:
+        for key in (f"{NAMESPACE}:{queue}.msgs", f"{NAMESPACE}:{queue}.DQ.msgs"):
+            for _, data in client.hscan_iter(key, count=1000):
+                message = _message(data)
+                args = message.get("args") if isinstance(message, dict) else None
+                if isinstance(args, list) and args:
+                    ids.add(str(args[0]))
+    return ids
+
+
 def stream_backlogs(client: redis.Redis) -> list[dict[str, Any]]:
     """Per event stream: length and, per consumer group, pending (delivered, not acknowledged) and lag."""
     result = []

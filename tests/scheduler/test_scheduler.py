@@ -78,9 +78,10 @@ def test_two_schedulers_at_midnight_run_the_purge_once(db, redis_client, fast, s
     assert runs[0].scheduled_for == simulated_clock and runs[0].trigger == "schedule"
     with db.session() as session:
         events = session.scalars(select(OutboxEvent).where(OutboxEvent.type == "ops.run_requested")).all()
-    # expire-abandoned, dead-letters and the two sweeps are due at midnight too, once each.
+    # expire-abandoned, dead-letters and the three sweeps are due at midnight too, once each.
     fired = sorted(e.payload["schedule"] for e in events)
-    assert fired == ["dead-letters", "expire-abandoned", "purge-temp", "sweep-payments", "sweep-webhooks"]
+    assert fired == ["dead-letters", "expire-abandoned", "purge-temp", "sweep-payments", "sweep-pipelines",
+                     "sweep-webhooks"]
     assert [e.payload["run_id"] for e in events if e.payload["schedule"] == "purge-temp"] == [str(runs[0].id)]
 
 
