@@ -200,6 +200,26 @@ def test_a_file_the_server_refuses_is_explained_next_to_its_picker(system, conte
     shot(page, "bad-file")
 
 
+def test_a_wallet_connected_before_the_session_check_answers_stays_connected(system, dev_chain, context_factory,
+                                                                              console_errors):
+    # Found by a CI run where the session check answered late: the page's start-up then wrote its
+    # "no account" over the account the visitor had just connected, and "Sign in" stayed disabled.
+    page = console_errors.watch(context_factory(wallet=wallet_for(dev_chain, REFUSALS_ACCOUNT)).new_page())
+    held = []
+    page.route("**/api/auth/me/", lambda route: held.append(route))  # the session check waits until released
+    page.goto(system.base + "/")
+    page.click("#connect")
+    expect(page.locator("#connect")).to_have_text("Wallet connected")
+    assert held, "the page asked for its session"
+    with page.expect_response("**/api/auth/me/"):
+        for route in held:
+            route.continue_()
+    page.wait_for_timeout(500)  # the page's start-up takes the answer in (the old code disabled "Sign in" here)
+
+    expect(page.locator("#wallet-account")).not_to_be_empty()
+    expect(page.locator("#sign-in")).to_be_enabled()
+
+
 def test_a_declined_wallet_prompt_is_calm_and_pay_first_checks_the_form(system, dev_chain, context_factory,
                                                                          console_errors, shot):
     wallet = wallet_for(dev_chain, REFUSALS_ACCOUNT, reject={"personal_sign"})

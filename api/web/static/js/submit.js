@@ -487,8 +487,10 @@ async function start() {
   watchWallet();
   refreshButtons();
   const [account, signedIn] = await Promise.all([wallet.knownAccount(), wallet.signedInAddress().catch(() => null)]);
-  state.account = account;
-  state.signedIn = signedIn;
+  // The buttons work while these answers are on their way: what the visitor did meanwhile (connected,
+  // signed in) is newer than them and stays.
+  state.account = state.account || account;
+  state.signedIn = state.signedIn || signedIn;
   refreshButtons();
 
   const saved = stored();
