@@ -13,7 +13,7 @@ path while that is behind: its event may yet be published or dispatched.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,23 +50,23 @@ SUBMISSIONS = Swept("submissions", Submission, SubmissionStatus.PAID.value, Subm
                     (Submission.run,))
 
 
-def restart_lost(db: Database, settings: Settings, client: redis.Redis, swept: Swept,
-                 start: Callable[..., None], *, now: datetime | None = None) -> dict[str, int]:
-    """Send the pipeline again for each active row of ``swept`` the broker holds no message for; count them.
+def restart_lost(db: Database, settings: Settings, client: redis.Redis,
+                 kinds: Iterable[tuple[Swept, Callable[..., None]]], *, now: datetime | None = None) -> dict[str, int]:
+    """Send the pipeline again for each active row of the ``kinds`` the broker holds no message for; count them.
 
-    ``start(row_id, *start_args)`` enqueues the row's pipeline; the worker side passes its own.
+    Each kind comes with its ``start(row_id, *start_args)``, which enqueues a row's pipeline (the
+    worker side passes its own). The broker and the event path are read once, and only when a row
+    qualifies.
     """
-    model = swept.model
     cutoff = (now or utcnow()) - timedelta(seconds=settings.PIPELINE_SWEEP_AFTER_SECONDS)
-    with db.read_only() as connection:
-        candidates = connection.execute(
-            select(model.id, model.status, *swept.start_args)
-            .where(model.status.in_((swept.started_by_event, swept.running)), model.updated_at < cutoff)
-            .order_by(model.updated_at).limit(SWEEP_BATCH)).all()
-    restarted = waiting = 0
-    if candidates:
-        held = queues.ids_in_broker(client, STEP_QUEUES)
-        events_behind = _event_path_behind(db, client)
+    found = [(swept, start, _untouched(db, swept, cutoff)) for swept, start in kinds]
+    held: set[str] = set()
+    events_behind = False
+    if any(candidates for _, _, candidates in found):
+        held, events_behind = queues.ids_in_broker(client, STEP_QUEUES), _event_path_behind(db, client)
+    counts: dict[str, int] = {}
+    for swept, start, candidates in found:
+        restarted = waiting = 0
         for row_id, status, *args in candidates:
             if str(row_id) in held:
                 continue  # its message is still there: a long step, a backlog or a retry's backoff
@@ -75,7 +75,18 @@ def restart_lost(db: Database, settings: Settings, client: redis.Redis, swept: S
                 continue
             start(str(row_id), *args)
             restarted += 1
-    return {f"{swept.name}_restarted": restarted, f"{swept.name}_waiting_on_events": waiting}
+        counts.update({f"{swept.name}_restarted": restarted, f"{swept.name}_waiting_on_events": waiting})
+    return counts
+
+
+def _untouched(db: Database, swept: Swept, cutoff: datetime) -> list[Any]:
+    """The active rows of ``swept`` untouched since ``cutoff``: (id, status, *start_args), the oldest first."""
+    model = swept.model
+    with db.read_only() as connection:
+        return connection.execute(
+            select(model.id, model.status, *swept.start_args)
+            .where(model.status.in_((swept.started_by_event, swept.running)), model.updated_at < cutoff)
+            .order_by(model.updated_at).limit(SWEEP_BATCH)).all()
 
 
 def _event_path_behind(db: Database, client: redis.Redis) -> bool:

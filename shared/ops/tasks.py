@@ -227,9 +227,9 @@ def run_sweep_payments(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any
 
 
 def run_sweep_pipelines(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
-    senders, client, now = _senders(ctx, "sweep-pipelines"), ctx.redis(), ctx.clock()
-    return {**restart_lost(ctx.db, ctx.settings, client, JOBS, senders.start_job, now=now),
-            **restart_lost(ctx.db, ctx.settings, client, SUBMISSIONS, senders.start_submission, now=now)}
+    senders = _senders(ctx, "sweep-pipelines")
+    return restart_lost(ctx.db, ctx.settings, ctx.redis(),
+                        [(JOBS, senders.start_job), (SUBMISSIONS, senders.start_submission)], now=ctx.clock())
 
 
 def _senders(ctx: OpsContext, task: str) -> QueueSenders:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import uuid
 from contextlib import contextmanager
-from datetime import timedelta
 
 from shared import metrics
-from shared.db import utcnow
 from shared.storage import StorageProvider, get_default_storage
 from shared.submissions import pipeline
-from shared.submissions.models import PIPELINE_STEPS, Submission
+from shared.submissions.models import Submission
 from shared.submissions.service import SubmissionContext
+from tests.support.submissions import add_paid_submission
 
 
 def _recorder(calls: list, kind: str):
@@ -32,15 +31,9 @@ def _paid_submission(db, ctx: SubmissionContext) -> uuid.UUID:
     folder.mkdir(parents=True)
     for name in names:
         (folder / f"{name}.bin").write_bytes(name.encode())
-    with db.session() as session:
-        session.add(Submission(
-            id=submission_id, wallet="0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", status="paid",
-            image_upload_id=uuid.uuid4(), video_upload_id=uuid.uuid4(), quote_to="0x" + "1" * 40,
-            quote_amount_wei="1", quote_chain_id=31337, quote_expires_at=utcnow() + timedelta(hours=1),
-            run=1, paid_at=utcnow(), steps={step: {"state": "pending", "deliveries": 0} for step in PIPELINE_STEPS},
-            outputs={name: {"state": "rendered", "file": f"{name}.bin", "content_type": "application/octet-stream"}
-                     for name in names}))
-    return submission_id
+    return add_paid_submission(db, id=submission_id, outputs={
+        name: {"state": "rendered", "file": f"{name}.bin", "content_type": "application/octet-stream"}
+        for name in names})
 
 
 def test_observe_hook_submission_steps_get_generation_and_upload_metrics(db, settings, monkeypatch):

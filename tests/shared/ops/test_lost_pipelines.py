@@ -8,7 +8,6 @@ Redis that crashed before its AOF reached the disk would) or by deleting the bro
 from __future__ import annotations
 
 import io
-import uuid
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -18,9 +17,11 @@ from shared.jobs.models import MediaJob
 from shared.ops import queues
 from shared.ops.lost_pipelines import JOBS, restart_lost
 from shared.ops.tasks import TASKS, QueueSenders, build_context
+from shared.pipeline.ledger import fresh_steps
 from shared.submissions.models import PIPELINE_STEPS, Submission
 from tests.support.media import jpeg_with_orientation_and_gps
 from tests.support.runtime import pipeline_runtime, wait_for
+from tests.support.submissions import add_paid_submission
 from tests.workers.test_handoff_outage import job_done_events
 from workers.actors import start_pipeline
 from workers.broker import broker
@@ -80,10 +81,10 @@ def test_a_job_whose_next_step_was_lost_is_sent_again_and_ends_done_once(client,
         assert job(db, job_id).status == "processing"
 
         # Touched lately: a step may still be on its way, nothing is sent.
-        assert restart_lost(db, settings, redis_client, JOBS, start_pipeline)["jobs_restarted"] == 0
+        assert restart_lost(db, settings, redis_client, [(JOBS, start_pipeline)])["jobs_restarted"] == 0
 
         untouched_for(db, job_id, settings.PIPELINE_SWEEP_AFTER_SECONDS + 60)
-        assert restart_lost(db, settings, redis_client, JOBS, start_pipeline) == {
+        assert restart_lost(db, settings, redis_client, [(JOBS, start_pipeline)]) == {
             "jobs_restarted": 1, "jobs_waiting_on_events": 0}
         wait_for(lambda: job(db, job_id).status in ("done", "failed"), timeout=30, message="the job to end")
 
@@ -104,12 +105,12 @@ def test_a_job_whose_message_the_broker_still_holds_is_left_alone_until_that_mes
         start = Recorder()
 
         # A backlog or a slow worker: the message is there, the job is not sent twice.
-        assert restart_lost(db, settings, redis_client, JOBS, start)["jobs_restarted"] == 0
+        assert restart_lost(db, settings, redis_client, [(JOBS, start)])["jobs_restarted"] == 0
         assert start.sent == []
 
         for key in redis_client.scan_iter(f"{queues.NAMESPACE}:media*"):
             redis_client.delete(key)
-        assert restart_lost(db, settings, redis_client, JOBS, start)["jobs_restarted"] == 1
+        assert restart_lost(db, settings, redis_client, [(JOBS, start)])["jobs_restarted"] == 1
         assert start.sent == [(job_id, "image", 1)]
 
 
@@ -118,23 +119,15 @@ def test_a_queued_job_waits_for_its_event_while_the_outbox_is_behind(client, set
     untouched_for(db, job_id, settings.PIPELINE_SWEEP_AFTER_SECONDS + 60)
     start = Recorder()
 
-    assert restart_lost(db, settings, redis_client, JOBS, start) == {"jobs_restarted": 0,
-                                                                    "jobs_waiting_on_events": 1}
+    assert restart_lost(db, settings, redis_client, [(JOBS, start)]) == {"jobs_restarted": 0,
+                                                                        "jobs_waiting_on_events": 1}
     assert start.sent == []
 
 
 def processing_submission(db, run: int) -> str:
     """A paid submission in its ``run``, converted, whose next step's message is nowhere."""
-    submission_id = uuid.uuid4()
-    steps = {step: {"state": "pending", "deliveries": 0} for step in PIPELINE_STEPS}
-    steps["convert"] = {"state": "done", "deliveries": 1}
-    with db.session() as session:
-        session.add(Submission(
-            id=submission_id, wallet="0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", status="processing",
-            image_upload_id=uuid.uuid4(), video_upload_id=uuid.uuid4(), quote_to="0x" + "1" * 40,
-            quote_amount_wei="1", quote_chain_id=31337, quote_expires_at=utcnow() + timedelta(hours=1),
-            run=run, paid_at=utcnow(), steps=steps, outputs={}))
-    return str(submission_id)
+    steps = {**fresh_steps(PIPELINE_STEPS), "convert": {"state": "done", "deliveries": 1}}
+    return str(add_paid_submission(db, status="processing", run=run, steps=steps))
 
 
 def test_a_paid_submission_whose_message_was_lost_is_sent_again_by_the_task_with_its_run(settings, db,

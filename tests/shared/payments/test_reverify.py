@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import pytest
 
-from shared.db import utcnow
 from shared.payments.verify import Confirmed
 from shared.submissions import payment
-from shared.submissions.models import PIPELINE_STEPS, Submission
+from shared.submissions.models import Submission
 from shared.submissions.service import SubmissionContext
+from tests.support.submissions import add_paid_submission
 
 TX = "0x" + "ab" * 32
 
 
 def _paid(db) -> uuid.UUID:
-    submission_id = uuid.uuid4()
-    with db.session() as session:
-        session.add(Submission(
-            id=submission_id, wallet="0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", status="processing",
-            image_upload_id=uuid.uuid4(), video_upload_id=uuid.uuid4(), quote_to="0x" + "1" * 40,
-            quote_amount_wei="1", quote_chain_id=31337, quote_expires_at=utcnow() + timedelta(hours=1),
-            run=1, paid_at=utcnow(), tx_hash=TX, posted_tx_hash=TX,
-            payment={"state": "confirmed", "block_hash": "0xold", "block_number": 7},
-            steps={step: {"state": "pending", "deliveries": 0} for step in PIPELINE_STEPS}, outputs={}))
-    return submission_id
+    return add_paid_submission(db, status="processing", tx_hash=TX, posted_tx_hash=TX,
+                               payment={"state": "confirmed", "block_hash": "0xold", "block_number": 7})
 
 
 def _moved_to_a_new_block(meanwhile=None):
