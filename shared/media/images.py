@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import os
+import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,18 +79,23 @@ def render_image_presets(
     out.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="image-presets") as pool:
         saving: dict[str, Future[list[OutputFile]]] = {}
+        # Presets that come out the same size (a picture smaller than both is never upscaled) share one
+        # encode: the second gets copies of the first one's files, the bytes its own encode would give.
+        same_as: dict[str, str] = {}
         # Largest first, each smaller one from the previous result: every step resamples fewer pixels.
         for name in sorted(targets, key=lambda n: targets[n][0] * targets[n][1], reverse=True):
+            encoded = next((done for done in saving if targets[done] == targets[name]), None)
+            if encoded is not None:
+                same_as[name] = encoded
+                continue
             if current.size != targets[name]:
                 # Only the first resize has the pool to itself; later ones overlap the pending encodes.
                 current = _resize(current, targets[name], None if saving else pool)
-            elif saving:
-                # Not resized (never upscaled): a copy of its own, two saves of one image would mix options.
-                current = current.copy()
             saving[name] = pool.submit(_save_both, current, out, name, settings)
         outputs: dict[str, OutputFile] = {}
         for name in sizes:
-            for output in saving[name].result():
+            written = saving[name].result() if name in saving else _copy_both(saving[same_as[name]].result(), name)
+            for output in written:
                 outputs[output.name] = output
     return outputs
 
@@ -225,6 +232,20 @@ def _save_both(image: Image.Image, out: Path, name: str, settings: Settings) -> 
             method=settings.WEBP_METHOD,
         ),
     ]
+
+
+def _copy_both(encoded: list[OutputFile], name: str) -> list[OutputFile]:
+    """Copy the files of another preset of the same size to ``<name>.jpg`` and ``<name>.webp``."""
+    copies = []
+    for output in encoded:
+        source = Path(output.path)
+        path = source.with_name(name + output.extension)
+        part = path.with_name(path.name + ".part")
+        shutil.copyfile(source, part)
+        os.replace(part, path)
+        suffix = output.name.removeprefix(source.stem)  # "" or "_webp"
+        copies.append(dataclasses.replace(output, name=name + suffix, path=str(path)))
+    return copies
 
 
 def _save(

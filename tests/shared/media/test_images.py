@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageCms, ImageOps, ImageStat
 
+from shared.media import images
 from shared.media.errors import CorruptMedia, ImageTooLarge, UnsupportedMedia
 from shared.media.images import render_image_presets
 from shared.settings import Settings
@@ -203,3 +204,34 @@ def test_an_embedded_colour_profile_is_applied_and_dropped(tmp_path: Path, setti
         with Image.open(output.path) as written:
             assert "icc_profile" not in written.info
             assert mean_abs_difference(written, reference(source, (150, 100))) < 4
+
+
+def test_presets_that_come_out_the_same_size_share_one_encode(
+    jpeg_rotated: Path, tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 300x400 upright: "large" (2048) and "medium" (1000) are both the picture itself, never upscaled.
+    sizes = {"thumb": 80, "medium": 1000, "large": 2048}
+    encoded: list[str] = []
+    save_both = images._save_both
+
+    def counting_save_both(image: Image.Image, out: Path, name: str, settings: Settings) -> list:
+        encoded.append(name)
+        return save_both(image, out, name, settings)
+
+    monkeypatch.setattr(images, "_save_both", counting_save_both)
+
+    outputs = render_image_presets(jpeg_rotated, tmp_path / "shared", sizes, settings)
+
+    # One of the two same-size presets is encoded, the other gets copies of its files.
+    assert len(encoded) == 2 and "thumb" in encoded and {"large", "medium"} & set(encoded)
+    alone = render_image_presets(jpeg_rotated, tmp_path / "alone", {"picture": 2048}, settings)
+    for name in ("large", "large_webp", "medium", "medium_webp"):
+        output, own = outputs[name], alone[name.replace(name.removesuffix("_webp"), "picture")]
+        assert output.name == name
+        assert output.path == str(tmp_path / "shared" / (name.removesuffix("_webp") + output.extension))
+        assert (output.width, output.height) == (300, 400)
+        assert (output.content_type, output.extension, output.size) == (own.content_type, own.extension, own.size)
+        assert Path(output.path).read_bytes() == Path(own.path).read_bytes()
+    assert sorted(path.name for path in (tmp_path / "shared").iterdir()) == sorted(
+        Path(output.path).name for output in outputs.values()
+    )
