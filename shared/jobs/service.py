@@ -211,6 +211,12 @@ def job_view(job: MediaJob, storage: StorageProvider, settings: Settings) -> dic
         if output.get("state") == "done" and output.get("key"):
             urls[name] = storage.presigned_url(output["key"], expires=ttl,
                                                filename=f"{stem}-{name}{output.get('extension', '')}")
+    return job_document(job, urls)
+
+
+def job_document(job: MediaJob, result_urls: dict[str, str] | None = None) -> dict[str, Any]:
+    """The public representation of a job with the given links (none: a snapshot to sign links into later)."""
+    urls = result_urls or {}
     error = {"code": job.error_code, "message": job.error_message} if job.error_code else None
     return {
         "id": str(job.id),

@@ -41,6 +41,7 @@ from shared.pipeline.ledger import DONE, mark_step
 from shared.pipeline.runner import RECORDED, Adapter, upload_outputs
 from shared.settings import Settings
 from shared.storage.base import fetch_to_file
+from shared.webhooks.service import record_outcome_delivery
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,8 @@ class JobSteps(Adapter[StepContext, JobSnapshot]):
         row.retryable = retryable
         row.finished_at = utcnow()
         touch(row)
-        record_event(session, "job.failed", row.id, {**event_payload(row), "error": {"code": code}})
+        event = record_event(session, "job.failed", row.id, {**event_payload(row), "error": {"code": code}})
+        record_outcome_delivery(session, row, event)
 
     def cleanup(self, ctx: StepContext, row: MediaJob, *, keep_source: bool) -> None:
         _cleanup_after(ctx, row, keep_source=keep_source)
@@ -303,7 +305,7 @@ def persist(ctx: StepContext, job: JobSnapshot) -> dict[str, dict[str, Any]]:
         row.status = JobStatus.DONE.value
         row.finished_at = utcnow()
         touch(row)
-        record_event(session, "job.done", row.id, event_payload(row))
+        record_outcome_delivery(session, row, record_event(session, "job.done", row.id, event_payload(row)))
     shutil.rmtree(work_dir(ctx.settings, job.id), ignore_errors=True)  # done: no later run can exist
     return RECORDED
 

@@ -33,7 +33,7 @@ from shared.events.models import OutboxEvent
 from shared.events.outbox import record_event
 from shared.jobs.errors import JobNotFound
 from shared.jobs.models import JobStatus, MediaJob
-from shared.jobs.service import StorageResolver, job_view
+from shared.jobs.service import StorageResolver, job_document, job_view
 from shared.netsafe import UnsafeTarget
 from shared.settings import Settings
 from shared.tenants.errors import InvalidWebhookSecret
@@ -92,14 +92,20 @@ def deliveries_for_event(ctx: WebhookContext, event_id: str | uuid.UUID, event_t
             return session.scalars(select(WebhookDelivery).where(WebhookDelivery.event_id == event_id)).one()
 
 
+def record_outcome_delivery(session, job: MediaJob, event: OutboxEvent) -> WebhookDelivery | None:
+    """Record the delivery of a job's outcome event in the transaction that commits both; None without a callback.
+
+    The row is due at once, so if the message that makes its first attempt is lost (the
+    dispatcher's, or Redis's), it is an overdue attempt and the webhook sweep sends it again.
+    """
+    if event.type not in WEBHOOK_EVENTS or not job.callback_url:
+        return None
+    return _new_delivery(session, job, event.event_id, event.type, event.payload["sequence"], utcnow())
+
+
 def _make_delivery(ctx: WebhookContext, event_id: uuid.UUID, event_type: str,
                    job_id: uuid.UUID) -> WebhookDelivery | None:
-    with ctx.db.session() as session:
-        found = session.get(MediaJob, job_id)
-        if found is None or not found.callback_url:
-            return None
-    # Resolved before the write transaction: on SQLite a second connection would wait for ours.
-    storage = ctx.storages(found)
+    """The delivery of an event its outcome's transaction did not record (committed before it did)."""
     with ctx.db.session() as session:
         existing = session.scalars(select(WebhookDelivery).where(WebhookDelivery.event_id == event_id)).one_or_none()
         if existing is not None:
@@ -107,21 +113,24 @@ def _make_delivery(ctx: WebhookContext, event_id: uuid.UUID, event_type: str,
         job = session.get(MediaJob, job_id, with_for_update=True)
         if job is None or not job.callback_url:
             return None
-        endpoint = _endpoint(session, job.tenant_id, job.callback_url)
         sequence = _event_sequence(session, event_id) or _late_sequence(session, job)
-        snapshot = job_view(job, storage, ctx.settings)
-        snapshot["result_urls"] = {}  # signed afresh at each attempt: links expire, retries last days
-        status = _event_status(event_type)
-        now = ctx.clock()
-        delivery = WebhookDelivery(
-            id=uuid.uuid4(), tenant_id=job.tenant_id, job_id=job.id, endpoint_id=endpoint.id, event_id=event_id,
-            event_type=event_type, sequence=sequence, url=job.callback_url,
-            payload={"job_id": str(job.id), "status": status, "sequence": sequence, "job": snapshot},
-            status=(DeliveryStatus.DISABLED if endpoint.disabled_at else DeliveryStatus.PENDING).value,
-            round=1, attempts=0, next_attempt_at=None if endpoint.disabled_at else now,
-            last_error="endpoint_disabled" if endpoint.disabled_at else None, log=[], created_at=now,
-            updated_at=now)
-        session.add(delivery)
+        return _new_delivery(session, job, event_id, event_type, sequence, ctx.clock())
+
+
+def _new_delivery(session, job: MediaJob, event_id: uuid.UUID, event_type: str, sequence: int,
+                  now: datetime) -> WebhookDelivery:
+    endpoint = _endpoint(session, job.tenant_id, job.callback_url)
+    snapshot = job_document(job)  # links are signed afresh at each attempt: they expire, retries last days
+    status = _event_status(event_type)
+    delivery = WebhookDelivery(
+        id=uuid.uuid4(), tenant_id=job.tenant_id, job_id=job.id, endpoint_id=endpoint.id, event_id=event_id,
+        event_type=event_type, sequence=sequence, url=job.callback_url,
+        payload={"job_id": str(job.id), "status": status, "sequence": sequence, "job": snapshot},
+        status=(DeliveryStatus.DISABLED if endpoint.disabled_at else DeliveryStatus.PENDING).value,
+        round=1, attempts=0, next_attempt_at=None if endpoint.disabled_at else now,
+        last_error="endpoint_disabled" if endpoint.disabled_at else None, log=[], created_at=now,
+        updated_at=now)
+    session.add(delivery)
     return delivery
 
 
