@@ -14,7 +14,7 @@ FRAMEWORK_CODES = {"bad_request", "not_found", "method_not_allowed"}
 # know, unless a row documents one (checked the other way only).
 CATEGORY_FILE = ROOT / "shared" / "errors.py"
 # Functions that take a failure's code as a positional argument (a job's or a submission's error).
-_CODE_ARGUMENTS = {"problem": 1, "mark_failed": 2, "fail_submission": 2, "fail_job": 2}
+_CODE_ARGUMENTS = {"problem": 1, "mark_failed": 3, "fail_submission": 2, "fail_job": 2}
 _CODE = re.compile(r"[a-z][a-z0-9_]*")
 
 

@@ -8,13 +8,14 @@ from shared.db import get_database
 from shared.jobs.steps import StepContext
 from shared.settings import get_settings
 from shared.tenants.storage import get_tenant_storages
-from shared.webhooks.service import WebhookContext
+from shared.webhooks.service import WebhookContext, record_outcome_delivery
 
 
 @lru_cache(maxsize=1)
 def step_context() -> StepContext:
     settings = get_settings()
-    return StepContext(db=get_database(settings), settings=settings, storages=get_tenant_storages(settings))
+    return StepContext(db=get_database(settings), settings=settings, storages=get_tenant_storages(settings),
+                       on_outcome=record_outcome_delivery)
 
 
 @lru_cache(maxsize=1)

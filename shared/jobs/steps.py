@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.db import Database, utcnow
+from shared.events.models import OutboxEvent
 from shared.events.outbox import record_event
 from shared.jobs.models import JobStatus, MediaJob
 from shared.jobs.presets import ImageSpec, VideoSpec, get_preset
@@ -41,11 +42,17 @@ from shared.pipeline.ledger import DONE, mark_step
 from shared.pipeline.runner import RECORDED, Adapter, upload_outputs
 from shared.settings import Settings
 from shared.storage.base import fetch_to_file
-from shared.webhooks.service import record_outcome_delivery
 
 log = logging.getLogger(__name__)
 
 CANCEL_POLL_SECONDS = 1.0
+
+
+OutcomeHook = Callable[[Any, MediaJob, OutboxEvent], object]
+
+
+def no_outcome_hook(session, job: MediaJob, event: OutboxEvent) -> None:
+    """Nothing else commits with a job's outcome (the steps run on their own, as in unit tests)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,9 @@ class StepContext:
     db: Database
     settings: Settings
     storages: StorageResolver
+    # Called in the transaction that commits a job's job.done or job.failed event, with that event.
+    # The worker records the job's webhook delivery here (shared.webhooks imports shared.jobs, not back).
+    on_outcome: OutcomeHook = no_outcome_hook
 
 
 @dataclass(frozen=True)
@@ -100,14 +110,15 @@ class JobSteps(Adapter[StepContext, JobSnapshot]):
     def recorded(self, session, row: MediaJob) -> None:
         touch(row)
 
-    def mark_failed(self, session, row: MediaJob, code: str, message: str, *, retryable: bool) -> None:
+    def mark_failed(self, ctx: StepContext, session, row: MediaJob, code: str, message: str, *,
+                    retryable: bool) -> None:
         row.status = JobStatus.FAILED.value
         row.error_code, row.error_message = code, message[:2000]
         row.retryable = retryable
         row.finished_at = utcnow()
         touch(row)
         event = record_event(session, "job.failed", row.id, {**event_payload(row), "error": {"code": code}})
-        record_outcome_delivery(session, row, event)
+        ctx.on_outcome(session, row, event)
 
     def cleanup(self, ctx: StepContext, row: MediaJob, *, keep_source: bool) -> None:
         _cleanup_after(ctx, row, keep_source=keep_source)
@@ -305,7 +316,7 @@ def persist(ctx: StepContext, job: JobSnapshot) -> dict[str, dict[str, Any]]:
         row.status = JobStatus.DONE.value
         row.finished_at = utcnow()
         touch(row)
-        record_outcome_delivery(session, row, record_event(session, "job.done", row.id, event_payload(row)))
+        ctx.on_outcome(session, row, record_event(session, "job.done", row.id, event_payload(row)))
     shutil.rmtree(work_dir(ctx.settings, job.id), ignore_errors=True)  # done: no later run can exist
     return RECORDED
 

@@ -74,8 +74,8 @@ class Adapter(ABC, Generic[Ctx, Snap]):
         """A step's outputs were merged into the locked row: bump its version (and tell)."""
 
     @abstractmethod
-    def mark_failed(self, session: Any, row: Any, code: str, message: str, *, retryable: bool) -> None:
-        """Set the locked row failed with ``code`` (and tell)."""
+    def mark_failed(self, ctx: Ctx, session: Any, row: Any, code: str, message: str, *, retryable: bool) -> None:
+        """Set the locked row failed with ``code`` (and tell), in ``session``'s transaction."""
 
     @abstractmethod
     def cleanup(self, ctx: Ctx, row: Any, *, keep_source: bool) -> None:
@@ -126,7 +126,7 @@ def begin_step(adapter: Adapter[Ctx, Snap], ctx: Any, row_id: uuid.UUID, step: s
             return None
         if state["deliveries"] <= ctx.settings.STEP_MAX_DELIVERIES:
             return adapter.start(session, row)
-        adapter.mark_failed(session, row, "attempts_exhausted",
+        adapter.mark_failed(ctx, session, row, "attempts_exhausted",
                             f"step {step!r} was delivered {state['deliveries'] - 1} times without finishing",
                             retryable=True)
     adapter.cleanup(ctx, row, keep_source=True)
@@ -157,7 +157,7 @@ def fail(adapter: Adapter[Ctx, Snap], ctx: Any, row_id: uuid.UUID | str, code: s
         if row is None:
             return False
         # Shown to the client: ffmpeg and Pillow messages may name work files.
-        adapter.mark_failed(session, row, code, redact_server_paths(message, ctx.settings), retryable=retryable)
+        adapter.mark_failed(ctx, session, row, code, redact_server_paths(message, ctx.settings), retryable=retryable)
     # A permanent failure means the source itself is bad: keep nothing of it.
     adapter.cleanup(ctx, row, keep_source=retryable)
     return True

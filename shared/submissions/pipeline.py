@@ -106,7 +106,8 @@ class SubmissionSteps(Adapter[SubmissionContext, Snapshot]):
         touch(row)
         record_status(session, row)
 
-    def mark_failed(self, session, row: Submission, code: str, message: str, *, retryable: bool) -> None:
+    def mark_failed(self, ctx: SubmissionContext, session, row: Submission, code: str, message: str, *,
+                    retryable: bool) -> None:
         # ``retryable`` is decided later, from the code (RETRYABLE_ERRORS): the payment stays recorded.
         _mark_failed(session, row, code, message)
 

@@ -10,7 +10,7 @@ from shared.db import utcnow
 from shared.events.models import OutboxEvent
 from shared.jobs import steps
 from shared.webhooks.models import WebhookDelivery
-from shared.webhooks.service import deliveries_for_event, resend_lost_attempts
+from shared.webhooks.service import deliveries_for_event, record_outcome_delivery, resend_lost_attempts
 
 from .conftest import make_job
 
@@ -18,7 +18,9 @@ from .conftest import make_job
 def _finish(ctx, db, callback_url: str | None, *, failed: bool = False):
     """Commit a job's outcome through the pipeline steps; return the job and its outcome event."""
     job = make_job(db, callback_url, status="processing")
-    step_ctx = steps.StepContext(db=db, settings=ctx.settings, storages=ctx.storages)
+    # Wired as the worker wires it (workers/context.py).
+    step_ctx = steps.StepContext(db=db, settings=ctx.settings, storages=ctx.storages,
+                                 on_outcome=record_outcome_delivery)
     if failed:
         assert steps.fail_job(step_ctx, job.id, "boom", "the convert step failed", retryable=False, run=1)
     else:
