@@ -124,8 +124,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("STEP_MAX_DELIVERIES", int, 5, "Deliveries of one pipeline step before the job fails (counts killed runs)"),
     Option("STEP_MAX_RETRIES", int, 4, "Retries of a step after a transient error"),
     Option("PIPELINE_SWEEP_AFTER_SECONDS", int, 900,
-           "A media job or paid submission whose pipeline is waiting or running, untouched this long with no "
-           "message left in the broker (Redis lost it), has its pipeline sent again (the sweep-pipelines ops task)"),
+           "A media job or paid submission whose pipeline is waiting or running, or a tus upload completing, "
+           "untouched this long with no message left in the broker (Redis lost it), has its pipeline (or finish) "
+           "sent again (the sweep-pipelines ops task)"),
     Option("RETRY_MIN_BACKOFF_MS", int, 1000, "Smallest retry backoff in milliseconds"),
     Option("RETRY_MAX_BACKOFF_MS", int, 300_000, "Largest retry backoff in milliseconds"),
     Option("BROKER_HEARTBEAT_TIMEOUT_MS", int, 10_000,

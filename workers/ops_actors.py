@@ -10,7 +10,7 @@ from shared.events.streams import Event
 from shared.ops.runs import execute_run
 from shared.ops.tasks import OpsContext, QueueSenders, build_context
 from shared.settings import get_settings
-from workers.actors import deliver_webhook, start_pipeline
+from workers.actors import deliver_webhook, finish_tus_upload, start_pipeline
 from workers.broker import broker
 from workers.submission_actors import check_submission_payment, start_submission_pipeline
 
@@ -19,7 +19,8 @@ from workers.submission_actors import check_submission_payment, start_submission
 def ops_context() -> OpsContext:
     # The sweeps enqueue through these actors: shared names no worker module.
     senders = QueueSenders(deliver_webhook=deliver_webhook.send, check_payment=check_submission_payment.send,
-                           start_job=start_pipeline, start_submission=start_submission_pipeline)
+                           start_job=start_pipeline, start_submission=start_submission_pipeline,
+                           finish_upload=finish_tus_upload.send)
     return build_context(get_settings(), senders=senders)
 
 

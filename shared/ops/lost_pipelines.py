@@ -1,9 +1,10 @@
-"""The pipeline sweep: start again a media job or paid submission whose messages Redis lost.
+"""The pipeline sweep: start again a media job, paid submission or tus upload whose messages Redis lost.
 
 Steps hand over through the broker, and the next message is enqueued before the current one
 is acknowledged, so while a pipeline runs the broker always holds a message for its row, unless
 Redis lost it (with ``appendfsync everysec`` a host crash drops up to a second of writes).
-Such a row would stay ``queued``/``paid`` or ``processing`` for good. The ``sweep-pipelines``
+Such a row would stay ``queued``/``paid`` or ``processing`` for good, and a resumable upload whose
+last byte is in would stay ``completing`` (its finish is one message too). The ``sweep-pipelines``
 ops task finds active rows untouched for PIPELINE_SWEEP_AFTER_SECONDS that no message in the
 broker names, ready, in progress or delayed, and sends their pipeline again from its first step.
 Steps already done do nothing on a second message (``shared.pipeline.ledger``), so the run goes on
@@ -26,6 +27,8 @@ from shared.jobs.models import JobStatus, MediaJob
 from shared.ops import queues
 from shared.settings import Settings
 from shared.submissions.models import Submission, SubmissionStatus
+from shared.uploads import tus
+from shared.uploads.models import TusUpload
 
 # Rows looked at per sweep and kind, the longest untouched first; the next sweep takes the rest.
 SWEEP_BATCH = 500
@@ -48,6 +51,8 @@ JOBS = Swept("jobs", MediaJob, JobStatus.QUEUED.value, JobStatus.PROCESSING.valu
              (MediaJob.kind, MediaJob.attempts))
 SUBMISSIONS = Swept("submissions", Submission, SubmissionStatus.PAID.value, SubmissionStatus.PROCESSING.value,
                     (Submission.run,))
+# An upload's finish is started by its upload.assembled event and is a single step.
+TUS_UPLOADS = Swept("tus_uploads", TusUpload, tus.COMPLETING, tus.COMPLETING, ())
 
 
 def restart_lost(db: Database, settings: Settings, client: redis.Redis,
@@ -63,7 +68,7 @@ def restart_lost(db: Database, settings: Settings, client: redis.Redis,
     held: set[str] = set()
     events_behind = False
     if any(candidates for _, _, candidates in found):
-        held, events_behind = queues.ids_in_broker(client, STEP_QUEUES), _event_path_behind(db, client)
+        held, events_behind = queues.ids_in_broker(client, STEP_QUEUES), event_path_behind(db, client)
     counts: dict[str, int] = {}
     for swept, start, candidates in found:
         restarted = waiting = 0
@@ -89,7 +94,7 @@ def _untouched(db: Database, swept: Swept, cutoff: datetime) -> list[Any]:
             .order_by(model.updated_at).limit(SWEEP_BATCH)).all()
 
 
-def _event_path_behind(db: Database, client: redis.Redis) -> bool:
+def event_path_behind(db: Database, client: redis.Redis) -> bool:
     """Whether an event is still unpublished in the outbox or undispatched in a stream."""
     if queues.outbox_backlog(db)["unpublished"]:
         return True

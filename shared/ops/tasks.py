@@ -20,7 +20,7 @@ from shared.db import Database, get_database, utcnow
 from shared.events.models import OutboxEvent
 from shared.ops import orphans, purge, queues
 from shared.ops.errors import InvalidParams
-from shared.ops.lost_pipelines import JOBS, SUBMISSIONS, restart_lost
+from shared.ops.lost_pipelines import JOBS, SUBMISSIONS, TUS_UPLOADS, restart_lost
 from shared.redis_client import get_redis
 from shared.settings import Settings
 from shared.storage import get_default_storage
@@ -45,6 +45,7 @@ class QueueSenders:
     check_payment: Callable[[str, str], None]  # (submission_id, checker)
     start_job: Callable[[str, str, int], None]  # (job_id, kind, run): a media job's pipeline
     start_submission: Callable[[str, int], None]  # (submission_id, run): a paid submission's pipeline
+    finish_upload: Callable[[str], None]  # (upload_id): hash, probe and keep a tus upload whose bytes are in
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,8 @@ def run_sweep_payments(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any
 def run_sweep_pipelines(ctx: OpsContext, params: dict[str, Any]) -> dict[str, Any]:
     senders = _senders(ctx, "sweep-pipelines")
     return restart_lost(ctx.db, ctx.settings, ctx.redis(),
-                        [(JOBS, senders.start_job), (SUBMISSIONS, senders.start_submission)], now=ctx.clock())
+                        [(JOBS, senders.start_job), (SUBMISSIONS, senders.start_submission),
+                         (TUS_UPLOADS, senders.finish_upload)], now=ctx.clock())
 
 
 def _senders(ctx: OpsContext, task: str) -> QueueSenders:
@@ -277,8 +279,9 @@ TASKS: dict[str, Task] = {task.name: task for task in (
          "*/5 * * * *", run_sweep_webhooks),
     Task("sweep-payments", "Check again pending payments whose check message was lost "
          "(none for PAYMENT_SWEEP_AFTER_SECONDS)", "*/5 * * * *", run_sweep_payments),
-    Task("sweep-pipelines", "Send again the pipeline of media jobs and paid submissions whose messages were "
-         "lost (untouched for PIPELINE_SWEEP_AFTER_SECONDS, none in the broker)", "*/5 * * * *",
+    Task("sweep-pipelines", "Send again the pipeline of media jobs and paid submissions, and the finish of "
+         "tus uploads, whose messages were lost (untouched for PIPELINE_SWEEP_AFTER_SECONDS, none in the broker)",
+         "*/5 * * * *",
          run_sweep_pipelines),
     Task("prune-outbox", "Delete published outbox events older than OUTBOX_RETENTION_DAYS", "0 1 * * *",
          run_prune_outbox, (DRY_RUN, Param("batch", int, 5000, "rows deleted per transaction"))),

@@ -90,4 +90,7 @@ class TusUpload(Base):
     handle: Mapped[str] = mapped_column(String(1000), default="")
     parts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Its last change (a chunk, the completion, the finish): the pipeline sweep sends the finish of
+    # an upload ``completing`` for long again when its message is nowhere (shared.ops.lost_pipelines).
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,5 +1,5 @@
-"""The sweep-pipelines task: a media job or paid submission whose pipeline message Redis lost is sent
-again, and only such a row.
+"""The sweep-pipelines task: a media job, paid submission or tus upload whose pipeline message Redis
+lost is sent again, and only such a row.
 
 Real PostgreSQL, Redis and Dramatiq worker. A lost message is made by dropping one enqueue (as a
 Redis that crashed before its AOF reached the disk would) or by deleting the broker's keys.
@@ -7,7 +7,10 @@ Redis that crashed before its AOF reached the disk would) or by deleting the bro
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
+import uuid
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -15,15 +18,17 @@ from sqlalchemy import update
 from shared.db import utcnow
 from shared.jobs.models import MediaJob
 from shared.ops import queues
-from shared.ops.lost_pipelines import JOBS, restart_lost
+from shared.ops.lost_pipelines import JOBS, TUS_UPLOADS, event_path_behind, restart_lost
 from shared.ops.tasks import TASKS, QueueSenders, build_context
 from shared.pipeline.ledger import fresh_steps
 from shared.submissions.models import PIPELINE_STEPS, Submission
-from tests.support.media import jpeg_with_orientation_and_gps
+from shared.uploads import tus
+from shared.uploads.models import TusUpload
+from tests.support.media import jpeg_with_orientation_and_gps, png_bytes
 from tests.support.runtime import pipeline_runtime, wait_for
 from tests.support.submissions import add_paid_submission
 from tests.workers.test_handoff_outage import job_done_events
-from workers.actors import start_pipeline
+from workers.actors import finish_tus_upload, start_pipeline
 from workers.broker import broker
 from workers.submission_actors import STEP_ACTORS as SUBMISSION_ACTORS
 
@@ -135,7 +140,8 @@ def test_a_paid_submission_whose_message_was_lost_is_sent_again_by_the_task_with
     submission_id = processing_submission(db, run=2)
     jobs, submissions = Recorder(), Recorder()
     ctx = build_context(settings, db, senders=QueueSenders(deliver_webhook=Recorder(), check_payment=Recorder(),
-                                                           start_job=jobs, start_submission=submissions))
+                                                           start_job=jobs, start_submission=submissions,
+                                                           finish_upload=Recorder()))
     sweep = TASKS["sweep-pipelines"]
 
     assert sweep.run(ctx, {})["submissions_restarted"] == 0  # touched lately
@@ -146,5 +152,43 @@ def test_a_paid_submission_whose_message_was_lost_is_sent_again_by_the_task_with
     for key in redis_client.scan_iter(f"{queues.NAMESPACE}:video*"):
         redis_client.delete(key)
     assert sweep.run(ctx, {}) == {"jobs_restarted": 0, "jobs_waiting_on_events": 0,
-                                  "submissions_restarted": 1, "submissions_waiting_on_events": 0}
+                                  "submissions_restarted": 1, "submissions_waiting_on_events": 0,
+                                  "tus_uploads_restarted": 0, "tus_uploads_waiting_on_events": 0}
     assert submissions.sent == [(submission_id, 2)] and jobs.sent == []
+
+
+def test_a_tus_upload_whose_finish_message_was_lost_is_finished_by_the_sweep(client, settings, db, redis_client,
+                                                                             monkeypatch):
+    image = png_bytes(90, 60)
+    tus_headers = {"Tus-Resumable": "1.0.0"}
+    kind = base64.b64encode(b"image/png").decode()
+    location = client.post("/api/media/tus/", headers={**tus_headers, "Upload-Length": str(len(image)),
+                                                       "Upload-Metadata": f"filetype {kind}"}).headers["Location"]
+    upload_id = location.rstrip("/").rsplit("/", 1)[1]
+    dropped = DroppedEnqueue(monkeypatch, "finish_tus_upload")
+    with pipeline_runtime(settings, queues=("media", "light")):
+        patched = client.patch(location, data=image, headers={
+            **tus_headers, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"})
+        assert patched.status_code == 204, patched.data
+        wait_for(lambda: dropped.dropped and not event_path_behind(db, redis_client), timeout=30,
+                 message="upload.assembled dispatched and its message lost")
+        assert upload(db, upload_id).status == tus.COMPLETING
+
+        # Completed lately: its finish may still be on its way, nothing is sent.
+        assert restart_lost(db, settings, redis_client, [(TUS_UPLOADS, finish_tus_upload.send)]) == {
+            "tus_uploads_restarted": 0, "tus_uploads_waiting_on_events": 0}
+        untouched_for(db, upload_id, settings.PIPELINE_SWEEP_AFTER_SECONDS + 60, TusUpload)
+        assert restart_lost(db, settings, redis_client, [(TUS_UPLOADS, finish_tus_upload.send)]) == {
+            "tus_uploads_restarted": 1, "tus_uploads_waiting_on_events": 0}
+        wait_for(lambda: upload(db, upload_id).status != tus.COMPLETING, timeout=30, message="the upload finished")
+
+    finished = upload(db, upload_id)
+    assert finished.status == tus.DONE and finished.job_id is not None
+    assert job(db, finished.job_id).sha256 == hashlib.sha256(image).hexdigest()
+
+
+def upload(db, upload_id: str) -> TusUpload:
+    with db.session() as session:
+        row = session.get(TusUpload, uuid.UUID(upload_id))
+        session.expunge(row)
+    return row
