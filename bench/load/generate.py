@@ -40,6 +40,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     options = parser.parse_args()
     locustfile.CONFIG.update(fixtures=str(options.fixtures), photos_per_user=options.photos_per_user,
+                             photos_total=options.users * options.photos_per_user,
                              first_photo=options.first_photo, poll=options.poll)
 
     requests: list[dict] = []

@@ -12,6 +12,7 @@ import itertools
 import json
 import random
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,22 @@ from locust.exception import StopUser
 
 from bench.load.fixtures import unique_jpeg, unique_mp4
 
-CONFIG: dict[str, Any] = {"fixtures": None, "photos_per_user": 8, "first_photo": 0, "poll": 0.5, "video_share": 0.2}
+CONFIG: dict[str, Any] = {"fixtures": None, "photos_per_user": 8, "photos_total": 128, "first_photo": 0, "poll": 0.5,
+                          "video_share": 0.2}
 RECORDS: list[dict[str, Any]] = []
 PUBLISHED: list[str] = []  # wallets whose profile is out, for the visitors
 JOB_FINAL = {"done", "failed", "canceled"}
 SUBMISSION_FINAL = {"published", "rejected", "failed", "expired"}
 _counter = itertools.count()
 _bank_locks: dict[int, Semaphore] = {}
+
+
+def _photo_pool() -> Iterator[int]:
+    """The photo workload's fixture indexes, each handed out once: ``photos_total`` from ``first_photo``."""
+    if "photo_pool" not in CONFIG:
+        first = CONFIG["first_photo"]
+        CONFIG["photo_pool"] = iter(range(first, first + CONFIG["photos_total"]))
+    return CONFIG["photo_pool"]
 
 
 def _fixture(name: str) -> bytes:
@@ -98,9 +108,13 @@ class PhotoUser(MediaClient):
 
     @task
     def photos(self) -> None:
+        # Photos come from one bounded pool: locust spawns a replacement for a user that stops while
+        # the others are still spawning, and that one must not post more than the workload's photos.
+        indexes = list(itertools.islice(_photo_pool(), CONFIG["photos_per_user"]))
+        if not indexes:
+            raise StopUser()
         records = []
-        for _ in range(CONFIG["photos_per_user"]):
-            index = CONFIG["first_photo"] + next(_counter)
+        for index in indexes:
             record = self.post_media(_fixture(f"photo-{index:03d}.jpg"), f"photo-{index}.jpg", "photo")
             if record is not None:
                 records.append(record)
