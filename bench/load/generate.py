@@ -39,9 +39,9 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=0.5, help="seconds between a media client's polls")
     parser.add_argument("--out", type=Path, required=True)
     options = parser.parse_args()
+    photos = range(options.first_photo, options.first_photo + options.users * options.photos_per_user)
     locustfile.CONFIG.update(fixtures=str(options.fixtures), photos_per_user=options.photos_per_user,
-                             photos_total=options.users * options.photos_per_user,
-                             first_photo=options.first_photo, poll=options.poll)
+                             photos=iter(photos), poll=options.poll)
 
     requests: list[dict] = []
 

@@ -12,7 +12,6 @@ import itertools
 import json
 import random
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,8 @@ from locust.exception import StopUser
 
 from bench.load.fixtures import unique_jpeg, unique_mp4
 
-CONFIG: dict[str, Any] = {"fixtures": None, "photos_per_user": 8, "photos_total": 128, "first_photo": 0, "poll": 0.5,
+# ``photos``: the photo workload's fixture indexes, each handed out once (bench.load.generate sets them).
+CONFIG: dict[str, Any] = {"fixtures": None, "photos_per_user": 8, "photos": iter(range(128)), "poll": 0.5,
                           "video_share": 0.2}
 RECORDS: list[dict[str, Any]] = []
 PUBLISHED: list[str] = []  # wallets whose profile is out, for the visitors
@@ -30,14 +30,6 @@ JOB_FINAL = {"done", "failed", "canceled"}
 SUBMISSION_FINAL = {"published", "rejected", "failed", "expired"}
 _counter = itertools.count()
 _bank_locks: dict[int, Semaphore] = {}
-
-
-def _photo_pool() -> Iterator[int]:
-    """The photo workload's fixture indexes, each handed out once: ``photos_total`` from ``first_photo``."""
-    if "photo_pool" not in CONFIG:
-        first = CONFIG["first_photo"]
-        CONFIG["photo_pool"] = iter(range(first, first + CONFIG["photos_total"]))
-    return CONFIG["photo_pool"]
 
 
 def _fixture(name: str) -> bytes:
@@ -110,7 +102,7 @@ class PhotoUser(MediaClient):
     def photos(self) -> None:
         # Photos come from one bounded pool: locust spawns a replacement for a user that stops while
         # the others are still spawning, and that one must not post more than the workload's photos.
-        indexes = list(itertools.islice(_photo_pool(), CONFIG["photos_per_user"]))
+        indexes = list(itertools.islice(CONFIG["photos"], CONFIG["photos_per_user"]))
         if not indexes:
             raise StopUser()
         records = []

@@ -7,10 +7,8 @@ Redis that crashed before its AOF reached the disk would) or by deleting the bro
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
-import uuid
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -24,6 +22,7 @@ from shared.pipeline.ledger import fresh_steps
 from shared.submissions.models import PIPELINE_STEPS, Submission
 from shared.uploads import tus
 from shared.uploads.models import TusUpload
+from tests.api.test_media_tus import OCTETS, create, upload_id_of
 from tests.support.media import jpeg_with_orientation_and_gps, png_bytes
 from tests.support.runtime import pipeline_runtime, wait_for
 from tests.support.submissions import add_paid_submission
@@ -54,9 +53,10 @@ def post_image(client) -> str:
     return created.get_json()["job_id"]
 
 
-def job(db, job_id: str) -> MediaJob:
+def loaded(db, model, row_id):
+    """The row as committed now, detached."""
     with db.session() as session:
-        row = session.get(MediaJob, job_id)
+        row = session.get(model, row_id)
         session.expunge(row)
     return row
 
@@ -80,10 +80,10 @@ def test_a_job_whose_next_step_was_lost_is_sent_again_and_ends_done_once(client,
     dropped = DroppedEnqueue(monkeypatch, "upload_outputs")
     with pipeline_runtime(settings):
         job_id = post_image(client)
-        wait_for(lambda: dropped.dropped and job(db, job_id).steps.get("convert", {}).get("state") == "done"
+        wait_for(lambda: dropped.dropped and loaded(db, MediaJob, job_id).steps.get("convert", {}).get("state") == "done"
                  and job_id not in queues.ids_in_broker(redis_client, ("media",)),
                  timeout=30, message="convert done and its hand-off lost")
-        assert job(db, job_id).status == "processing"
+        assert loaded(db, MediaJob, job_id).status == "processing"
 
         # Touched lately: a step may still be on its way, nothing is sent.
         assert restart_lost(db, settings, redis_client, [(JOBS, start_pipeline)])["jobs_restarted"] == 0
@@ -91,9 +91,9 @@ def test_a_job_whose_next_step_was_lost_is_sent_again_and_ends_done_once(client,
         untouched_for(db, job_id, settings.PIPELINE_SWEEP_AFTER_SECONDS + 60)
         assert restart_lost(db, settings, redis_client, [(JOBS, start_pipeline)]) == {
             "jobs_restarted": 1, "jobs_waiting_on_events": 0}
-        wait_for(lambda: job(db, job_id).status in ("done", "failed"), timeout=30, message="the job to end")
+        wait_for(lambda: loaded(db, MediaJob, job_id).status in ("done", "failed"), timeout=30, message="the job to end")
 
-    row = job(db, job_id)
+    row = loaded(db, MediaJob, job_id)
     assert row.status == "done", (row.error_code, row.error_message)
     # convert was not run again: its second message found it done.
     assert row.steps["convert"]["deliveries"] == 1 and row.steps["upload"]["deliveries"] == 1
@@ -160,19 +160,15 @@ def test_a_paid_submission_whose_message_was_lost_is_sent_again_by_the_task_with
 def test_a_tus_upload_whose_finish_message_was_lost_is_finished_by_the_sweep(client, settings, db, redis_client,
                                                                              monkeypatch):
     image = png_bytes(90, 60)
-    tus_headers = {"Tus-Resumable": "1.0.0"}
-    kind = base64.b64encode(b"image/png").decode()
-    location = client.post("/api/media/tus/", headers={**tus_headers, "Upload-Length": str(len(image)),
-                                                       "Upload-Metadata": f"filetype {kind}"}).headers["Location"]
-    upload_id = location.rstrip("/").rsplit("/", 1)[1]
+    location = create(client, {}, len(image), filetype="image/png").headers["Location"]
+    upload_id = upload_id_of(location)
     dropped = DroppedEnqueue(monkeypatch, "finish_tus_upload")
     with pipeline_runtime(settings, queues=("media", "light")):
-        patched = client.patch(location, data=image, headers={
-            **tus_headers, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"})
+        patched = client.patch(location, data=image, headers={**OCTETS, "Upload-Offset": "0"})
         assert patched.status_code == 204, patched.data
         wait_for(lambda: dropped.dropped and not event_path_behind(db, redis_client), timeout=30,
                  message="upload.assembled dispatched and its message lost")
-        assert upload(db, upload_id).status == tus.COMPLETING
+        assert loaded(db, TusUpload, upload_id).status == tus.COMPLETING
 
         # Completed lately: its finish may still be on its way, nothing is sent.
         assert restart_lost(db, settings, redis_client, [(TUS_UPLOADS, finish_tus_upload.send)]) == {
@@ -180,15 +176,9 @@ def test_a_tus_upload_whose_finish_message_was_lost_is_finished_by_the_sweep(cli
         untouched_for(db, upload_id, settings.PIPELINE_SWEEP_AFTER_SECONDS + 60, TusUpload)
         assert restart_lost(db, settings, redis_client, [(TUS_UPLOADS, finish_tus_upload.send)]) == {
             "tus_uploads_restarted": 1, "tus_uploads_waiting_on_events": 0}
-        wait_for(lambda: upload(db, upload_id).status != tus.COMPLETING, timeout=30, message="the upload finished")
+        wait_for(lambda: loaded(db, TusUpload, upload_id).status != tus.COMPLETING, timeout=30,
+                 message="the upload finished")
 
-    finished = upload(db, upload_id)
+    finished = loaded(db, TusUpload, upload_id)
     assert finished.status == tus.DONE and finished.job_id is not None
-    assert job(db, finished.job_id).sha256 == hashlib.sha256(image).hexdigest()
-
-
-def upload(db, upload_id: str) -> TusUpload:
-    with db.session() as session:
-        row = session.get(TusUpload, uuid.UUID(upload_id))
-        session.expunge(row)
-    return row
+    assert loaded(db, MediaJob, finished.job_id).sha256 == hashlib.sha256(image).hexdigest()
