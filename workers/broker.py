@@ -107,11 +107,13 @@ class ReliablePipelines(Pipelines):
     a non-final state for good. Here the current message goes back to its queue instead of
     being acked (``redeliver_instead_of_ack``; the consumer retries that until Redis answers),
     and its redelivery finds its step ``done`` in the ledger, does nothing and hands off again.
+    The next step goes to the head of its queue (``WakeupRedisBroker.handing_off``).
     """
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         try:
-            super().after_process_message(broker, message, result=result, exception=exception)
+            with broker.handing_off():
+                super().after_process_message(broker, message, result=result, exception=exception)
         except REDIS_DOWN:
             log.warning("Could not hand message %r on to the next step: redelivering it.", message.message_id,
                         exc_info=True)

@@ -10,6 +10,10 @@ and adds one list per queue, ``dramatiq:<queue>.wakeup``:
 - an idle consumer blocks on the list (``BLPOP``) instead of sleeping, and fetches as soon as a
   token arrives. A token stays in the list until someone takes it, so an enqueue between a
   consumer's empty fetch and its ``BLPOP`` still wakes it (pub/sub would lose it);
+- a hand-off (the next step of a pipeline a worker has started, ``handing_off``) goes to the head
+  of its queue, not the tail: under a backlog a job that has begun finishes before new jobs begin,
+  so each job's latency is its own work, not the whole backlog's (new jobs, retries and
+  redeliveries still queue at the tail, so nothing waits for ever: a job has a few steps);
 - the wait is bounded (``BROKER_IDLE_POLL_MS``, at most a quarter of the heartbeat timeout) and by
   the next due message the consumer thread holds for a delayed queue; when it runs out the
   consumer polls as Dramatiq does, which refreshes its heartbeat, and that idle poll always runs
@@ -21,6 +25,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import redis
 from dramatiq.broker import MessageProxy
@@ -36,6 +42,12 @@ WAKEUP_SUFFIX = ".wakeup"
 REDELIVER_ATTRIBUTE = "_showreel_redeliver"
 # Tokens kept for a queue nobody consumes right now: enough to wake every thread of a pool.
 WAKEUP_CAP = 64
+# Moves a message just pushed to the tail of its queue (KEYS[1]) to the head, unless a consumer took it.
+TO_HEAD_SCRIPT = """
+if redis.call('lrem', KEYS[1], -1, ARGV[1]) == 1 then
+    redis.call('lpush', KEYS[1], ARGV[1])
+end
+"""
 # While a consumer is full (prefetch reached) it checks this often for a free slot (no Redis traffic).
 FULL_BACKOFF_MS = 10
 
@@ -58,6 +70,8 @@ class WakeupRedisBroker(RedisBroker):
         # The idle poll refreshes the heartbeat: it must come well inside the heartbeat timeout.
         self.idle_poll_ms = max(1, min(idle_poll_ms, self.heartbeat_timeout // 4))
         self._maintenance = threading.local()
+        self._hand_off = threading.local()
+        self.to_head = self.client.register_script(TO_HEAD_SCRIPT)
 
     @property
     def consumer_class(self):
@@ -70,21 +84,39 @@ class WakeupRedisBroker(RedisBroker):
     def wakeup_key(self, queue_name: str) -> str:
         return f"{self.namespace}:{queue_name}{WAKEUP_SUFFIX}"
 
+    @contextmanager
+    def handing_off(self) -> Iterator[None]:
+        """Enqueues of this thread inside the block are hand-offs: they go to the head of their queue."""
+        self._hand_off.active = True
+        try:
+            yield
+        finally:
+            self._hand_off.active = False
+
     def do_enqueue(self, queue_name: str, message_id: str, data: bytes):
-        """Dramatiq's enqueue plus a wake-up token, in one round trip."""
-        script = self.scripts["dispatch"]
-        args = ["enqueue", current_millis(), queue_name, self.broker_id, self.heartbeat_timeout,
-                self.dead_message_ttl, self._should_do_maintenance("enqueue"), self._max_unpack_size(),
-                message_id, data]
+        """Dramatiq's enqueue plus a wake-up token (a hand-off moved to the head), in one round trip."""
+        dispatch = self.scripts["dispatch"]
+        calls = [(dispatch, [self.namespace], ["enqueue", current_millis(), queue_name, self.broker_id,
+                                               self.heartbeat_timeout, self.dead_message_ttl,
+                                               self._should_do_maintenance("enqueue"), self._max_unpack_size(),
+                                               message_id, data])]
+        if getattr(self._hand_off, "active", False) and not queue_name.endswith(".DQ"):
+            calls.append((self.to_head, [f"{self.namespace}:{queue_name}"], [message_id]))
         key = self.wakeup_key(queue_name)
         pipe = self.client.pipeline(transaction=False)
-        pipe.evalsha(script.sha, 1, self.namespace, *args)
+        for script, keys, args in calls:
+            pipe.evalsha(script.sha, len(keys), *keys, *args)
         pipe.lpush(key, 1)
         pipe.ltrim(key, 0, WAKEUP_CAP - 1)
-        try:
-            pipe.execute()
-        except redis.exceptions.NoScriptError:
-            script(keys=[self.namespace], args=args)  # Redis lost its scripts (restart): load and run
+        results = pipe.execute(raise_on_error=False)
+        for (script, keys, args), result in zip(calls, results, strict=False):
+            if isinstance(result, redis.exceptions.NoScriptError):
+                script(keys=keys, args=args)  # Redis lost its scripts (restart): load and run
+            elif isinstance(result, Exception):
+                raise result
+        for result in results[len(calls):]:
+            if isinstance(result, Exception):
+                raise result
 
     def fetch_idle(self, queue_name: str, count: int):
         """Fetch after an idle wait ran out, with maintenance (requeue dead workers' messages)."""

@@ -40,6 +40,12 @@ def throughput(run: LoadRun) -> float:
     return len(done) / span
 
 
+def job_latency(run: LoadRun) -> tuple[float, float]:
+    """p50 and p95 seconds from a job's POST answered to its client seeing it done (polls included)."""
+    seconds = [job["final"] - job["accepted"] for job in finished_jobs(run)]
+    return pct(seconds, 50), pct(seconds, 95)
+
+
 def jobs_per_minute(run: LoadRun) -> dict[str, float]:
     """Jobs done per minute of the load window, by kind (done after the window: not counted)."""
     start, end = window(run)

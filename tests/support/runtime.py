@@ -37,6 +37,7 @@ def pipeline_runtime(settings, *, queues=("video", "media", "light"), worker_thr
         for queue in queues:
             broker.declare_queue(queue)
         worker = dramatiq.Worker(broker, queues=set(queues), worker_threads=worker_threads, worker_timeout=100)
+        worker.queue_prefetch = max(1, settings.BROKER_PREFETCH * worker_threads)  # as workers/__main__.py
         worker.start()
     for thread in threads:
         thread.start()
