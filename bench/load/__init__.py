@@ -157,8 +157,9 @@ def section(results: dict, cpu: list[float], minutes: float, users: int,
          f"polls per job more than it buys renders; the run polling every {PHOTO_POLLS[1]:g} s shows what the "
          f"same system does with a quarter of the polls. Each step hands the next one to the head of its queue "
          f"(docs/ARCHITECTURE.md), so a job that has begun finishes before new ones begin and its client stops "
-         f"polling it sooner: with hand-offs at the tail (before 12/2026) all 128 converts ran before the first "
-         f"upload, and the same run did 12.5 jobs/s at 10.1 polls per job."),
+         f"polling it sooner: with hand-offs at the tail (before 2026-12-05) all 128 converts ran before the first "
+         f"upload (measured side by side that day, embedded, polls every 0.5 s: 12.5 -> 13.8 jobs/s, "
+         f"10.1 -> 5.9 polls per job)."),
         "", *parts,
     ]
     return "\n".join(text) + "\n", verdicts
