@@ -16,6 +16,7 @@ from api.web.errors import init_error_pages
 from api.web.i18n import init_i18n
 from shared.db import get_database
 from shared.logs import configure_logging
+from shared.media.probe_process import SPARE
 from shared.ops.purge import ScratchSweeper
 from shared.production import GUNICORN_APP_LOAD_ERROR, require_production_settings
 from shared.settings import Settings, get_settings
@@ -114,4 +115,6 @@ def wsgi() -> Flask:
     app = create_app(settings)
     # The web host's scratch (uploads streaming in, posters) is swept by the web host itself, in a child.
     ScratchSweeper(settings, in_child=True).start()
+    if settings.PROBE_SPARE:
+        SPARE.warm()  # the first video upload's probe skips the child's start-up too
     return app

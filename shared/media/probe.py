@@ -64,7 +64,8 @@ def inspect(path: str | os.PathLike[str], settings: Settings, *, playable: bool 
     limits.check_bytes(sniffed.kind, size)
     if sniffed.kind == "image" and not playable:
         return _inspect_image(path, sniffed, limits)
-    return probe_in_child(path, sniffed, limits, settings.PROBE_TIMEOUT, playable=playable)
+    return probe_in_child(path, sniffed, limits, settings.PROBE_TIMEOUT, playable=playable,
+                          spare=settings.PROBE_SPARE)
 
 
 def probe_here(path: str | os.PathLike[str], sniffed: Sniffed, limits: MediaLimits, *, playable: bool) -> MediaInfo:
@@ -344,7 +345,14 @@ def _decode_last_second(
 
 
 def _child() -> int:
-    """Answer one probe request of :func:`shared.media.probe_process.probe_in_child` (stdin to stdout)."""
+    """Answer one probe request of :func:`shared.media.probe_process.probe_in_child` (stdin to stdout).
+
+    PyAV and Pillow are loaded before the request is read: a spare child waits with them loaded.
+    A PyAV that fails to import fails the probe of a video below, with its reason, not of an image.
+    """
+    with contextlib.suppress(ImportError):
+        import av  # noqa: F401
+        import PIL.Image  # noqa: F401
     request = json.load(sys.stdin)
     sniffed = Sniffed(**request["sniffed"])
     limits = MediaLimits(**request["limits"])

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -54,3 +57,82 @@ def test_a_probe_that_cannot_import_pyav_fails_loudly_with_the_reason(
 
     with pytest.raises(RuntimeError, match="this PyAV is broken"):
         inspect(mp4_with_audio, Settings.from_env({}))
+
+
+def _spare(timeout: float = 30):
+    from shared.media.probe_process import SPARE
+
+    child = SPARE.wait_ready(timeout)
+    assert child is not None and child.poll() is None, "no spare probe child started"
+    return child
+
+
+def test_a_probe_is_answered_by_the_child_started_ahead_and_the_next_one_waits(mp4_with_audio: Path) -> None:
+    settings = Settings.from_env({})
+    inspect(mp4_with_audio, settings)
+    spare = _spare()
+
+    info = inspect(mp4_with_audio, settings)
+
+    assert (info.width, info.height) == (320, 240)
+    assert spare.returncode == 0  # it answered this probe and exited
+    assert _spare().pid != spare.pid
+
+
+def test_a_spare_that_died_is_not_used(mp4_with_audio: Path) -> None:
+    inspect(mp4_with_audio, Settings.from_env({}))
+    spare = _spare()
+    spare.kill()
+    spare.wait()
+
+    assert inspect(mp4_with_audio, Settings.from_env({})).kind == "video"
+
+
+def test_a_spare_started_under_another_environment_is_not_used(
+    mp4_with_audio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inspect(mp4_with_audio, Settings.from_env({}))
+    spare = _spare()
+    broken = tmp_path / "av"
+    broken.mkdir()
+    (broken / "__init__.py").write_text("raise ImportError('this PyAV is broken')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+
+    with pytest.raises(RuntimeError, match="this PyAV is broken"):
+        inspect(mp4_with_audio, Settings.from_env({}))
+    assert spare.returncode is not None  # discarded
+
+
+def test_without_probe_spare_the_waiting_child_is_left_alone(mp4_with_audio: Path) -> None:
+    inspect(mp4_with_audio, Settings.from_env({}))
+    spare = _spare()
+
+    inspect(mp4_with_audio, Settings.from_env({}, PROBE_SPARE=False))
+
+    assert spare.poll() is None
+    assert _spare().pid == spare.pid
+
+
+def test_a_forked_process_probes_with_its_own_child_and_leaves_the_parents_spare_alone(mp4_with_audio: Path) -> None:
+    settings = Settings.from_env({})
+    inspect(mp4_with_audio, settings)
+    spare = _spare()
+
+    pid = os.fork()
+    if pid == 0:  # the forked copy (as a gunicorn worker of a preloaded app is): it must not wait on the spare
+        code = 1
+        try:
+            code = 0 if inspect(mp4_with_audio, settings).kind == "video" else 1
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 30
+    while (waited := os.waitpid(pid, os.WNOHANG)) == (0, 0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if waited == (0, 0):
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert waited[0] == pid and os.waitstatus_to_exitcode(waited[1]) == 0, "the forked probe hung or failed"
+
+    assert spare.poll() is None  # still waiting for this process's next probe
+    inspect(mp4_with_audio, settings)
+    assert spare.returncode == 0
