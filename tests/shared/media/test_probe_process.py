@@ -47,14 +47,16 @@ def test_a_probe_that_takes_too_long_is_stopped(mp4_with_audio: Path) -> None:
         inspect(mp4_with_audio, Settings.from_env({}, PROBE_TIMEOUT=0.001))
 
 
-def test_a_probe_that_cannot_import_pyav_fails_loudly_with_the_reason(
-    mp4_with_audio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def broken_pyav(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on a child's ``import av`` fails, with a reason to find in the error."""
     broken = tmp_path / "av"
     broken.mkdir()
     (broken / "__init__.py").write_text("raise ImportError('this PyAV is broken')\n")
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
 
+
+def test_a_probe_that_cannot_import_pyav_fails_loudly_with_the_reason(mp4_with_audio: Path, broken_pyav: None) -> None:
     with pytest.raises(RuntimeError, match="this PyAV is broken"):
         inspect(mp4_with_audio, Settings.from_env({}))
 
@@ -89,14 +91,11 @@ def test_a_spare_that_died_is_not_used(mp4_with_audio: Path) -> None:
 
 
 def test_a_spare_started_under_another_environment_is_not_used(
-    mp4_with_audio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    mp4_with_audio: Path, request: pytest.FixtureRequest
 ) -> None:
     inspect(mp4_with_audio, Settings.from_env({}))
     spare = _spare()
-    broken = tmp_path / "av"
-    broken.mkdir()
-    (broken / "__init__.py").write_text("raise ImportError('this PyAV is broken')\n")
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    request.getfixturevalue("broken_pyav")  # the environment changes after the spare started
 
     with pytest.raises(RuntimeError, match="this PyAV is broken"):
         inspect(mp4_with_audio, Settings.from_env({}))
