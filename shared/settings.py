@@ -105,7 +105,8 @@ OPTIONS: tuple[Option, ...] = (
            "Seconds the probe of an uploaded video (run in a child process) may take; then it is refused"),
     Option("PROBE_SPARE", _bool, True,
            "Keep one probe child started ahead, PyAV loaded, in each process that probes uploads: a video "
-           "upload's 201 skips its ~0.1 s start-up; costs one idle process (~35 MB RSS, ~14 MB of it private) per such process"),
+           "upload's 201 skips its ~0.1 s start-up; costs one idle process (~35 MB RSS, ~14 MB of it "
+           "private) per such process"),
     # Media processing
     Option("FFMPEG_PATH", str, "", "ffmpeg binary; empty: the imageio-ffmpeg one, else ffmpeg 7.0+ on PATH"),
     Option("FFMPEG_TIMEOUT", float, 900.0, "Seconds one ffmpeg run may take before it is killed"),

@@ -12,6 +12,7 @@ within the limits, in the probe's child process.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import sys
@@ -350,9 +351,9 @@ def _child() -> int:
     PyAV and Pillow are loaded before the request is read: a spare child waits with them loaded.
     A PyAV that fails to import fails the probe of a video below, with its reason, not of an image.
     """
-    with contextlib.suppress(ImportError):
-        import av  # noqa: F401
-        import PIL.Image  # noqa: F401
+    for module in ("av", "PIL.Image"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
     request = json.load(sys.stdin)
     sniffed = Sniffed(**request["sniffed"])
     limits = MediaLimits(**request["limits"])

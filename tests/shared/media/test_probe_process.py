@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from shared.media.errors import MediaTimeout, VideoTooLong
 from shared.media.probe import inspect
 from shared.settings import Settings
+from tests.support.runtime import wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -61,7 +61,7 @@ def test_a_probe_that_cannot_import_pyav_fails_loudly_with_the_reason(mp4_with_a
         inspect(mp4_with_audio, Settings.from_env({}))
 
 
-def _spare(timeout: float = 30):
+def _spare(timeout: float = 30) -> subprocess.Popen[bytes]:
     from shared.media.probe_process import SPARE
 
     child = SPARE.wait_ready(timeout)
@@ -124,13 +124,18 @@ def test_a_forked_process_probes_with_its_own_child_and_leaves_the_parents_spare
             code = 0 if inspect(mp4_with_audio, settings).kind == "video" else 1
         finally:
             os._exit(code)
-    deadline = time.monotonic() + 30
-    while (waited := os.waitpid(pid, os.WNOHANG)) == (0, 0) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if waited == (0, 0):
+
+    def reaped() -> tuple[int] | None:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        return (status,) if done else None
+
+    try:
+        (status,) = wait_for(reaped, timeout=30, interval=0.05, message="the forked copy's probe")
+    except AssertionError:  # it hangs on the parent's spare
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-    assert waited[0] == pid and os.waitstatus_to_exitcode(waited[1]) == 0, "the forked probe hung or failed"
+        raise
+    assert os.waitstatus_to_exitcode(status) == 0, "the forked copy's probe failed"
 
     assert spare.poll() is None  # still waiting for this process's next probe
     inspect(mp4_with_audio, settings)
