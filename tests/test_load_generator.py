@@ -4,11 +4,13 @@ Locust spawns a replacement for a user that stops while the others are still spa
 photo users finish fast on a fast system, so a replacement used to post photos past the
 workload's (the 128 became 136) and then, past the last fixture, fail and re-run its task in a
 busy loop until the 900 s time limit. Run against a stand-in server that finishes every job at
-once, so users stop well before spawning ends.
+once, so users stop well before spawning ends. The media clients build their form by hand
+(FastHttpUser has no ``files=``): the stand-in parses each body with werkzeug, as the API does.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -16,16 +18,28 @@ import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
+
+from werkzeug.formparser import parse_form_data
 
 ROOT = Path(__file__).resolve().parents[1]
 USERS, PHOTOS_PER_USER = 4, 2
 
 
 class _FinishAtOnce(BaseHTTPRequestHandler):
-    """POST /api/media/ accepts; GET /api/media/{id}/ says done."""
+    """POST /api/media/ accepts a form with a file (kept in ``posted``); GET /api/media/{id}/ says done."""
+
+    posted: ClassVar[list[bytes]] = []
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        _, _, files = parse_form_data({"REQUEST_METHOD": "POST", "wsgi.input": io.BytesIO(body),
+                                       "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+                                       "CONTENT_LENGTH": str(len(body))})
+        if "file" not in files:
+            self._json(400, {"code": "missing_file"})
+            return
+        self.posted.append(files["file"].read())
         self._json(201, {"job_id": str(uuid.uuid4())})
 
     def do_GET(self) -> None:
@@ -66,4 +80,6 @@ def test_the_photo_workload_posts_each_photo_once_and_ends(tmp_path: Path) -> No
     jobs = [line for line in lines if line["kind"] == "job"]
     assert len(jobs) == USERS * PHOTOS_PER_USER
     assert all(job["status"] == "done" for job in jobs)
+    photos = sorted(path.read_bytes() for path in fixtures.glob("photo-*.jpg"))
+    assert sorted(_FinishAtOnce.posted) == photos, "each photo is posted once, as the form's file field"
     assert run["ended"] - run["started"] < 30, "the run waited for its time limit instead of ending with its users"

@@ -119,7 +119,8 @@ def section(results: dict, cpu: list[float], minutes: float, users: int,
         (f"Every Procfile process (web: gunicorn 2 workers x 4 threads; relay; dispatcher; worker-video, "
         f"worker-media, worker-light; scheduler) plus the dev chain, started by `bench/load/system.py` as "
         f"`make run` starts them, on {analysis.cores()} cores shared with the load generator (locust 2, one "
-        f"process); `python -m bench.load --minutes N --users N` runs this part alone and rewrites this section."),
+        f"process; the media clients are FastHttpUsers, the others HttpUsers); `python -m bench.load --minutes N "
+        f"--users N` runs this part alone and rewrites this section."),
         "",
         (f"**How load traffic is keyed.** Every simulated user comes from 127.0.0.1, so the run raises the per-IP "
         f"and per-tenant limits through the settings of the started system: {limits}. Everything else is as "
