@@ -12,13 +12,13 @@ import itertools
 import json
 import random
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from gevent.lock import Semaphore
 from locust import FastHttpUser, HttpUser, between, constant, task
 from locust.exception import StopUser
+from urllib3 import encode_multipart_formdata
 
 from bench.load.fixtures import unique_jpeg, unique_mp4
 
@@ -44,14 +44,6 @@ def _retry_after(response) -> float:
         return 1.0
 
 
-def _form(name: str, data: bytes) -> tuple[bytes, dict[str, str]]:
-    """``data`` as the form's one file field, the body requests' ``files={"file": (name, data)}`` makes."""
-    boundary = uuid.uuid4().hex
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n\r\n'.encode()
-            + data + f"\r\n--{boundary}--\r\n".encode())
-    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-
-
 class MediaClient(FastHttpUser):
     """A business client: posts small images and 5 s clips to the media API, polls with ETags.
 
@@ -63,8 +55,10 @@ class MediaClient(FastHttpUser):
     abstract = True
 
     def post_media(self, data: bytes, name: str, media: str) -> dict[str, Any] | None:
-        body, headers = _form(name, data)
-        response = self.client.post("/api/media/", data=body, headers=headers, name="POST /api/media/")
+        # FastHttpUser has no files=: the form is encoded by urllib3, as requests does for files=.
+        body, content_type = encode_multipart_formdata({"file": (name, data)})
+        response = self.client.post("/api/media/", data=body, headers={"Content-Type": content_type},
+                                    name="POST /api/media/")
         if response.status_code not in (200, 201):
             return None
         job_id = response.json()["job_id"]
