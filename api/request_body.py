@@ -2,10 +2,10 @@
 
 Two ways in: a multipart form (browsers), parsed by werkzeug, and a raw body (the file is
 the whole body), which skips the parser. Under gunicorn a body of known length is taken
-from the client socket itself (see :func:`_take_gunicorn_body`): a raw body goes from the
-socket to the file by splice(2) with nothing copied through Python, a form is read with
-plain ``recv`` calls, without gunicorn's buffering (which copies every byte several times).
-Elsewhere both are read in large pieces from the WSGI input.
+from the client socket itself (see :func:`_take_gunicorn_body`): a raw body is received
+into a few aligned buffers, hashed there and written with O_DIRECT (``HashingWriter.receive_from``),
+a form is read with plain ``recv`` calls, without gunicorn's buffering (which copies every
+byte several times). Elsewhere both are read in large pieces from the WSGI input.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from flask import Request, current_app, request
 from werkzeug.exceptions import BadRequest, ClientDisconnected, RequestTimeout
 from werkzeug.formparser import FormDataParser
 
-from shared.files import HashingWriter, can_splice, incoming_dir
+from shared.files import HashingWriter, incoming_dir
 
 # How much of a form is asked from the server at once (the parser takes 64 KiB steps); small,
 # so that what is buffered between the socket and the file stays a few hundred KiB.
 READ_AHEAD = 256 * 1024
-# Pieces a raw body is read in when it cannot be spliced.
+# Pieces a raw body is read in when it does not come straight from gunicorn's socket.
 RAW_READ = 4 * 1024 * 1024
 
 
@@ -125,12 +125,12 @@ class StreamingRequest(Request):
         """
         writer = self._new_writer()
         length = self.content_length
-        taken = _take_gunicorn_body(self.environ, length) if length and can_splice() else None
+        taken = _take_gunicorn_body(self.environ, length) if length else None
         if taken is not None:
             sock, head, body = taken
             try:
                 writer.write(head)
-                writer.splice_from(sock.fileno(), length - len(head), timeout=sock.gettimeout())
+                writer.receive_from(sock, length - len(head))
             except BaseException as error:
                 body.failed = True  # where the next request would start is unknown: close the connection
                 if isinstance(error, EOFError):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
+import mmap
 import os
 import queue
 import re
-import select
+import socket
 import threading
 import uuid
 from dataclasses import dataclass
@@ -53,15 +55,14 @@ def safe_file_name(name: str | None, extension: str) -> str:
 _BLOCK = 256 * 1024
 # Blocks waiting for the helper at most: memory stays bounded (~1 MiB) whatever the file size.
 _QUEUED_BLOCKS = 2
-# splice_from: bytes per splice(2) call (the pipe is made this large) and per hashed window.
-_PIPE_BYTES = 1024 * 1024
-_HASH_WINDOW = 1024 * 1024
-_F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, missing from Python 3.11's fcntl
-
-
-def can_splice() -> bool:
-    """Whether :meth:`HashingWriter.splice_from` works here (Linux)."""
-    return hasattr(os, "splice")
+# receive_from: a raw body goes through this many page-aligned buffers of this size (2 MiB per
+# upload in progress). One is filled while the other is hashed and written; 1 MiB writes keep
+# O_DIRECT at the disk's speed (docs/PROFILES.md, "The way in").
+_DIRECT_BUFFERS = 2
+_DIRECT_BUFFER = 1024 * 1024
+# O_DIRECT offsets and lengths: a multiple of every logical block size in use (512 or 4096).
+_DIRECT_ALIGN = 4096
+_O_DIRECT = getattr(os, "O_DIRECT", 0)  # Linux; elsewhere the buffers go through the page cache
 
 
 class HashingWriter:
@@ -87,6 +88,7 @@ class HashingWriter:
         self._helper: threading.Thread | None = None
         self._error: BaseException | None = None
         self._discarded = False
+        self._direct = False  # receive_from's writes go around the page cache (O_DIRECT)
 
     def write(self, chunk: bytes) -> int:
         self.size += len(chunk)
@@ -108,82 +110,109 @@ class HashingWriter:
         self._raise_if_failed()
         self._queue.put(block)
 
-    def splice_from(self, fd: int, count: int, timeout: float | None = None) -> None:
-        """Move ``count`` bytes from the socket ``fd`` into the file, hashing them on the way.
+    def receive_from(self, sock: socket.socket, count: int) -> None:
+        """Receive ``count`` more bytes from ``sock`` into the file, hashing them on the way.
 
-        The bytes go socket -> pipe -> file inside the kernel with splice(2): Python never copies
-        them on the way in. A helper thread reads each written MiB back from the page cache (a
-        ``pread`` into one reusable buffer) and hashes it, so SHA-256 runs on a second core while
-        the next bytes arrive. ``timeout`` bounds each wait for data (the socket's own timeout). Raises
-        PayloadTooLarge before reading when the total would pass the limit, EOFError when the
-        peer stops early, TimeoutError, TempStorageFull on a full disk.
+        The bytes are received into page-aligned buffers (one copy, kernel to user). While the
+        next one fills, a helper thread hashes a full buffer where it lies and a second one writes
+        it to the file with ``O_DIRECT``: the bytes are neither copied into the page cache nor
+        read back from it (docs/PROFILES.md, "The way in"). Where the file system refuses
+        ``O_DIRECT``, the same buffers are written through the page cache. The socket's own
+        timeout bounds each wait for data. Raises PayloadTooLarge before reading when the total
+        would pass the limit, EOFError when the peer stops early, TimeoutError, TempStorageFull
+        on a full disk.
         """
         if self.size + count > self.max_bytes:
             self.discard()
             raise PayloadTooLarge(f"the file is larger than {self.max_bytes} bytes")
-        self._finish()  # what write() queued lands first; the file offset is self.size from here
-        start = self.size
-        pipe_out, pipe_in = os.pipe2(os.O_CLOEXEC)
-        reader = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-        windows: queue.Queue[tuple[int, int] | None] = queue.Queue(maxsize=_QUEUED_BLOCKS)
-        hasher = threading.Thread(target=self._hash_windows, args=(reader, windows), name="splice-hasher",
-                                  daemon=True)
-        hasher.start()
+        if not count:
+            return
+        head = b""
+        if self._helper is None and self._file.tell() == 0:  # what write() kept opens the first buffer
+            head, self._pending, self._pending_size = b"".join(self._pending), [], 0
+        else:
+            self._finish()
+        self._direct = self._file.tell() % _DIRECT_ALIGN == 0 and self._use_direct(True)
+        arenas = [mmap.mmap(-1, _DIRECT_BUFFER) for _ in range(_DIRECT_BUFFERS)]
+        views = [memoryview(arena) for arena in arenas]
+        # A buffer is filled again once the hasher and the writer have both released it.
+        released = [threading.Semaphore(2) for _ in views]
+        handed: list[queue.Queue[tuple[int, int] | None]] = [queue.Queue(), queue.Queue()]
+        helpers = [threading.Thread(target=self._serve_buffers, args=(work, views, items, released),
+                                    name=name, daemon=True)
+                   for work, items, name in ((self._hash.update, handed[0], "receive-hasher"),
+                                             (self._write_out, handed[1], "receive-writer"))]
+        for helper in helpers:
+            helper.start()
         try:
-            try:
-                fcntl.fcntl(pipe_in, _F_SETPIPE_SZ, _PIPE_BYTES)
-            except OSError:  # above /proc/sys/fs/pipe-max-size: the default 64 KiB pipe still works
-                pass
-            hashed_to = start
-            left = count
-            while left:
-                moved = self._splice_in(fd, pipe_in, min(left, _PIPE_BYTES), timeout)
-                left -= moved
-                while moved:
-                    moved -= os.splice(pipe_out, self._file.fileno(), moved)
-                self.size = start + count - left
-                if self.size - hashed_to >= _HASH_WINDOW or not left:
-                    self._raise_if_failed()
-                    windows.put((hashed_to, self.size))
-                    hashed_to = self.size
-        except OSError as error:
-            self._error = self._error or error
+            left, index = count, 0
+            while (left or head) and self._error is None:
+                released[index].acquire()
+                released[index].acquire()
+                view, filled = views[index], len(head)
+                view[:filled], head = head, b""
+                while left and filled < len(view):
+                    got = sock.recv_into(view[filled:filled + left])
+                    if not got:
+                        raise EOFError("the client closed the connection before the whole body was sent")
+                    filled += got
+                    left -= got
+                    self.size += got
+                for items in handed:
+                    items.put((index, filled))
+                index = (index + 1) % len(views)
         finally:
-            windows.put(None)
-            hasher.join()
-            for descriptor in (pipe_out, pipe_in, reader):
-                os.close(descriptor)
+            for items, helper in zip(handed, helpers):
+                items.put(None)
+                helper.join()
+            self._use_direct(False)
+            for view, arena in zip(views, arenas):
+                view.release()
+                # A helper's error keeps a slice in its traceback: that buffer is unmapped with it.
+                with contextlib.suppress(BufferError):
+                    arena.close()
         self._raise_if_failed()
 
-    @staticmethod
-    def _splice_in(fd: int, pipe_in: int, size: int, timeout: float | None) -> int:
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        while True:
-            try:
-                moved = os.splice(fd, pipe_in, size, flags=os.SPLICE_F_MOVE)
-            except BlockingIOError:  # a socket with a timeout is non-blocking underneath
-                if not poller.poll(None if timeout is None else int(timeout * 1000)):
-                    raise TimeoutError("the client sent nothing for too long") from None
-                continue
-            if moved == 0:
-                raise EOFError("the client closed the connection before the whole body was sent")
-            return moved
+    def _serve_buffers(self, work, views: list[memoryview], items: queue.Queue, released: list) -> None:
+        """A helper of receive_from: ``work`` on each buffer handed on, then release it (after an error: only that)."""
+        while (item := items.get()) is not None:
+            index, length = item
+            if self._error is None:
+                try:
+                    work(views[index][:length])
+                except BaseException as exc:  # noqa: BLE001 - handed to the request thread at its next call
+                    self._error = exc
+            released[index].release()
 
-    def _hash_windows(self, reader: int, windows: queue.Queue[tuple[int, int] | None]) -> None:
-        buffer = bytearray(_HASH_WINDOW)
-        view = memoryview(buffer)
-        while (window := windows.get()) is not None:
-            begin, end = window
+    def _write_out(self, view: memoryview) -> None:
+        """Write ``view`` at the file's offset, with O_DIRECT while it is on.
+
+        O_DIRECT writes whole blocks only: the last piece of a body goes through the page
+        cache, and so does everything after a write the file system refused (EINVAL).
+        """
+        while view:
+            whole = len(view) - len(view) % _DIRECT_ALIGN
+            if self._direct and not whole:
+                self._direct = self._use_direct(False)
             try:
-                while begin < end and self._error is None:
-                    read = os.preadv(reader, [view[:min(end - begin, _HASH_WINDOW)]], begin)
-                    if not read:
-                        raise OSError(errno.EIO, "the file is shorter than what was written to it")
-                    self._hash.update(view[:read])
-                    begin += read
-            except BaseException as exc:  # noqa: BLE001 - handed to the request thread at its next call
-                self._error = exc
+                view = view[os.write(self._file.fileno(), view[:whole] if self._direct else view):]
+            except OSError as error:
+                if not (self._direct and error.errno == errno.EINVAL):
+                    raise
+                self._direct = self._use_direct(False)
+
+    def _use_direct(self, on: bool) -> bool:
+        """Turn O_DIRECT on or off for the file; whether it is on (a file system may refuse it)."""
+        descriptor = self._file.fileno()
+        flags = fcntl.fcntl(descriptor, fcntl.F_GETFL)
+        if not on:
+            fcntl.fcntl(descriptor, fcntl.F_SETFL, flags & ~_O_DIRECT)
+            return False
+        try:
+            fcntl.fcntl(descriptor, fcntl.F_SETFL, flags | _O_DIRECT)
+        except OSError:  # e.g. tmpfs before Linux 6.6
+            return False
+        return bool(_O_DIRECT)
 
     def _work(self) -> None:
         while (block := self._queue.get()) is not None:
