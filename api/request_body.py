@@ -3,7 +3,7 @@
 Two ways in: a multipart form (browsers), parsed by werkzeug, and a raw body (the file is
 the whole body), which skips the parser. Under gunicorn a body of known length is taken
 from the client socket itself (see :func:`_take_gunicorn_body`): a raw body is received
-into a few aligned buffers, hashed there and written with O_DIRECT (``HashingWriter.receive_from``),
+into two aligned 1 MiB buffers, hashed there and written with O_DIRECT (``HashingWriter.receive_from``),
 a form is read with plain ``recv`` calls, without gunicorn's buffering (which copies every
 byte several times). Elsewhere both are read in large pieces from the WSGI input.
 """
