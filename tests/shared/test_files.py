@@ -114,14 +114,16 @@ def test_whole_buffers_are_written_around_the_page_cache_and_the_last_piece_thro
         pytest.skip("this file system refuses O_DIRECT: the fallback is tested below")
     writes = []
     real_write = os.write
+    head, rest = b"h" * 100, os.urandom(3 * 1024 * 1024)
+    writer = HashingWriter(tmp_path, max_bytes=len(head) + len(rest))
+    ours = writer._file.fileno()
 
     def write(descriptor, data):
-        writes.append((len(data), bool(fcntl.fcntl(descriptor, fcntl.F_GETFL) & os.O_DIRECT)))
+        if descriptor == ours:
+            writes.append((len(data), bool(fcntl.fcntl(descriptor, fcntl.F_GETFL) & os.O_DIRECT)))
         return real_write(descriptor, data)
 
     monkeypatch.setattr(files.os, "write", write)
-    head, rest = b"h" * 100, os.urandom(3 * 1024 * 1024)
-    writer = HashingWriter(tmp_path, max_bytes=len(head) + len(rest))
     writer.write(head)
     with socket_sending(rest) as sock:
         writer.receive_from(sock, len(rest))
@@ -158,11 +160,15 @@ def test_a_file_system_that_refuses_o_direct_gets_the_same_bytes_through_the_pag
 
 
 def test_a_full_disk_while_receiving_is_a_507_problem_not_a_hang(tmp_path, monkeypatch):
-    def full(_descriptor, _data):
-        raise OSError(errno.ENOSPC, "No space left on device")
+    writer = HashingWriter(tmp_path, max_bytes=10**8)
+    ours, real_write = writer._file.fileno(), os.write
+
+    def full(descriptor, data):
+        if descriptor == ours:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(descriptor, data)
 
     monkeypatch.setattr(files.os, "write", full)
-    writer = HashingWriter(tmp_path, max_bytes=10**8)
     with socket_sending(os.urandom(6 * 1024 * 1024)) as sock, pytest.raises(InsufficientStorage) as caught:
         writer.receive_from(sock, 6 * 1024 * 1024)
     assert caught.value.code == "temp_storage_full"
