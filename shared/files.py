@@ -165,7 +165,8 @@ class HashingWriter:
             for items, helper in zip(handed, helpers):
                 items.put(None)
                 helper.join()
-            self._use_direct(False)
+            if self._direct:
+                self._direct = self._use_direct(False)
             for view, arena in zip(views, arenas):
                 view.release()
                 # A helper's error keeps a slice in its traceback: that buffer is unmapped with it.
@@ -203,16 +204,15 @@ class HashingWriter:
 
     def _use_direct(self, on: bool) -> bool:
         """Turn O_DIRECT on or off for the file; whether it is on (a file system may refuse it)."""
+        if not _O_DIRECT:
+            return False
         descriptor = self._file.fileno()
         flags = fcntl.fcntl(descriptor, fcntl.F_GETFL)
-        if not on:
-            fcntl.fcntl(descriptor, fcntl.F_SETFL, flags & ~_O_DIRECT)
-            return False
         try:
-            fcntl.fcntl(descriptor, fcntl.F_SETFL, flags | _O_DIRECT)
-        except OSError:  # e.g. tmpfs before Linux 6.6
+            fcntl.fcntl(descriptor, fcntl.F_SETFL, flags | _O_DIRECT if on else flags & ~_O_DIRECT)
+        except OSError:  # refused (e.g. tmpfs before Linux 6.6); turning it off is never refused
             return False
-        return bool(_O_DIRECT)
+        return on
 
     def _work(self) -> None:
         while (block := self._queue.get()) is not None:

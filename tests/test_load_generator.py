@@ -4,7 +4,7 @@ Locust spawns a replacement for a user that stops while the others are still spa
 photo users finish fast on a fast system, so a replacement used to post photos past the
 workload's (the 128 became 136) and then, past the last fixture, fail and re-run its task in a
 busy loop until the 900 s time limit. Run against a stand-in server that finishes every job at
-once, so users stop well before spawning ends. The media clients build their form by hand
+once, so users stop well before spawning ends. The media clients encode their form with urllib3
 (FastHttpUser has no ``files=``): the stand-in parses each body with werkzeug, as the API does.
 """
 
@@ -59,6 +59,7 @@ class _FinishAtOnce(BaseHTTPRequestHandler):
 
 
 def test_the_photo_workload_posts_each_photo_once_and_ends(tmp_path: Path) -> None:
+    _FinishAtOnce.posted.clear()
     fixtures = tmp_path / "fixtures"
     fixtures.mkdir()
     for index in range(USERS * PHOTOS_PER_USER):
