@@ -51,6 +51,16 @@ def photo_cpu_seconds(photos: list[Path], folder: Path) -> list[float]:
     return seconds
 
 
+def plots_folder(write: bool) -> Path:
+    """Where a run's plots go: docs/ beside the section it writes, or with ``--no-write`` a
+    folder of their own, so a trial run leaves the committed plots as they are."""
+    if write:
+        return DOCS
+    folder = Path(tempfile.mkdtemp(prefix="showreel-load-plots-"))
+    print(f"Plots go to {folder}", flush=True)
+    return folder
+
+
 def run(minutes: float | None = None, users: int | None = None, configs: tuple[str, ...] = ("embedded", "postgres"),
         plots: Path = DOCS) -> tuple[str, list[Verdict]]:
     """Measure; return the markdown section and its verdicts."""

@@ -26,7 +26,7 @@ import psutil
 import requests
 
 from bench.common import Verdict, markdown_table
-from bench.load import DOCS, replace_section
+from bench.load import DOCS, plots_folder, replace_section
 from bench.load.fixtures import make_fixtures, unique_jpeg
 
 HEADING = "## Faults under load (chaos)"
@@ -293,10 +293,11 @@ def main() -> None:
     parser.add_argument("--users", type=int, help="users of the mix (default BENCH_LOAD_USERS or 50)")
     parser.add_argument("--gap", type=float, help="seconds between two faults (default BENCH_CHAOS_GAP_SECONDS or 60)")
     parser.add_argument("--warm", type=float, default=30.0, help="seconds of load before the first fault")
-    parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
+    parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it; the plots go to a temporary folder")
     parser.add_argument("--keep", action="store_true", help="keep the run's folder (process logs)")
     options = parser.parse_args()
-    text, _ = run(options.users, options.gap, options.warm, keep=options.keep)
+    text, _ = run(options.users, options.gap, options.warm, keep=options.keep,
+                  plots=plots_folder(write=not options.no_write))
     if options.no_write:
         print(text)
         return
