@@ -51,6 +51,9 @@ def photo_cpu_seconds(photos: list[Path], folder: Path) -> list[float]:
     return seconds
 
 
+NO_WRITE_HELP = "print the section instead of writing it; the plots go to a temporary folder"
+
+
 def plots_folder(write: bool) -> Path:
     """Where a run's plots go: docs/ beside the section it writes, or with ``--no-write`` a
     folder of their own, so a trial run leaves the committed plots as they are."""
@@ -229,3 +232,13 @@ def replace_section(text: str, heading: str, new: str) -> str:
         return text.rstrip("\n") + "\n\n" + new
     end = text.find("\n## ", start + len(heading))
     return text[:start] + new.rstrip("\n") + "\n" + (text[end:] if end >= 0 else "")
+
+
+def publish_section(text: str, heading: str, what: str, write: bool) -> None:
+    """Swap the section into docs/BENCHMARKS.md, or with ``--no-write`` print it."""
+    if not write:
+        print(text)
+        return
+    target = DOCS / "BENCHMARKS.md"
+    target.write_text(replace_section(target.read_text(), heading, text))
+    print(f"Wrote the {what} section of {target}")

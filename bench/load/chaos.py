@@ -26,7 +26,7 @@ import psutil
 import requests
 
 from bench.common import Verdict, markdown_table
-from bench.load import DOCS, plots_folder, replace_section
+from bench.load import DOCS, NO_WRITE_HELP, plots_folder, publish_section
 from bench.load.fixtures import make_fixtures, unique_jpeg
 
 HEADING = "## Faults under load (chaos)"
@@ -293,17 +293,12 @@ def main() -> None:
     parser.add_argument("--users", type=int, help="users of the mix (default BENCH_LOAD_USERS or 50)")
     parser.add_argument("--gap", type=float, help="seconds between two faults (default BENCH_CHAOS_GAP_SECONDS or 60)")
     parser.add_argument("--warm", type=float, default=30.0, help="seconds of load before the first fault")
-    parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it; the plots go to a temporary folder")
+    parser.add_argument("--no-write", action="store_true", help=NO_WRITE_HELP)
     parser.add_argument("--keep", action="store_true", help="keep the run's folder (process logs)")
     options = parser.parse_args()
     text, _ = run(options.users, options.gap, options.warm, keep=options.keep,
                   plots=plots_folder(write=not options.no_write))
-    if options.no_write:
-        print(text)
-        return
-    target = DOCS / "BENCHMARKS.md"
-    target.write_text(replace_section(target.read_text(), HEADING, text))
-    print(f"Wrote the chaos section of {target}")
+    publish_section(text, HEADING, "chaos", write=not options.no_write)
 
 
 if __name__ == "__main__":
